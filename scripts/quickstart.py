@@ -55,13 +55,13 @@ def bootstrap_pip() -> None:
     base = index_url().rstrip("/")
     say(f"this Python has no ensurepip; fetching pip from {base}")
     request = urllib.request.Request(f"{base}/pip/", headers={"Accept": "application/vnd.pypi.simple.v1+json"})
-    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+    with urllib.request.urlopen(request, timeout=60) as response:
         listing = json.load(response)
     wheels = [f for f in listing["files"] if f["filename"].endswith("-py3-none-any.whl") and not f.get("yanked")]
     newest = wheels[-1]
     with tempfile.TemporaryDirectory() as tmp:
         wheel = Path(tmp) / newest["filename"]
-        with urllib.request.urlopen(newest["url"], timeout=120) as response:  # noqa: S310
+        with urllib.request.urlopen(newest["url"], timeout=120) as response:
             wheel.write_bytes(response.read())
         digest = newest.get("hashes", {}).get("sha256")
         if digest and hashlib.sha256(wheel.read_bytes()).hexdigest() != digest:
