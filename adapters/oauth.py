@@ -527,9 +527,19 @@ def _token_request(
         raise TransientError(f"{vendor} did not answer in time; will retry.", vendor_message=str(exc) or None) from exc
     except httpx.TransportError as exc:
         raise TransientError(f"Could not reach {vendor}; will retry.", vendor_message=str(exc) or None) from exc
-    if response.is_success:
+    if response.is_success and not _is_error_body(response):
         return response
     raise _token_error(response, vendor=vendor)
+
+
+def _is_error_body(response: httpx.Response) -> bool:
+    """A 2xx whose JSON says ``{"error": ...}`` and carries no token: Zoho answers failed token
+    calls this way (HTTP 200 with ``{"error": "invalid_code"}``)."""
+    try:
+        raw_body: Any = response.json()
+    except ValueError:
+        return False
+    return isinstance(raw_body, dict) and bool(raw_body.get("error")) and "access_token" not in raw_body
 
 
 def _token_error(response: httpx.Response, *, vendor: str) -> AdapterError:
@@ -559,7 +569,7 @@ def _token_error(response: httpx.Response, *, vendor: str) -> AdapterError:
         )
     if status >= 500:
         return TransientError(f"{vendor} had a server error ({status}) while signing in; will retry.", **kw)
-    if error_code == "invalid_grant":
+    if error_code in ("invalid_grant", "invalid_code"):  # invalid_code: Zoho's word for a dead grant
         return AuthError(f"The {vendor} sign-in has expired or was revoked. Reconnect {vendor} in Settings.", **kw)
     if error_code in ("invalid_client", "unauthorized_client"):
         return AuthError(f"{vendor} does not recognise this application's credentials. Check the app settings.", **kw)
