@@ -259,7 +259,8 @@ def test_owner_email_assigns_the_call(hs: HubSpotHarness) -> None:
 def test_lifecycle_costs_one_create_and_one_read_plus_one_write_per_batch(hs: HubSpotHarness) -> None:
     contact = _contact(hs)
     before = len(hs.fake.requests)
-    ref = hs.adapter.create_call_log(calls.inbound_call(E164, duration=None), contact, _entry(body="<p>a (pending)</p>"))
+    call = calls.inbound_call(E164, duration=None)
+    ref = hs.adapter.create_call_log(call, contact, _entry(body="<p>a (pending)</p>"))
     hs.fake.edit_call(ref.log_id, body="<p>a (pending)</p><p>typed in HubSpot</p>")
     for final in ("3 min", "recording"):  # two poller batches
         stored = hs.adapter.get_call_log(ref)
@@ -270,7 +271,8 @@ def test_lifecycle_costs_one_create_and_one_read_plus_one_write_per_batch(hs: Hu
 
 
 def test_update_returns_the_whole_record_though_patch_answers_partially(hs: HubSpotHarness) -> None:
-    ref = hs.adapter.create_call_log(calls.inbound_call(E164), _contact(hs), _entry(dispositions={"outcome": CONNECTED}))
+    entry = _entry(dispositions={"outcome": CONNECTED})
+    ref = hs.adapter.create_call_log(calls.inbound_call(E164), _contact(hs), entry)
     stored = hs.adapter.get_call_log(ref)
     updated = hs.adapter.update_call_log(ref, LogUpdate(subject="New subject"))
     assert (updated.subject, updated.body, updated.dispositions) == ("New subject", stored.body, stored.dispositions)
