@@ -202,6 +202,7 @@ class LocalCrm:
             conn.execute("PRAGMA foreign_keys = ON")
             if path != ":memory:":
                 conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe in WAL mode
             with self._read() as db:
                 db.executescript(_SCHEMA)  # idempotent DDL
             with self._write() as db:
