@@ -26,6 +26,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
+from PySide6.QtGui import QBrush, QColor
 from typing_extensions import override
 
 ModelIndex = QModelIndex | QPersistentModelIndex
@@ -37,9 +38,9 @@ class LogStatus(StrEnum):
 
     UNLOGGED = "Unlogged"
     SAVING = "Saving…"
+    WAITING = "Preparing…"  # all-at-once logging: waiting for the final call data
     LOGGED = "Logged"
     FAILED = "Failed"
-    NOT_LOGGED = "Not logged"  # answered elsewhere, internal call, skipped on purpose
 
 
 class CallFilter(StrEnum):
@@ -61,7 +62,7 @@ class CallItem:
         call_id: the engine's id for the call (what every action passes back).
         pending: short labels of what is still on its way ("recording", "AI note", …).
         detail: a status message for the row (a failure, "answered by someone else").
-        log_url: where "Open in CRM" goes, if the call is logged and the CRM has a link.
+        crm_log_id: the CRM record's id once logged ("Open in CRM" builds its link from it).
     """
 
     call_id: str
@@ -74,8 +75,10 @@ class CallItem:
     status: LogStatus = LogStatus.UNLOGGED
     pending: tuple[str, ...] = ()
     detail: str = ""
-    log_url: str | None = None
-    is_internal: bool = False
+    crm_log_id: str | None = None
+    contact_id: str | None = None
+    #: Whether ``contact_name`` is a CRM contact (vs. RingCentral's caller-id name).
+    has_crm_contact: bool = False
     #: Lower-cased name + number digits: what the search box matches against.
     search_key: str = field(default="", compare=False)
 
@@ -89,7 +92,7 @@ class CallItem:
 
     @property
     def is_pending(self) -> bool:
-        return self.status is LogStatus.SAVING or bool(self.pending)
+        return self.status in (LogStatus.SAVING, LogStatus.WAITING) or bool(self.pending)
 
     @property
     def who(self) -> str:
@@ -97,34 +100,40 @@ class CallItem:
 
     @classmethod
     def from_row(cls, row: Any) -> CallItem:
-        """Builds an item from an engine row (duck-typed, so the table does not import the engine)."""
+        """Builds an item from an engine ``CallRow`` (duck-typed: the table does not import the engine)."""
+        status = _status_of(row)
+        pending = tuple(_PENDING_LABELS.get(str(getattr(k, "value", k)), str(k)) for k in (row.pending or ()))
+        detail = row.last_error or row.unlogged_reason or ""
         return cls(
             call_id=str(row.call_id),
-            direction=str(getattr(row, "direction", "Inbound")),
+            direction=str(getattr(row.direction, "value", row.direction)),
             start_time=row.start_time,
-            phone=getattr(row, "phone", None) or "",
-            contact_name=getattr(row, "contact_name", None) or "",
-            duration_seconds=getattr(row, "duration_seconds", None),
-            result=getattr(row, "result", None) or "",
-            status=_status_of(row),
-            pending=tuple(getattr(row, "pending", ()) or ()),
-            detail=getattr(row, "detail", None) or "",
-            log_url=getattr(row, "log_url", None),
-            is_internal=bool(getattr(row, "is_internal", False)),
+            phone=row.remote_number or "",
+            contact_name=row.contact_name or row.remote_name or "",
+            duration_seconds=row.duration,
+            result=row.result or "",
+            status=status,
+            pending=pending if status is LogStatus.LOGGED else (),
+            detail=detail,
+            crm_log_id=row.crm_log_id,
+            contact_id=row.contact_id,
+            has_crm_contact=bool(row.contact_name),
         )
 
 
+_PENDING_LABELS = {"duration": "duration", "recording": "recording", "ai_note": "AI note", "transcript": "transcript"}
+
+
 def _status_of(row: Any) -> LogStatus:
-    raw = getattr(row, "status", None) or getattr(row, "state", None) or "unlogged"
-    value = str(getattr(raw, "value", raw)).lower()
-    if value in ("logged", "complete", "updating", "pending"):
+    value = str(getattr(row.status, "value", row.status)).lower()
+    if value in ("logged", "complete", "pending"):
         return LogStatus.LOGGED
-    if value in ("creating", "saving", "queued"):
+    if value in ("logging", "creating"):
         return LogStatus.SAVING
-    if value in ("failed", "error"):
+    if value == "waiting":
+        return LogStatus.WAITING
+    if value == "failed":
         return LogStatus.FAILED
-    if value in ("skipped", "ignored", "not_logged", "answered_elsewhere"):
-        return LogStatus.NOT_LOGGED
     return LogStatus.UNLOGGED
 
 
@@ -162,8 +171,8 @@ class CallTableModel(QAbstractTableModel):
     :class:`CallItem`, so controllers read rows through the proxy, never by index arithmetic.
     """
 
-    COL_DIRECTION, COL_TIME, COL_CONTACT, COL_DURATION, COL_RESULT, COL_STATUS = range(6)
-    _HEADERS = ("", "Time", "Contact", "Duration", "Result", "Log status")
+    COL_DIRECTION, COL_TIME, COL_CONTACT, COL_DURATION, COL_RESULT, COL_STATUS, COL_ACTION = range(7)
+    _HEADERS = ("", "Time", "Contact", "Duration", "Result", "Log status", "")
 
     SortRole = Qt.ItemDataRole.UserRole
     CallRole = Qt.ItemDataRole.UserRole + 1
@@ -174,6 +183,7 @@ class CallTableModel(QAbstractTableModel):
         self._row_of: dict[str, int] = {}
         self._clock = clock
         self._icons: dict[str, Any] = {}
+        self._missed_brush = QBrush(QColor("#b91c1c"))
 
     # --- Qt overrides ---------------------------------------------------------------------------
 
@@ -210,10 +220,12 @@ class CallTableModel(QAbstractTableModel):
             return self._tooltip(item, col)
         if role == Qt.ItemDataRole.DecorationRole and col == self.COL_DIRECTION:
             return self._icons.get("missed" if item.is_missed else item.direction.lower())
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.COL_RESULT and item.is_missed:
+            return self._missed_brush
         if role == Qt.ItemDataRole.TextAlignmentRole and col == self.COL_DURATION:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return self._tooltip(item, col) or self._display_data(item, col)
+            return self._tooltip(item, col) if col == self.COL_DIRECTION else self._display_data(item, col)
         return None
 
     @override
@@ -226,7 +238,7 @@ class CallTableModel(QAbstractTableModel):
 
     def _display_data(self, item: CallItem, col: int) -> str:
         if col == self.COL_DIRECTION:
-            return "In" if item.direction == "Inbound" else "Out"
+            return ""  # an icon; the tooltip and accessible text say it in words
         if col == self.COL_TIME:
             return format_time(item.start_time, self._clock())
         if col == self.COL_CONTACT:
@@ -237,6 +249,8 @@ class CallTableModel(QAbstractTableModel):
             return item.result
         if col == self.COL_STATUS:
             return status_text(item)
+        if col == self.COL_ACTION:
+            return primary_action(item).value
         return ""
 
     def _sort_data(self, item: CallItem, col: int) -> Any:
@@ -333,6 +347,23 @@ class CallTableModel(QAbstractTableModel):
 
 def _aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.astimezone()
+
+
+class RowAction(StrEnum):
+    LOG = "Log"
+    EDIT = "Edit"
+    OPEN = "Open in CRM"
+    COPY = "Copy number"
+    RETRY = "Retry"
+
+
+def primary_action(item: CallItem) -> RowAction:
+    """The one button a row shows: log it, or edit its log."""
+    if item.status is LogStatus.LOGGED:
+        return RowAction.EDIT
+    if item.status is LogStatus.FAILED and item.crm_log_id:
+        return RowAction.EDIT
+    return RowAction.LOG
 
 
 def status_text(item: CallItem) -> str:
