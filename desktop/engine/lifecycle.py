@@ -1,0 +1,707 @@
+# SPDX-License-Identifier: MIT
+"""The lifecycle of one call: what is known about it, and the CRM operations that log and complete it.
+
+``Lifecycle`` turns RingCentral records into artifact states (duration, recording, AI note,
+transcript), and executes the outbox's intents against the CRM:
+
+- **create**: compose a note with placeholders for what is not known yet; after a crash, a create
+  that may have been sent is first looked up with ``find_call_log``;
+- **complete**: read the CRM record, substitute everything that became ready (one read, one write),
+  with the CRM's version precondition where it has one; on a conflict, read again and re-apply;
+- **edit**: the agent's change to the note section, subject and dispositions only;
+- **auto**: auto-log's contact match, turned into a create when exactly one contact matches.
+
+Threading contract: the ``exec_*`` methods talk to the CRM and are called by :class:`Outbox` with
+the account's lock held (one CRM request at a time per account). ``observe`` and the polling
+helpers only touch the store and may run on any thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from adapters import notes as note_engine
+from adapters.base import ConflictError, CrmAdapter, LogFormat
+from adapters.models import Call, CallLogRef, Contact, FieldValue, LogEntry, LogUpdate, StoredCallLog
+from adapters.notes.models import (
+    AiNote,
+    ApplyReport,
+    NoteContent,
+    NoteSettings,
+    Utterance,
+    ai_note_from_insights,
+    recording_link_for,
+    utterances_from_insights,
+)
+from desktop.engine.errors import EditConflict
+from desktop.engine.models import ArtifactKind, ArtifactState, Draft
+from desktop.engine.scheduler import PollPlan
+from desktop.engine.store import (
+    Artifact,
+    Intent,
+    LinkState,
+    OutboxItem,
+    Store,
+    artifact_from_row,
+    enqueue,
+    put_artifact,
+    ts,
+)
+
+log = logging.getLogger(__name__)
+
+#: What a note says when RingCentral never delivered an artifact within the give-up time.
+NOT_AVAILABLE = {
+    ArtifactKind.RECORDING: "Not available (RingCentral did not provide a recording)",
+    ArtifactKind.AI_NOTE: "Not available (RingCentral did not provide an AI note)",
+    ArtifactKind.TRANSCRIPT: "Not available (RingCentral did not provide a transcript)",
+}
+
+#: How many times a read → apply → write is repeated when the CRM reports a conflict.
+CONFLICT_ATTEMPTS = 4
+
+#: Results of calls that never connected: no recording is expected for them.
+_NOT_CONNECTED = {"missed", "voicemail", "hang up", "abandoned", "no answer", "rejected", "busy", "declined"}
+
+#: The note engine's section names in an ApplyReport, per artifact.
+_SECTION = {
+    ArtifactKind.DURATION: "duration",
+    ArtifactKind.RECORDING: "recording",
+    ArtifactKind.AI_NOTE: "ai_note",
+    ArtifactKind.TRANSCRIPT: "transcript",
+}
+
+
+class RawInsights(Protocol):
+    """What the engine reads from RingSense insights: the body exactly as received."""
+
+    @property
+    def raw(self) -> Mapping[str, Any]: ...
+
+
+@dataclass
+class LifecycleConfig:
+    """How the engine logs calls for one agent and one CRM account.
+
+    Attributes:
+        extension_id: the agent's RingCentral extension id (half of a log's identity).
+        account: the CRM account key (one outbox queue per account).
+        auto_log: create a log when a call ends and exactly one contact matches.
+        all_at_once: wait until every expected artifact is ready (or given up), then one create.
+        allow_extension_logging: search internal calls by extension (if the adapter supports it).
+        recordings_expected: the account records connected calls automatically, so a recording is
+            expected (and shown as pending) for them even before RingCentral attaches it.
+        ai_enabled: ask RingSense for AI notes and transcripts of recorded calls.
+        plan: poll intervals and the give-up time.
+    """
+
+    extension_id: str
+    account: str
+    auto_log: bool = False
+    all_at_once: bool = False
+    allow_extension_logging: bool = False
+    recordings_expected: bool = False
+    ai_enabled: bool = True
+    plan: PollPlan = field(default_factory=PollPlan)
+
+
+@dataclass(frozen=True)
+class Postpone:
+    """A handler's answer: not now, try again at ``until`` (no attempt counted)."""
+
+    until: datetime
+
+
+class Lifecycle:
+    """Per-call state machine and the CRM side of every outbox intent.
+
+    Args:
+        store: the durable state.
+        adapter: the CRM account.
+        settings: which note sections to write.
+        config: the agent, the account and the logging options.
+    """
+
+    def __init__(self, store: Store, adapter: CrmAdapter, settings: NoteSettings, config: LifecycleConfig) -> None:
+        self.store = store
+        self.adapter = adapter
+        self.settings = settings
+        self.config = config
+
+    # --- what the adapter is ------------------------------------------------------------------
+
+    @property
+    def fmt(self) -> LogFormat:
+        return self.adapter.manifest.log_format
+
+    @property
+    def _limit(self) -> int | None:
+        limits = self.adapter.manifest.limits
+        return limits.body if limits.body_unit == "chars" else None
+
+    @property
+    def _versioned(self) -> bool:
+        return self.adapter.manifest.capabilities.versioned_writes
+
+    # --- observing RingCentral records ---------------------------------------------------------
+
+    def recording_expected(self, call: Call) -> bool:
+        if call.recording is not None or any(leg.recording is not None for leg in call.legs):
+            return True
+        if not self.config.recordings_expected or call.short_recording:
+            return False
+        return (call.result or "").lower() not in _NOT_CONNECTED and (call.duration or 0) > 0
+
+    def observe(self, conn: sqlite3.Connection, call: Call, now: datetime) -> bool:
+        """Updates the call's artifact states from its latest record (inside the caller's transaction).
+
+        Returns True when something became ready that a logged call must still receive.
+        """
+        arts = _artifacts(conn, call.id)
+        link = conn.execute(
+            "SELECT state FROM call_logs WHERE session_id = ? AND extension_id = ?",
+            (call.session_id, self.config.extension_id),
+        ).fetchone()
+        logged = link is not None and link["state"] == LinkState.LOGGED
+        became_ready = False
+
+        def ready(kind: ArtifactKind, value: Any) -> None:
+            nonlocal became_ready
+            put_artifact(conn, call.id, kind, ArtifactState.READY, now, value=value, dirty=logged, expected_since=now)
+            became_ready = became_ready or logged
+
+        # Duration: final once the record is no longer in progress.
+        d = arts.get(ArtifactKind.DURATION)
+        final = call.duration is not None and (call.result or "").lower() != "in progress"
+        if final:
+            unknown = d is None or d.state in (ArtifactState.ABSENT, ArtifactState.PENDING)
+            corrected = d is not None and d.state is ArtifactState.READY and d.value != call.duration
+            if unknown or corrected:
+                ready(ArtifactKind.DURATION, call.duration)
+        elif d is None:
+            put_artifact(conn, call.id, ArtifactKind.DURATION, ArtifactState.PENDING, now, expected_since=now)
+
+        # Recording: the Media Reader link once RingCentral attached the recording.
+        r = arts.get(ArtifactKind.RECORDING)
+        link_url = recording_link_for(call)
+        if link_url is not None:
+            if r is None or r.state in (ArtifactState.ABSENT, ArtifactState.PENDING, ArtifactState.GIVEN_UP):
+                ready(ArtifactKind.RECORDING, link_url)
+        elif r is None:
+            expected = self.recording_expected(call)
+            state = ArtifactState.PENDING if expected else ArtifactState.ABSENT
+            put_artifact(conn, call.id, ArtifactKind.RECORDING, state, now, expected_since=now if expected else None)
+        elif r.state is ArtifactState.ABSENT and self.recording_expected(call):
+            put_artifact(conn, call.id, ArtifactKind.RECORDING, ArtifactState.PENDING, now, expected_since=now)
+
+        # AI note and transcript: only for recorded calls, checked on a widening schedule.
+        has_recording = call.recording is not None
+        for kind in (ArtifactKind.AI_NOTE, ArtifactKind.TRANSCRIPT):
+            a = arts.get(kind)
+            if not self.config.ai_enabled:
+                if a is None:
+                    put_artifact(conn, call.id, kind, ArtifactState.ABSENT, now)
+                continue
+            first = now + self.config.plan.insights_delay(0)
+            if has_recording:
+                if a is None or a.state is ArtifactState.ABSENT:
+                    put_artifact(conn, call.id, kind, ArtifactState.PENDING, now, next_check=first, expected_since=now)
+                elif a.state is ArtifactState.PENDING and a.next_check is None:
+                    put_artifact(conn, call.id, kind, ArtifactState.PENDING, now, next_check=first)
+            elif a is None:
+                expected = self.recording_expected(call)
+                state = ArtifactState.PENDING if expected else ArtifactState.ABSENT
+                put_artifact(conn, call.id, kind, state, now, expected_since=now if expected else None)
+        if became_ready:
+            self.enqueue_complete(conn, call, now)
+        return became_ready
+
+    def enqueue_complete(self, conn: sqlite3.Connection, call: Call, now: datetime) -> None:
+        """Queues one update for the call; a queued one already covers whatever else becomes ready."""
+        conn.execute(
+            "INSERT OR IGNORE INTO outbox (account, call_id, session_id, extension_id, intent, payload, state,"
+            " next_attempt, created_at, updated_at) VALUES (?,?,?,?,?,'{}','queued',?,?,?)",
+            (self.config.account, call.id, call.session_id, self.config.extension_id, Intent.COMPLETE, ts(now),
+             ts(now), ts(now)),
+        )
+
+    def insights_arrived(self, call: Call, raw_insights: Mapping[str, Any] | None, now: datetime) -> bool:
+        """Records RingSense's answer for a call: the AI note and transcript, or another wait."""
+        with self.store.transaction() as conn:
+            arts = _artifacts(conn, call.id)
+            logged = self._is_logged(conn, call)
+            if raw_insights is None:
+                for kind in (ArtifactKind.AI_NOTE, ArtifactKind.TRANSCRIPT):
+                    a = arts.get(kind)
+                    if a is not None and a.state is ArtifactState.PENDING:
+                        delay = self.config.plan.insights_delay(a.checks + 1)
+                        put_artifact(conn, call.id, kind, ArtifactState.PENDING, now, next_check=now + delay,
+                                     checks=a.checks + 1)
+                return False
+            ai = ai_note_from_insights(raw_insights)
+            utterances = utterances_from_insights(raw_insights, call)
+            values: dict[ArtifactKind, Any] = {
+                ArtifactKind.AI_NOTE: ai.model_dump(mode="json"),
+                ArtifactKind.TRANSCRIPT: [u.model_dump(mode="json") for u in utterances],
+            }
+            changed = False
+            for kind, value in values.items():
+                a = arts.get(kind)
+                if a is not None and a.state in (ArtifactState.PENDING, ArtifactState.ABSENT, ArtifactState.GIVEN_UP):
+                    put_artifact(conn, call.id, kind, ArtifactState.READY, now, value=value, dirty=logged,
+                                 checks=a.checks + 1)
+                    changed = True
+            if changed and logged:
+                self.enqueue_complete(conn, call, now)
+            return changed
+
+    def ai_unavailable(self, call: Call, now: datetime) -> None:
+        """The user has no RingSense licence: no AI note or transcript will come for this call."""
+        with self.store.transaction() as conn:
+            for kind in (ArtifactKind.AI_NOTE, ArtifactKind.TRANSCRIPT):
+                put_artifact(conn, call.id, kind, ArtifactState.ABSENT, now)
+
+    def give_up_overdue(self, now: datetime) -> int:
+        """Marks artifacts pending for longer than the give-up time as "not available"."""
+        horizon = now - self.config.plan.give_up_after
+        count = 0
+        with self.store.transaction() as conn:
+            rows = conn.execute(
+                "SELECT a.call_id, a.kind FROM artifacts a WHERE a.state = 'pending' AND a.expected_since IS NOT NULL"
+                " AND a.expected_since <= ?",
+                (ts(horizon),),
+            ).fetchall()
+            touched: set[str] = set()
+            for row in rows:
+                call = _call(conn, row["call_id"])
+                if call is None:
+                    continue
+                logged = self._is_logged(conn, call)
+                put_artifact(conn, call.id, ArtifactKind(row["kind"]), ArtifactState.GIVEN_UP, now, dirty=logged)
+                count += 1
+                if logged and call.id not in touched:
+                    touched.add(call.id)
+                    self.enqueue_complete(conn, call, now)
+        return count
+
+    def _is_logged(self, conn: sqlite3.Connection, call: Call) -> bool:
+        row = conn.execute(
+            "SELECT state FROM call_logs WHERE session_id = ? AND extension_id = ?",
+            (call.session_id, self.config.extension_id),
+        ).fetchone()
+        return row is not None and row["state"] == LinkState.LOGGED
+
+    # --- asking to log ----------------------------------------------------------------------
+
+    def request_log(self, conn: sqlite3.Connection, call: Call, draft: Draft, now: datetime, *, auto: bool) -> bool:
+        """Records the intent to log ``call`` (inside the caller's transaction).
+
+        Returns False when the call is already logged or being logged (nothing is queued then).
+        """
+        row = conn.execute(
+            "SELECT state FROM call_logs WHERE session_id = ? AND extension_id = ?",
+            (call.session_id, self.config.extension_id),
+        ).fetchone()
+        if row is not None and row["state"] != LinkState.FAILED:
+            return False
+        state = LinkState.WAITING if self.config.all_at_once else LinkState.CREATING
+        conn.execute(
+            "INSERT INTO call_logs (session_id, extension_id, call_id, adapter_id, contact_id, contact_name, state,"
+            " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(session_id, extension_id) DO UPDATE SET"
+            " call_id = excluded.call_id, contact_id = excluded.contact_id, contact_name = excluded.contact_name,"
+            " state = excluded.state, last_error = NULL, updated_at = excluded.updated_at",
+            (call.session_id, self.config.extension_id, call.id, self.adapter.manifest.id, draft.contact_id,
+             draft.contact_name, state, ts(now), ts(now)),
+        )
+        conn.execute(
+            "INSERT INTO drafts (call_id, data, updated_at) VALUES (?,?,?) ON CONFLICT(call_id) DO UPDATE SET"
+            " data = excluded.data, updated_at = excluded.updated_at",
+            (call.id, draft.model_dump_json(), ts(now)),
+        )
+        # Failed creates for this session are superseded by the new request.
+        conn.execute(
+            "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE session_id = ? AND extension_id = ?"
+            " AND intent = 'create' AND state IN ('queued', 'failed')",
+            (ts(now), call.session_id, self.config.extension_id),
+        )
+        enqueue(
+            conn,
+            account=self.config.account,
+            call_id=call.id,
+            session_id=call.session_id,
+            extension_id=self.config.extension_id,
+            intent=Intent.CREATE,
+            payload={"draft": draft.model_dump(mode="json"), "auto": auto},
+            now=now,
+        )
+        return True
+
+    # --- composing -----------------------------------------------------------------------------
+
+    def content(
+        self,
+        call: Call,
+        arts: Mapping[ArtifactKind, Artifact],
+        *,
+        note: str | None,
+        subject: str | None,
+        contact: Contact | None,
+    ) -> NoteContent:
+        """A full note for ``call`` from what is known now; the rest as placeholders."""
+        def state(kind: ArtifactKind) -> ArtifactState:
+            a = arts.get(kind)
+            return a.state if a is not None else ArtifactState.ABSENT
+
+        rec = arts.get(ArtifactKind.RECORDING)
+        recording_link: str | None = None
+        if rec is not None and rec.state in (ArtifactState.READY, ArtifactState.WRITTEN) and rec.value:
+            recording_link = str(rec.value)
+        elif state(ArtifactKind.RECORDING) is ArtifactState.GIVEN_UP:
+            recording_link = NOT_AVAILABLE[ArtifactKind.RECORDING]
+        ai_note, transcript = _ai_values(arts)
+        expect_ai = ArtifactState.PENDING in (state(ArtifactKind.AI_NOTE), state(ArtifactKind.TRANSCRIPT))
+        content = NoteContent.from_call(
+            call,
+            note=note or None,
+            subject=subject or None,
+            contact=contact,
+            recording_link=recording_link,
+            ai_note=ai_note,
+            transcript=transcript,
+            expect_recording=state(ArtifactKind.RECORDING) is ArtifactState.PENDING,
+            expect_ai=expect_ai,
+        )
+        if call.recording is not None and recording_link is None:
+            # The record's own link is used only once the artifact is ready (it is, in practice).
+            content = content.model_copy(update={"recording_link": None, "recording_pending": True})
+        if state(ArtifactKind.DURATION) is ArtifactState.GIVEN_UP:
+            content = content.model_copy(update={"duration_pending": False})
+        if state(ArtifactKind.AI_NOTE) is ArtifactState.GIVEN_UP and ai_note is None:
+            content = content.model_copy(update={"ai_note": AiNote(text=NOT_AVAILABLE[ArtifactKind.AI_NOTE]),
+                                                 "ai_note_pending": False})
+        if state(ArtifactKind.TRANSCRIPT) is ArtifactState.GIVEN_UP and transcript is None:
+            content = content.model_copy(update={"transcript": NOT_AVAILABLE[ArtifactKind.TRANSCRIPT],
+                                                 "transcript_pending": False})
+        return content
+
+    def change(self, call: Call, dirty: Mapping[ArtifactKind, Artifact]) -> NoteContent:
+        """Only the artifacts in ``dirty``, for :func:`adapters.notes.apply`."""
+        values: dict[str, Any] = {}
+        for kind, a in dirty.items():
+            given_up = a.state is ArtifactState.GIVEN_UP
+            if kind is ArtifactKind.DURATION:
+                values["duration"] = a.value if not given_up else call.duration
+                values["duration_pending"] = False
+            elif kind is ArtifactKind.RECORDING:
+                values["recording_link"] = NOT_AVAILABLE[kind] if given_up else str(a.value)
+            elif kind is ArtifactKind.AI_NOTE:
+                values["ai_note"] = AiNote(text=NOT_AVAILABLE[kind]) if given_up else AiNote.model_validate(a.value)
+            elif kind is ArtifactKind.TRANSCRIPT:
+                values["transcript"] = (
+                    NOT_AVAILABLE[kind] if given_up else [Utterance.model_validate(u) for u in a.value or []]
+                )
+        return NoteContent(**values)
+
+    # --- outbox intents --------------------------------------------------------------------
+
+    def exec_create(self, item: OutboxItem, now: datetime) -> Postpone | None:
+        """Creates the CRM log for ``item`` (or finds the one a lost attempt created)."""
+        call = self.store.call(item.call_id)
+        link = self.store.link(item.session_id, item.extension_id)
+        if call is None or link is None or link.state == LinkState.LOGGED:
+            self._finish_item(item.id, now)
+            return None
+        arts = self.store.artifacts(call.id)
+        if self.config.all_at_once and any(a.state is ArtifactState.PENDING for a in arts.values()):
+            return Postpone(self._next_settle_time(arts, now))
+        draft = Draft.model_validate(item.payload["draft"])
+        contact = Contact(
+            id=draft.contact_id or "",
+            name=draft.contact_name or (call.remote.name or ""),
+            phone=call.remote.phone_number,
+            is_internal=call.remote.phone_number is None and call.remote.extension_number is not None,
+        )
+        if item.maybe_sent:
+            found = self.adapter.find_call_log(call)
+            if found is not None:
+                # The lost attempt reached the CRM. What it held besides the note is unknown, so
+                # every ready artifact is substituted again (applying twice changes nothing).
+                self._finish_create(item, call, found, included={}, now=now)
+                return None
+        content = self.content(call, arts, note=draft.note, subject=draft.subject or None, contact=contact)
+        body = note_engine.compose(content, self.settings, self.fmt, limit=self._limit)
+        included = {k: a.value for k, a in arts.items() if a.state in (ArtifactState.READY, ArtifactState.GIVEN_UP)}
+        dur = arts.get(ArtifactKind.DURATION)
+        rec = arts.get(ArtifactKind.RECORDING)
+        entry = LogEntry(
+            subject=content.subject or "",
+            body=body,
+            dispositions=dict(draft.dispositions),
+            duration_seconds=int(dur.value) if dur is not None and dur.state is ArtifactState.READY else None,
+            recording_url=str(rec.value) if rec is not None and rec.state is ArtifactState.READY else None,
+        )
+        self.store.mark_maybe_sent(item.id, now)
+        ref = self.adapter.create_call_log(call, contact, entry)
+        self._finish_create(item, call, ref, included=included, now=now)
+        return None
+
+    def _next_settle_time(self, arts: Mapping[ArtifactKind, Artifact], now: datetime) -> datetime:
+        checks = [a.next_check for a in arts.values() if a.state is ArtifactState.PENDING and a.next_check]
+        soonest = min(checks) if checks else now + self.config.plan.sync_every
+        return max(soonest, now + timedelta(seconds=1))
+
+    def _finish_create(
+        self, item: OutboxItem, call: Call, ref: CallLogRef, *, included: Mapping[ArtifactKind, Any], now: datetime
+    ) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE call_logs SET log_id = ?, version = ?, contact_id = COALESCE(?, contact_id), state = ?,"
+                " last_error = NULL, updated_at = ? WHERE session_id = ? AND extension_id = ?",
+                (ref.log_id, ref.version, ref.contact_id, LinkState.LOGGED, ts(now), item.session_id,
+                 item.extension_id),
+            )
+            needs_update = False
+            for kind, a in _artifacts(conn, call.id).items():
+                if a.state not in (ArtifactState.READY, ArtifactState.GIVEN_UP):
+                    continue
+                if kind in included and included[kind] == a.value:
+                    state = ArtifactState.WRITTEN if a.state is ArtifactState.READY else ArtifactState.GIVEN_UP
+                    put_artifact(conn, call.id, kind, state, now, value=a.value, dirty=False)
+                else:
+                    put_artifact(conn, call.id, kind, a.state, now, value=a.value, dirty=True)
+                    needs_update = True
+            conn.execute("DELETE FROM drafts WHERE call_id = ?", (call.id,))
+            conn.execute("UPDATE calls SET unlogged_reason = NULL WHERE id = ?", (call.id,))
+            conn.execute("UPDATE outbox SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
+                         (ts(now), item.id))
+            if needs_update:
+                self.enqueue_complete(conn, call, now)
+
+    def exec_complete(self, item: OutboxItem, now: datetime) -> None:
+        """One read and one write: substitutes every artifact that became ready since the last write."""
+        call = self.store.call(item.call_id)
+        link = self.store.link(item.session_id, item.extension_id)
+        if call is None or link is None or link.log_id is None or link.state != LinkState.LOGGED:
+            self._finish_item(item.id, now)
+            return
+        ref = CallLogRef(adapter_id=link.adapter_id, log_id=link.log_id, contact_id=link.contact_id,
+                         version=link.version)
+        for attempt in range(CONFLICT_ATTEMPTS):
+            arts = self.store.artifacts(call.id)
+            dirty = {k: a for k, a in arts.items() if a.dirty}
+            if not dirty:
+                self._finish_item(item.id, now)
+                return
+            stored = self.adapter.get_call_log(ref)
+            new_body, report = note_engine.apply(
+                stored.body, self.change(call, dirty), self.settings, self.fmt, limit=self._limit
+            )
+            update = LogUpdate(body=new_body if new_body != stored.body else None)
+            dur, rec = dirty.get(ArtifactKind.DURATION), dirty.get(ArtifactKind.RECORDING)
+            if dur is not None and dur.state is ArtifactState.READY and stored.duration_seconds != dur.value:
+                update.duration_seconds = int(dur.value)
+            if rec is not None and rec.state is ArtifactState.READY and stored.recording_url != rec.value:
+                update.recording_url = str(rec.value)
+            version = stored.version
+            if update.model_dump(exclude_none=True):
+                try:
+                    result = self.adapter.update_call_log(
+                        stored.ref, update, expected_version=stored.version if self._versioned else None
+                    )
+                except ConflictError:
+                    if attempt == CONFLICT_ATTEMPTS - 1:
+                        raise
+                    continue
+                version = result.version
+            self._finish_complete(item, call, dirty, report, version, now)
+            return
+
+    def _finish_complete(
+        self,
+        item: OutboxItem,
+        call: Call,
+        sent: Mapping[ArtifactKind, Artifact],
+        report: ApplyReport,
+        version: str | None,
+        now: datetime,
+    ) -> None:
+        skipped = {s.section for s in report.skipped}
+        with self.store.transaction() as conn:
+            current = _artifacts(conn, call.id)
+            for kind, a in sent.items():
+                now_a = current.get(kind)
+                if now_a is None or now_a.value != a.value or now_a.state is not a.state:
+                    continue  # changed again meanwhile: stays dirty for the next update
+                if _SECTION[kind] in skipped:
+                    state = ArtifactState.SKIPPED
+                elif a.state is ArtifactState.READY:
+                    state = ArtifactState.WRITTEN
+                else:
+                    state = a.state
+                put_artifact(conn, call.id, kind, state, now, value=a.value, dirty=False)
+            conn.execute(
+                "UPDATE call_logs SET version = ?, last_error = NULL, updated_at = ? WHERE session_id = ?"
+                " AND extension_id = ?",
+                (version, ts(now), item.session_id, item.extension_id),
+            )
+            still_dirty = conn.execute(
+                "SELECT 1 FROM artifacts WHERE call_id = ? AND dirty = 1", (call.id,)
+            ).fetchone()
+            conn.execute("UPDATE outbox SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
+                         (ts(now), item.id))
+            if still_dirty:
+                self.enqueue_complete(conn, call, now)
+
+    def exec_edit(self, item: OutboxItem, now: datetime) -> None:
+        """The agent's edit: replaces only the note section, the subject and the dispositions.
+
+        Raises:
+            EditConflict: someone changed the same fields in the CRM since the editor loaded them
+                (unless the edit was saved with ``force``).
+        """
+        link = self.store.link(item.session_id, item.extension_id)
+        if link is None or link.log_id is None:
+            self._finish_item(item.id, now)
+            return
+        p = item.payload
+        ref = CallLogRef(adapter_id=link.adapter_id, log_id=link.log_id, contact_id=link.contact_id,
+                         version=link.version)
+        for attempt in range(CONFLICT_ATTEMPTS):
+            stored = self.adapter.get_call_log(ref)
+            current_note = note_engine.extract_agent_note(stored.body, self.fmt)
+            if not p.get("force"):
+                _check_conflict(stored, current_note, p)
+            new_body = note_engine.replace_agent_note(stored.body, p["note"], self.fmt)
+            update = LogUpdate(
+                subject=p["subject"] if p["subject"] != stored.subject else None,
+                body=new_body if new_body != stored.body else None,
+                dispositions=dict(p["dispositions"]) if p["dispositions"] != stored.dispositions else None,
+            )
+            version = stored.version
+            if update.model_dump(exclude_none=True):
+                try:
+                    result = self.adapter.update_call_log(
+                        stored.ref, update, expected_version=stored.version if self._versioned else None
+                    )
+                except ConflictError:
+                    if attempt == CONFLICT_ATTEMPTS - 1:
+                        raise
+                    continue
+                version = result.version
+            with self.store.transaction() as conn:
+                conn.execute(
+                    "UPDATE call_logs SET version = ?, last_error = NULL, updated_at = ? WHERE session_id = ?"
+                    " AND extension_id = ?",
+                    (version, ts(now), item.session_id, item.extension_id),
+                )
+                conn.execute("UPDATE outbox SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
+                             (ts(now), item.id))
+            return
+
+    def exec_auto(self, item: OutboxItem, now: datetime) -> None:
+        """Auto-log: exactly one contact → create; none or several → Unlogged, with the reason."""
+        call = self.store.call(item.call_id)
+        if call is None or self.store.link(item.session_id, item.extension_id) is not None:
+            self._finish_item(item.id, now)
+            return
+        reason, contact = self._auto_contact(call)
+        with self.store.transaction() as conn:
+            if contact is None:
+                conn.execute("UPDATE calls SET unlogged_reason = ? WHERE id = ?", (reason, call.id))
+            else:
+                row = conn.execute("SELECT data FROM drafts WHERE call_id = ?", (call.id,)).fetchone()
+                draft = Draft.model_validate_json(row["data"]) if row else Draft()
+                draft = draft.model_copy(update={"contact_id": contact.id, "contact_name": contact.name})
+                self.request_log(conn, call, draft, now, auto=True)
+            conn.execute("UPDATE outbox SET state = 'done', updated_at = ? WHERE id = ?", (ts(now), item.id))
+
+    def _auto_contact(self, call: Call) -> tuple[str | None, Contact | None]:
+        remote = call.remote
+        if remote.phone_number:
+            matches = self.adapter.find_contact(remote.phone_number)
+            number = remote.phone_number
+        elif remote.extension_number:
+            caps = self.adapter.manifest.capabilities
+            if not (caps.extension_logging and self.config.allow_extension_logging):
+                return "Extension numbers cannot be logged", None
+            matches = self.adapter.find_contact(remote.extension_number, is_extension=True)
+            number = f"ext {remote.extension_number}"
+        else:
+            return "The caller's number is hidden", None
+        if not matches:
+            return f"No contact matches {number}", None
+        if len(matches) > 1:
+            return f"{len(matches)} contacts match {number}", None
+        return None, matches[0]
+
+    def match_contacts(self, call: Call) -> list[Contact]:
+        remote = call.remote
+        if remote.phone_number:
+            return self.adapter.find_contact(remote.phone_number)
+        caps = self.adapter.manifest.capabilities
+        if remote.extension_number and caps.extension_logging and self.config.allow_extension_logging:
+            return self.adapter.find_contact(remote.extension_number, is_extension=True)
+        return []
+
+    def _finish_item(self, item_id: int, now: datetime) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE outbox SET state = 'done', updated_at = ? WHERE id = ?", (ts(now), item_id))
+
+
+def _check_conflict(stored: StoredCallLog, current_note: str, p: Mapping[str, Any]) -> None:
+    """Raises EditConflict when a field the agent edited was also changed in the CRM."""
+    clashes = []
+    if current_note.strip() != str(p["base_note"]).strip() and current_note.strip() != str(p["note"]).strip():
+        clashes.append("note")
+    if stored.subject != p["base_subject"] and stored.subject != p["subject"]:
+        clashes.append("subject")
+    base_disp: dict[str, FieldValue] = dict(p["base_dispositions"])
+    if stored.dispositions != base_disp and stored.dispositions != dict(p["dispositions"]):
+        clashes.append("dispositions")
+    if clashes:
+        raise EditConflict(
+            f"The {' and '.join(clashes)} changed in the CRM since you opened the editor.",
+            current_subject=stored.subject,
+            current_note=current_note,
+            current_dispositions=dict(stored.dispositions),
+        )
+
+
+def _ai_values(arts: Mapping[ArtifactKind, Artifact]) -> tuple[AiNote | None, list[Utterance] | None]:
+    ai = arts.get(ArtifactKind.AI_NOTE)
+    tr = arts.get(ArtifactKind.TRANSCRIPT)
+    ai_note = (
+        AiNote.model_validate(ai.value)
+        if ai is not None and ai.state in (ArtifactState.READY, ArtifactState.WRITTEN) and ai.value
+        else None
+    )
+    transcript = (
+        [Utterance.model_validate(u) for u in tr.value]
+        if tr is not None and tr.state in (ArtifactState.READY, ArtifactState.WRITTEN) and tr.value is not None
+        else None
+    )
+    return ai_note, transcript
+
+
+def _artifacts(conn: sqlite3.Connection, call_id: str) -> dict[ArtifactKind, Artifact]:
+    rows = conn.execute("SELECT * FROM artifacts WHERE call_id = ?", (call_id,)).fetchall()
+    return {ArtifactKind(r["kind"]): artifact_from_row(r) for r in rows}
+
+
+def _call(conn: sqlite3.Connection, call_id: str) -> Call | None:
+    row = conn.execute("SELECT raw FROM calls WHERE id = ?", (call_id,)).fetchone()
+    return Call.model_validate_json(row["raw"]) if row else None
+
+
+def calls_of(store: Store, call_ids: Sequence[str]) -> list[Call]:
+    out = []
+    for cid in call_ids:
+        call = store.call(cid)
+        if call is not None:
+            out.append(call)
+    return out

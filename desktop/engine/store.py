@@ -1,0 +1,728 @@
+# SPDX-License-Identifier: MIT
+"""The engine's durable state: one SQLite database (WAL) with versioned migrations.
+
+Tables: ``calls`` (records as synced from RingCentral), ``call_logs`` (the link from a session id
+plus the agent's extension to the CRM log), ``drafts`` (what the agent typed, saved as they type),
+``artifacts`` (per-call duration / recording / AI note / transcript states), ``outbox`` (every CRM
+write, recorded before it is sent) and ``cursors`` (sync tokens and other bookmarks).
+
+Threading contract: a :class:`Store` may be used from any thread. It holds one connection guarded
+by a lock; every public method is one transaction. Other processes may read the file at the same
+time (WAL); only one process should write.
+
+Durability: ``synchronous=FULL``, so a committed outbox row survives a crash of the process or of
+the machine before the request it describes is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.models import Call, FieldValue
+from desktop.engine.models import (
+    ArtifactKind,
+    ArtifactState,
+    CallFilter,
+    CallRow,
+    Draft,
+    LogStatus,
+)
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE calls (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        extension_id TEXT NOT NULL,
+        start_time TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        remote_number TEXT,
+        remote_name TEXT,
+        duration INTEGER,
+        result TEXT,
+        has_recording INTEGER NOT NULL DEFAULT 0,
+        raw TEXT NOT NULL,
+        unlogged_reason TEXT,
+        first_seen TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX calls_by_start ON calls(start_time DESC);
+    CREATE INDEX calls_by_session ON calls(session_id, extension_id);
+
+    CREATE TABLE call_logs (
+        session_id TEXT NOT NULL,
+        extension_id TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        adapter_id TEXT NOT NULL,
+        log_id TEXT,
+        contact_id TEXT,
+        contact_name TEXT,
+        version TEXT,
+        state TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (session_id, extension_id)
+    );
+    CREATE INDEX call_logs_by_call ON call_logs(call_id);
+
+    CREATE TABLE drafts (
+        call_id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+
+    CREATE TABLE artifacts (
+        call_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        value TEXT,
+        dirty INTEGER NOT NULL DEFAULT 0,
+        expected_since TEXT,
+        next_check TEXT,
+        checks INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (call_id, kind)
+    );
+    CREATE INDEX artifacts_by_check ON artifacts(state, next_check);
+
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account TEXT NOT NULL,
+        call_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        extension_id TEXT NOT NULL,
+        intent TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL,
+        maybe_sent INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt TEXT NOT NULL,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox(account, state, next_attempt);
+    CREATE UNIQUE INDEX outbox_one_open_update ON outbox(call_id) WHERE intent = 'complete' AND state = 'queued';
+
+    CREATE TABLE cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    """,
+}
+
+
+def ts(when: datetime) -> str:
+    """A sortable UTC timestamp for SQLite."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_ts(value: str) -> datetime:
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+class LinkState:
+    """Values of ``call_logs.state``."""
+
+    WAITING = "waiting"  # all-at-once: create deferred until every artifact is settled
+    CREATING = "creating"
+    LOGGED = "logged"
+    FAILED = "failed"
+
+
+class ItemState:
+    """Values of ``outbox.state``."""
+
+    QUEUED = "queued"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Intent:
+    """Values of ``outbox.intent``."""
+
+    CREATE = "create"
+    COMPLETE = "complete"  # substitute artifacts that became ready
+    EDIT = "edit"  # the agent's edit: note section, subject, dispositions
+
+
+@dataclass(frozen=True)
+class Link:
+    session_id: str
+    extension_id: str
+    call_id: str
+    adapter_id: str
+    log_id: str | None
+    contact_id: str | None
+    contact_name: str | None
+    version: str | None
+    state: str
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    call_id: str
+    kind: ArtifactKind
+    state: ArtifactState
+    value: Any
+    dirty: bool
+    expected_since: datetime | None
+    next_check: datetime | None
+    checks: int
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    account: str
+    call_id: str
+    session_id: str
+    extension_id: str
+    intent: str
+    payload: dict[str, Any]
+    state: str
+    maybe_sent: bool
+    attempts: int
+    next_attempt: datetime
+    last_error: str | None
+
+
+_ALL_FILTER_SQL = {
+    CallFilter.ALL: "1",
+    CallFilter.UNLOGGED: "l.state IS NULL",
+    CallFilter.FAILED: "l.state = 'failed'",
+    CallFilter.LOGGED: "l.log_id IS NOT NULL",
+    CallFilter.PENDING: (
+        "l.log_id IS NOT NULL AND EXISTS (SELECT 1 FROM artifacts a WHERE a.call_id = c.id "
+        "AND (a.state IN ('pending', 'ready') OR a.dirty = 1))"
+    ),
+}
+
+
+class Store:
+    """The engine's SQLite database. See the module docstring for the threading contract.
+
+    Args:
+        path: the database file (created with its directory if missing).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} was written by a newer Logdesk (schema {version}); this one knows {SCHEMA_VERSION}."
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                with self.transaction() as conn:
+                    for statement in _MIGRATIONS[target].split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {target}")
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``) holding the store's lock."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._conn.execute(sql, params).fetchall())
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # --- calls ------------------------------------------------------------------------------
+
+    def upsert_calls(self, calls: Sequence[Call], extension_id: str, now: datetime) -> tuple[list[str], list[str]]:
+        """Stores records from RingCentral. Returns (ids of new calls, ids of changed calls)."""
+        with self.transaction() as conn:
+            return upsert_calls_in(conn, calls, extension_id, now)
+
+    def call(self, call_id: str) -> Call | None:
+        rows = self._query("SELECT raw FROM calls WHERE id = ?", (call_id,))
+        return Call.model_validate(json.loads(rows[0]["raw"])) if rows else None
+
+    def call_extension(self, call_id: str) -> str | None:
+        rows = self._query("SELECT extension_id FROM calls WHERE id = ?", (call_id,))
+        return str(rows[0]["extension_id"]) if rows else None
+
+    def set_unlogged_reason(self, call_id: str, reason: str | None) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE calls SET unlogged_reason = ? WHERE id = ?", (reason, call_id))
+
+    def rows(
+        self,
+        filter: CallFilter = CallFilter.ALL,
+        *,
+        search: str | None = None,
+        limit: int = 200,
+        before: datetime | None = None,
+    ) -> list[CallRow]:
+        """The calls table: newest first, filtered, at most ``limit`` rows started before ``before``."""
+        where = [_ALL_FILTER_SQL[filter]]
+        params: list[Any] = []
+        if before is not None:
+            where.append("c.start_time < ?")
+            params.append(ts(before))
+        if search:
+            where.append(
+                "(c.remote_number LIKE ? ESCAPE '\\' OR c.remote_name LIKE ? ESCAPE '\\'"
+                " OR l.contact_name LIKE ? ESCAPE '\\' OR c.session_id = ?)"
+            )
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{escaped}%"
+            params += [like, like, like, search]
+        # Only fixed fragments and ? placeholders are joined into the statement.
+        sql = (
+            "SELECT c.*, l.state AS link_state, l.log_id, l.contact_id, l.contact_name, l.last_error"  # noqa: S608
+            " FROM calls c LEFT JOIN call_logs l ON l.session_id = c.session_id AND l.extension_id = c.extension_id"
+            " WHERE " + " AND ".join(where) + " ORDER BY c.start_time DESC, c.id DESC LIMIT ?"
+        )
+        params.append(limit)
+        with self._lock:
+            found = self._conn.execute(sql, params).fetchall()
+            ids = [r["id"] for r in found]
+            arts: dict[str, dict[ArtifactKind, tuple[ArtifactState, bool]]] = {}
+            open_items: dict[str, int] = {}
+            drafts: dict[str, Draft] = {}
+            for chunk in _chunks(ids, 400):
+                marks = ",".join("?" * len(chunk))
+                for a in self._conn.execute(
+                    f"SELECT call_id, kind, state, dirty FROM artifacts WHERE call_id IN ({marks})", chunk  # noqa: S608
+                ):
+                    arts.setdefault(a["call_id"], {})[ArtifactKind(a["kind"])] = (
+                        ArtifactState(a["state"]),
+                        bool(a["dirty"]),
+                    )
+                for o in self._conn.execute(
+                    f"SELECT call_id, COUNT(*) AS n FROM outbox WHERE state = 'queued' AND call_id IN ({marks})"  # noqa: S608
+                    " GROUP BY call_id",
+                    chunk,
+                ):
+                    open_items[o["call_id"]] = int(o["n"])
+                drafts_sql = f"SELECT call_id, data FROM drafts WHERE call_id IN ({marks})"  # noqa: S608
+                for d in self._conn.execute(drafts_sql, chunk):
+                    drafts[d["call_id"]] = Draft.model_validate_json(d["data"])
+        out: list[CallRow] = []
+        for r in found:
+            call_arts = arts.get(r["id"], {})
+            pending = tuple(k for k in ArtifactKind if call_arts.get(k, (ArtifactState.ABSENT, False))[0]
+                            in (ArtifactState.PENDING, ArtifactState.READY))
+            status = _status(r["link_state"], call_arts, open_items.get(r["id"], 0))
+            draft = drafts.get(r["id"])
+            out.append(
+                CallRow(
+                    call_id=r["id"],
+                    session_id=r["session_id"],
+                    direction=r["direction"],
+                    start_time=parse_ts(r["start_time"]),
+                    remote_number=r["remote_number"],
+                    remote_name=r["remote_name"],
+                    contact_id=r["contact_id"] or (draft.contact_id if draft else None),
+                    contact_name=r["contact_name"] or (draft.contact_name if draft else None),
+                    duration=r["duration"],
+                    result=r["result"],
+                    has_recording=bool(r["has_recording"]),
+                    status=status,
+                    pending=pending,
+                    last_error=r["last_error"],
+                    crm_log_id=r["log_id"],
+                    unlogged_reason=r["unlogged_reason"] if r["link_state"] is None else None,
+                )
+            )
+        return out
+
+    # --- drafts -----------------------------------------------------------------------------
+
+    def save_draft(self, call_id: str, draft: Draft, now: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO drafts (call_id, data, updated_at) VALUES (?,?,?)"
+                " ON CONFLICT(call_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at",
+                (call_id, draft.model_dump_json(), ts(now)),
+            )
+
+    def draft(self, call_id: str) -> Draft | None:
+        rows = self._query("SELECT data FROM drafts WHERE call_id = ?", (call_id,))
+        return Draft.model_validate_json(rows[0]["data"]) if rows else None
+
+    # --- links ------------------------------------------------------------------------------
+
+    def link(self, session_id: str, extension_id: str) -> Link | None:
+        rows = self._query(
+            "SELECT * FROM call_logs WHERE session_id = ? AND extension_id = ?", (session_id, extension_id)
+        )
+        return _link(rows[0]) if rows else None
+
+    def link_for_call(self, call_id: str) -> Link | None:
+        rows = self._query(
+            "SELECT l.* FROM calls c JOIN call_logs l ON l.session_id = c.session_id"
+            " AND l.extension_id = c.extension_id WHERE c.id = ?",
+            (call_id,),
+        )
+        return _link(rows[0]) if rows else None
+
+    def links(self, state: str | None = None) -> list[Link]:
+        if state is None:
+            return [_link(r) for r in self._query("SELECT * FROM call_logs")]
+        return [_link(r) for r in self._query("SELECT * FROM call_logs WHERE state = ?", (state,))]
+
+    def set_link_version(self, session_id: str, extension_id: str, version: str | None, now: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE call_logs SET version = ?, updated_at = ? WHERE session_id = ? AND extension_id = ?",
+                (version, ts(now), session_id, extension_id),
+            )
+
+    def set_link_error(self, session_id: str, extension_id: str, error: str | None, now: datetime) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE call_logs SET last_error = ?, updated_at = ? WHERE session_id = ? AND extension_id = ?",
+                (error, ts(now), session_id, extension_id),
+            )
+
+    # --- artifacts --------------------------------------------------------------------------
+
+    def artifacts(self, call_id: str) -> dict[ArtifactKind, Artifact]:
+        rows = self._query("SELECT * FROM artifacts WHERE call_id = ?", (call_id,))
+        return {ArtifactKind(r["kind"]): artifact_from_row(r) for r in rows}
+
+    def set_artifact(
+        self,
+        call_id: str,
+        kind: ArtifactKind,
+        state: ArtifactState,
+        now: datetime,
+        *,
+        value: Any = None,
+        dirty: bool = False,
+        next_check: datetime | None = None,
+        checks: int | None = None,
+        expected_since: datetime | None = None,
+    ) -> None:
+        """Creates or replaces one artifact's state (``expected_since`` is kept once set)."""
+        with self.transaction() as conn:
+            _put_artifact(conn, call_id, kind, state, now, value=value, dirty=dirty, next_check=next_check,
+                          checks=checks, expected_since=expected_since)
+
+    def due_artifact_checks(self, kind: ArtifactKind, now: datetime, limit: int) -> list[Artifact]:
+        """Pending artifacts of ``kind`` whose next check is due, most overdue first."""
+        rows = self._query(
+            "SELECT * FROM artifacts WHERE kind = ? AND state = 'pending' AND next_check IS NOT NULL"
+            " AND next_check <= ? ORDER BY next_check LIMIT ?",
+            (str(kind), ts(now), limit),
+        )
+        return [artifact_from_row(r) for r in rows]
+
+    def pending_artifacts(self) -> list[Artifact]:
+        return [artifact_from_row(r) for r in self._query("SELECT * FROM artifacts WHERE state = 'pending'")]
+
+    def next_artifact_check(self) -> datetime | None:
+        rows = self._query("SELECT MIN(next_check) AS m FROM artifacts WHERE state = 'pending'")
+        return parse_ts(rows[0]["m"]) if rows and rows[0]["m"] else None
+
+    def calls_with_dirty_artifacts(self) -> list[str]:
+        rows = self._query("SELECT DISTINCT call_id FROM artifacts WHERE dirty = 1")
+        return [str(r["call_id"]) for r in rows]
+
+    # --- outbox -----------------------------------------------------------------------------
+
+    def item(self, item_id: int) -> OutboxItem | None:
+        rows = self._query("SELECT * FROM outbox WHERE id = ?", (item_id,))
+        return _item(rows[0]) if rows else None
+
+    def items(self, *, call_id: str | None = None, state: str | None = None) -> list[OutboxItem]:
+        where, params = ["1"], []
+        if call_id is not None:
+            where.append("call_id = ?")
+            params.append(call_id)
+        if state is not None:
+            where.append("state = ?")
+            params.append(state)
+        rows = self._query(f"SELECT * FROM outbox WHERE {' AND '.join(where)} ORDER BY id", params)  # noqa: S608
+        return [_item(r) for r in rows]
+
+    def due_items(self, account: str, now: datetime, limit: int = 50) -> list[OutboxItem]:
+        rows = self._query(
+            "SELECT * FROM outbox WHERE account = ? AND state = 'queued' AND next_attempt <= ?"
+            " ORDER BY next_attempt, id LIMIT ?",
+            (account, ts(now), limit),
+        )
+        return [_item(r) for r in rows]
+
+    def next_item_due(self, account: str) -> datetime | None:
+        rows = self._query(
+            "SELECT MIN(next_attempt) AS m FROM outbox WHERE account = ? AND state = 'queued'", (account,)
+        )
+        return parse_ts(rows[0]["m"]) if rows and rows[0]["m"] else None
+
+    def count_items(self, state: str) -> int:
+        return int(self._query("SELECT COUNT(*) AS n FROM outbox WHERE state = ?", (state,))[0]["n"])
+
+    def mark_maybe_sent(self, item_id: int, now: datetime) -> None:
+        """Recorded right before a request goes out: after a crash, the request may have reached the CRM."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET maybe_sent = 1, attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                (ts(now), item_id),
+            )
+
+    def retry_item(self, item_id: int, next_attempt: datetime, error: str, now: datetime, *, maybe_sent: bool) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET next_attempt = ?, last_error = ?, maybe_sent = ?, updated_at = ? WHERE id = ?",
+                (ts(next_attempt), error, 1 if maybe_sent else 0, ts(now), item_id),
+            )
+
+    def postpone_item(self, item_id: int, next_attempt: datetime, now: datetime) -> None:
+        """Moves an item later without counting an attempt (waiting for data or a rate budget)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET next_attempt = ?, updated_at = ? WHERE id = ?", (ts(next_attempt), ts(now), item_id)
+            )
+
+    def cursor(self, name: str) -> str | None:
+        rows = self._query("SELECT value FROM cursors WHERE name = ?", (name,))
+        return str(rows[0]["value"]) if rows else None
+
+    def set_cursor(self, name: str, value: str | None, now: datetime) -> None:
+        with self.transaction() as conn:
+            if value is None:
+                conn.execute("DELETE FROM cursors WHERE name = ?", (name,))
+            else:
+                conn.execute(
+                    "INSERT INTO cursors (name, value, updated_at) VALUES (?,?,?)"
+                    " ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                    (name, value, ts(now)),
+                )
+
+
+# --- helpers used by the lifecycle's multi-table transactions ------------------------------------
+
+
+def upsert_calls_in(
+    conn: sqlite3.Connection, calls: Sequence[Call], extension_id: str, now: datetime
+) -> tuple[list[str], list[str]]:
+    """Stores records inside the caller's transaction. Returns (new ids, changed ids)."""
+    new: list[str] = []
+    changed: list[str] = []
+    for call in calls:
+        raw = json.dumps(call.to_raw(), sort_keys=True)
+        row = conn.execute("SELECT raw FROM calls WHERE id = ?", (call.id,)).fetchone()
+        remote = call.remote
+        values = (
+            call.session_id,
+            extension_id,
+            ts(call.start_time),
+            str(call.direction),
+            remote.phone_number or remote.extension_number,
+            remote.name,
+            call.duration,
+            call.result,
+            1 if call.recording is not None else 0,
+            raw,
+            ts(now),
+        )
+        if row is None:
+            conn.execute(
+                "INSERT INTO calls (session_id, extension_id, start_time, direction, remote_number,"
+                " remote_name, duration, result, has_recording, raw, updated_at, id, first_seen)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*values, call.id, ts(now)),
+            )
+            new.append(call.id)
+        elif row["raw"] != raw:
+            conn.execute(
+                "UPDATE calls SET session_id=?, extension_id=?, start_time=?, direction=?, remote_number=?,"
+                " remote_name=?, duration=?, result=?, has_recording=?, raw=?, updated_at=? WHERE id=?",
+                (*values, call.id),
+            )
+            changed.append(call.id)
+    return new, changed
+
+
+def put_artifact(
+    conn: sqlite3.Connection,
+    call_id: str,
+    kind: ArtifactKind,
+    state: ArtifactState,
+    now: datetime,
+    *,
+    value: Any = None,
+    dirty: bool = False,
+    next_check: datetime | None = None,
+    checks: int | None = None,
+    expected_since: datetime | None = None,
+) -> None:
+    _put_artifact(conn, call_id, kind, state, now, value=value, dirty=dirty, next_check=next_check, checks=checks,
+                  expected_since=expected_since)
+
+
+def _put_artifact(
+    conn: sqlite3.Connection,
+    call_id: str,
+    kind: ArtifactKind,
+    state: ArtifactState,
+    now: datetime,
+    *,
+    value: Any,
+    dirty: bool,
+    next_check: datetime | None,
+    checks: int | None,
+    expected_since: datetime | None,
+) -> None:
+    conn.execute(
+        "INSERT INTO artifacts (call_id, kind, state, value, dirty, expected_since, next_check, checks, updated_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(call_id, kind) DO UPDATE SET state = excluded.state,"
+        " value = excluded.value, dirty = excluded.dirty, next_check = excluded.next_check,"
+        " checks = COALESCE(?, artifacts.checks),"
+        " expected_since = COALESCE(artifacts.expected_since, excluded.expected_since),"
+        " updated_at = excluded.updated_at",
+        (
+            call_id,
+            str(kind),
+            str(state),
+            None if value is None else json.dumps(value),
+            1 if dirty else 0,
+            ts(expected_since) if expected_since else None,
+            ts(next_check) if next_check else None,
+            checks or 0,
+            ts(now),
+            checks,
+        ),
+    )
+
+
+def enqueue(
+    conn: sqlite3.Connection,
+    *,
+    account: str,
+    call_id: str,
+    session_id: str,
+    extension_id: str,
+    intent: str,
+    payload: dict[str, Any],
+    now: datetime,
+    not_before: datetime | None = None,
+) -> int:
+    cur = conn.execute(
+        "INSERT INTO outbox (account, call_id, session_id, extension_id, intent, payload, state, next_attempt,"
+        " created_at, updated_at) VALUES (?,?,?,?,?,?,'queued',?,?,?)",
+        (account, call_id, session_id, extension_id, intent, json.dumps(payload), ts(not_before or now), ts(now),
+         ts(now)),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def _chunks(seq: Sequence[str], size: int) -> Iterator[list[str]]:
+    for i in range(0, len(seq), size):
+        yield list(seq[i : i + size])
+
+
+def _status(
+    link_state: str | None, arts: dict[ArtifactKind, tuple[ArtifactState, bool]], open_items: int
+) -> LogStatus:
+    if link_state is None:
+        return LogStatus.UNLOGGED
+    if link_state == LinkState.WAITING:
+        return LogStatus.WAITING
+    if link_state == LinkState.CREATING:
+        return LogStatus.LOGGING
+    if link_state == LinkState.FAILED:
+        return LogStatus.FAILED
+    states = [s for s, _ in arts.values()]
+    if ArtifactState.PENDING in states:
+        return LogStatus.PENDING
+    if ArtifactState.READY in states or any(d for _, d in arts.values()) or open_items:
+        return LogStatus.LOGGED
+    return LogStatus.COMPLETE
+
+
+def _link(r: sqlite3.Row) -> Link:
+    return Link(
+        session_id=r["session_id"],
+        extension_id=r["extension_id"],
+        call_id=r["call_id"],
+        adapter_id=r["adapter_id"],
+        log_id=r["log_id"],
+        contact_id=r["contact_id"],
+        contact_name=r["contact_name"],
+        version=r["version"],
+        state=r["state"],
+        last_error=r["last_error"],
+    )
+
+
+def artifact_from_row(r: sqlite3.Row) -> Artifact:
+    return Artifact(
+        call_id=r["call_id"],
+        kind=ArtifactKind(r["kind"]),
+        state=ArtifactState(r["state"]),
+        value=None if r["value"] is None else json.loads(r["value"]),
+        dirty=bool(r["dirty"]),
+        expected_since=parse_ts(r["expected_since"]) if r["expected_since"] else None,
+        next_check=parse_ts(r["next_check"]) if r["next_check"] else None,
+        checks=int(r["checks"]),
+    )
+
+
+def _item(r: sqlite3.Row) -> OutboxItem:
+    return OutboxItem(
+        id=int(r["id"]),
+        account=r["account"],
+        call_id=r["call_id"],
+        session_id=r["session_id"],
+        extension_id=r["extension_id"],
+        intent=r["intent"],
+        payload=json.loads(r["payload"]),
+        state=r["state"],
+        maybe_sent=bool(r["maybe_sent"]),
+        attempts=int(r["attempts"]),
+        next_attempt=parse_ts(r["next_attempt"]),
+        last_error=r["last_error"],
+    )
+
+
+def dispositions_json(values: dict[str, FieldValue]) -> str:
+    return json.dumps(values, sort_keys=True)
