@@ -39,6 +39,7 @@ ENTRY_POINT_GROUP = "logdesk.adapters"
 #: Built-in adapters: id → "module:Class". One line per adapter; keep "local" first.
 BUILTIN_ADAPTERS: dict[str, str] = {
     "local": "adapters.local:LocalCrm",
+    "zoho": "adapters.zoho:ZohoAdapter",
 }
 
 
