@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: MIT
+"""The contract-suite harness for the Acme adapter: the adapter wired to a fresh fake server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from adapters.base import Connection
+from adapters.models import CallLogRef
+from adapters.template.acme import AcmeAdapter
+from adapters.template.acme_fake import BASE_URL, TEST_TOKEN, FakeAcmeServer
+from adapters.testing import ContractHarness, FailureKind
+
+
+class AcmeHarness(ContractHarness):
+    """A new fake Acme server and an adapter talking to it through ``httpx.MockTransport``."""
+
+    supports_http_faults = True
+
+    def __init__(self) -> None:
+        self.server = FakeAcmeServer(token=TEST_TOKEN)
+        self.adapter: AcmeAdapter = AcmeAdapter(
+            Connection(settings={"base_url": BASE_URL}, secrets={"api_token": TEST_TOKEN}),
+            client=httpx.Client(transport=self.server.transport(), timeout=5.0),
+        )
+
+    def add_contact(self, name: str, phone: str, *, extension: str | None = None) -> str:
+        if extension is not None:
+            return self.server.add_user(name, extension, phone)
+        return self.server.add_contact(name, phone)
+
+    def person_edits_log(
+        self, ref: CallLogRef, *, subject: str | None = None, body: Callable[[str], str] | None = None
+    ) -> None:
+        self.server.person_edits(ref.log_id, subject=subject, note=body)
+
+    def read_log_raw(self, ref: CallLogRef) -> dict[str, Any]:
+        raw = dict(self.server.activities[ref.log_id])
+        raw["body"] = raw["note"]
+        raw["dispositions"] = {"outcome": raw["outcome"], "follow_up": raw["follow_up"]}
+        return raw
+
+    def inject_failure(self, kind: FailureKind, *, retry_after: float | None = None, body: Any = None) -> None:
+        self.server.faults.inject(kind, retry_after=retry_after, body=body)
