@@ -76,6 +76,7 @@ class CallItem:
     pending: tuple[str, ...] = ()
     detail: str = ""
     crm_log_id: str | None = None
+    log_url: str | None = None
     contact_id: str | None = None
     #: Whether ``contact_name`` is a CRM contact (vs. RingCentral's caller-id name).
     has_crm_contact: bool = False
@@ -116,6 +117,7 @@ class CallItem:
             pending=pending if status is LogStatus.LOGGED else (),
             detail=detail,
             crm_log_id=row.crm_log_id,
+            log_url=getattr(row, "log_url", None),
             contact_id=row.contact_id,
             has_crm_contact=bool(row.contact_name),
         )

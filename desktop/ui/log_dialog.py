@@ -54,6 +54,10 @@ class LogContext:
     matches: list[Contact]
     draft: Draft | None = None
     page_fields: list[PageField] = field(default_factory=list)
+    #: Why the look-up failed (the dialog still opens, with create/search).
+    lookup_error: str | None = None
+    #: Whether the CRM can be searched by name.
+    can_search: bool = True
 
 
 @dataclass
@@ -119,6 +123,7 @@ class LogDialog(QDialog):
         self._draft_in_flight = False
         self._draft_dirty = False
         self._saving = False
+        self._can_search = True
         self._loading_draft = False
         self.drafts_saved = 0
         self.setWindowTitle(f"Log call — {item.who}")
@@ -269,6 +274,7 @@ class LogDialog(QDialog):
         if not shiboken6.isValid(self):
             return
         self._set_busy(False)
+        self._can_search = context.can_search
         self._matches = list(context.matches)
         fields = context.page_fields or list(self._manifest.page_fields)
         self.fields = PageFieldsForm(fields, self.item.direction)
@@ -285,6 +291,10 @@ class LogDialog(QDialog):
             self._update_subject()
         self.save_button.setEnabled(True)
         self.contact_combo.setEnabled(True)
+        if context.lookup_error:
+            self.notice.set_kind("warning")
+            self.notice.set_text(f"Could not look up contacts: {context.lookup_error}")
+            self.notice.show()
         self.note.setFocus()
         self.adjustSize()
 
@@ -313,7 +323,8 @@ class LogDialog(QDialog):
             combo.addItem(_contact_label(contact), contact.id)
         if self._manifest.capabilities.create_contact:
             combo.addItem("Create new contact…", CREATE_NEW)
-        combo.addItem("Search contacts by name…", SEARCH)
+        if self._can_search:
+            combo.addItem("Search contacts by name…", SEARCH)
         combo.setCurrentIndex(0)
         combo.blockSignals(False)
         if len(self._matches) > 1:

@@ -1,0 +1,313 @@
+# SPDX-License-Identifier: MIT
+"""The editor: loads a logged call through ``get_call_log`` and saves through ``update_call_log``.
+
+Only the subject, the agent's note and the dispositions can change; the contact is shown
+read-only. If the record changed in the CRM after the editor loaded it, the dialog says so and
+offers to reload, or to apply just the agent's change on top of what the CRM holds now.
+
+Threading contract: GUI thread only. :class:`EditPort` methods run on a pool thread.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import shiboken6
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from adapters.base import Manifest, PageField
+from adapters.models import FieldValue
+from desktop.engine.errors import EditConflict
+from desktop.engine.models import EditSession
+from desktop.ui.call_table_model import CallItem, format_duration, format_time
+from desktop.ui.main_window import Banner
+from desktop.ui.page_fields_form import PageFieldsForm, form_label
+from desktop.workers import Submit
+
+
+class EditPort(Protocol):
+    """What the editor asks of the engine. Every method runs on a worker thread."""
+
+    manifest: Manifest
+
+    def page_fields(self) -> list[PageField]: ...
+
+    def open_for_edit(self, call_id: str) -> EditSession: ...
+
+    def save_edit(
+        self,
+        session: EditSession,
+        *,
+        subject: str | None,
+        note: str | None,
+        dispositions: dict[str, FieldValue] | None,
+        force: bool = False,
+    ) -> None:
+        """Raises :class:`EditConflict` when the CRM record changed since ``session`` was read."""
+        ...
+
+
+class EditDialog(QDialog):
+    """Edits one logged call.
+
+    Signals:
+        saved(str): the call id, after the CRM accepted the update.
+    """
+
+    saved = Signal(str)
+
+    def __init__(self, item: CallItem, port: EditPort, *, submit: Submit, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("EditDialog")
+        self.item = item
+        self._port = port
+        self._submit = submit
+        self._manifest = port.manifest
+        self.session: EditSession | None = None
+        self._saving = False
+        self.setWindowTitle(f"Edit log — {item.who}")
+        self.setMinimumWidth(560)
+        self._build()
+        self._load()
+
+    def _build(self) -> None:
+        root = QVBoxLayout(self)
+        root.setContentsMargins(20, 18, 20, 16)
+        root.setSpacing(12)
+        title = QLabel("Edit log")
+        title.setObjectName("DialogTitle")
+        root.addWidget(title)
+        item = self.item
+        parts = [f"{item.direction} call", format_time(item.start_time, item.start_time),
+                 format_duration(item.duration_seconds)]
+        if item.phone:
+            parts.append(item.phone)
+        summary = QLabel("  ·  ".join(parts))
+        summary.setObjectName("CallSummary")
+        root.addWidget(summary)
+
+        self.conflict = Banner("warning", "", action="Reload", closable=False)
+        self.conflict.setObjectName("ConflictBanner")
+        self.conflict.action_clicked.connect(self._on_reload_clicked)
+        self.apply_mine = QPushButton("Apply just my changes")
+        self.apply_mine.setObjectName("ApplyMine")
+        self.apply_mine.clicked.connect(self._on_apply_mine_clicked)
+        self.conflict.layout().addWidget(self.apply_mine)
+        self.conflict.hide()
+        root.addWidget(self.conflict)
+
+        self.busy = QWidget()
+        busy_layout = QHBoxLayout(self.busy)
+        busy_layout.setContentsMargins(0, 0, 0, 0)
+        self.busy_label = QLabel("")
+        self.busy_label.setProperty("role", "muted")
+        bar = QProgressBar()
+        bar.setRange(0, 0)
+        bar.setMaximumHeight(6)
+        bar.setMaximumWidth(140)
+        bar.setTextVisible(False)
+        busy_layout.addWidget(self.busy_label, 1)
+        busy_layout.addWidget(bar)
+        root.addWidget(self.busy)
+
+        form = QFormLayout()
+        form.setHorizontalSpacing(14)
+        form.setVerticalSpacing(8)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.contact = QLineEdit()
+        self.contact.setObjectName("Contact")
+        self.contact.setReadOnly(True)
+        self.contact.setToolTip("A log stays with the contact it was created for")
+        form.addRow(form_label("Contact"), self.contact)
+        self.subject = QLineEdit()
+        self.subject.setObjectName("Subject")
+        if self._manifest.limits.subject_chars:
+            self.subject.setMaxLength(self._manifest.limits.subject_chars)
+        form.addRow(form_label("Subject *"), self.subject)
+        self.note = QPlainTextEdit()
+        self.note.setObjectName("Note")
+        self.note.setTabChangesFocus(True)
+        self.note.setMinimumHeight(120)
+        self.note.setPlaceholderText("Your note (call details written by Logdesk stay as they are)")
+        form.addRow(form_label("Note"), self.note)
+        root.addLayout(form)
+        self.fields_holder = QVBoxLayout()
+        root.addLayout(self.fields_holder)
+        self.fields: PageFieldsForm | None = None
+
+        self.error = Banner("error", "", action="Retry", closable=False)
+        self.error.setObjectName("SaveError")
+        self.error.action_clicked.connect(self._on_save_clicked)
+        self.error.hide()
+        root.addWidget(self.error)
+
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.reject)
+        buttons.addWidget(self.cancel_button)
+        self.save_button = QPushButton("Update")
+        self.save_button.setObjectName("SaveButton")
+        self.save_button.setProperty("primary", True)
+        self.save_button.setDefault(True)
+        self.save_button.setToolTip("Update (Ctrl+Enter)")
+        self.save_button.clicked.connect(self._on_save_clicked)
+        buttons.addWidget(self.save_button)
+        root.addLayout(buttons)
+        for keys in ("Ctrl+Return", "Ctrl+Enter", "Ctrl+S"):
+            QShortcut(QKeySequence(keys), self, activated=self._on_save_clicked)
+        self._set_inputs_enabled(False)
+
+    def _set_inputs_enabled(self, enabled: bool) -> None:
+        for widget in (self.subject, self.note, self.save_button):
+            widget.setEnabled(enabled)
+        if self.fields is not None:
+            self.fields.setEnabled(enabled)
+
+    # --- loading --------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        self.busy.show()
+        self.busy_label.setText(f"Loading the log from {self._manifest.name}…")
+        self._set_inputs_enabled(False)
+        call_id = self.item.call_id
+        port = self._port
+        self._submit(
+            lambda: (port.open_for_edit(call_id), port.page_fields()),
+            on_result=self._on_load_result,
+            on_error=self._on_load_error,
+        )
+
+    def _on_load_result(self, result: tuple[EditSession, list[PageField]]) -> None:
+        if not shiboken6.isValid(self):
+            return
+        session, fields = result
+        self.session = session
+        self.busy.hide()
+        self.conflict.hide()
+        self.error.hide()
+        self.contact.setText(session.contact_name or self.item.who)
+        self.subject.setText(session.subject)
+        self.note.setPlainText(session.note)
+        if self.fields is None:
+            self.fields = PageFieldsForm(fields, self.item.direction)
+            self.fields_holder.addWidget(self.fields)
+        self.fields.set_values(session.dispositions)
+        self._set_inputs_enabled(True)
+        self.note.setFocus()
+        self.note.moveCursor(self.note.textCursor().MoveOperation.End)
+
+    def _on_load_error(self, exc: Exception) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self.busy.hide()
+        self.error.set_text(f"Could not load the log from {self._manifest.name}: {_message(exc)}")
+        self.error.action.setText("Try again")
+        try:
+            self.error.action_clicked.disconnect()
+        except (RuntimeError, TypeError):
+            pass
+        self.error.action_clicked.connect(self._retry_load)
+        self.error.show()
+
+    def _retry_load(self) -> None:
+        self.error.hide()
+        self.error.action_clicked.disconnect()
+        self.error.action.setText("Retry")
+        self.error.action_clicked.connect(self._on_save_clicked)
+        self._load()
+
+    # --- saving ---------------------------------------------------------------------------------
+
+    def changes(self) -> tuple[str | None, str | None, dict[str, FieldValue] | None]:
+        """What the agent changed: ``None`` for each part left as loaded."""
+        assert self.session is not None
+        subject = self.subject.text()
+        note = self.note.toPlainText()
+        values = self.fields.values() if self.fields is not None else {}
+        loaded = {k: self.session.dispositions.get(k) for k in values}
+        return (
+            subject if subject != self.session.subject else None,
+            note if note != self.session.note else None,
+            values if values != loaded else None,
+        )
+
+    def _on_save_clicked(self, *, force: bool = False) -> None:
+        if self._saving or self.session is None:
+            return
+        problems = []
+        if not self.subject.text().strip():
+            problems.append("Enter a subject.")
+        if self.fields is not None:
+            problems += self.fields.validate()
+        if problems:
+            self.error.set_text(" ".join(problems))
+            self.error.action.hide()
+            self.error.show()
+            return
+        subject, note, dispositions = self.changes()
+        if subject is None and note is None and dispositions is None:
+            self.accept()
+            return
+        self._saving = True
+        self.error.hide()
+        self.save_button.setEnabled(False)
+        self.save_button.setText("Updating…")
+        session, port = self.session, self._port
+        self._submit(
+            lambda: port.save_edit(session, subject=subject, note=note, dispositions=dispositions, force=force),
+            on_result=self._on_save_result,
+            on_error=self._on_save_error,
+        )
+
+    def _on_save_result(self, _none: object) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self._saving = False
+        self.saved.emit(self.item.call_id)
+        self.accept()
+
+    def _on_save_error(self, exc: Exception) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self._saving = False
+        self.save_button.setEnabled(True)
+        self.save_button.setText("Update")
+        if isinstance(exc, EditConflict):
+            self.conflict.set_text(
+                f"This log was changed in {self._manifest.name} after you opened it. Reload to see the "
+                "current version (your edits here are discarded), or apply just your changes on top of it."
+            )
+            self.conflict.show()
+            return
+        self.error.set_text(f"Not updated — {self._manifest.name} said: {_message(exc)}")
+        self.error.action.show()
+        self.error.show()
+
+    def _on_reload_clicked(self) -> None:
+        self.conflict.hide()
+        self._load()
+
+    def _on_apply_mine_clicked(self) -> None:
+        self.conflict.hide()
+        self._on_save_clicked(force=True)
+
+
+def _message(exc: Exception) -> str:
+    return getattr(exc, "message", None) or str(exc) or type(exc).__name__
+
+
+
