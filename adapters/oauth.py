@@ -92,6 +92,7 @@ __all__ = [
     "make_state",
     "make_verifier",
     "refresh_tokens",
+    "request_tokens",
     "revoke_token",
     "sign_in",
 ]
@@ -623,6 +624,27 @@ def refresh_tokens(
     form = {"grant_type": "refresh_token", "refresh_token": current.refresh_token}
     response = _token_request(endpoints, http, endpoints.token_url, {**form, **(extra_form or {})}, vendor=vendor)
     return TokenSet.from_response(_json(response, vendor), now=now, previous=current, vendor=vendor)
+
+
+def request_tokens(
+    endpoints: OAuthEndpoints,
+    http: httpx.Client,
+    form: Mapping[str, str],
+    *,
+    clock: Clock = time.time,
+    vendor: str = "The sign-in service",
+) -> TokenSet:
+    """Any other grant (JWT bearer, client credentials): POSTs ``form`` to the token endpoint.
+
+    ``client_id`` is added to the form; the client secret, if configured, is sent as HTTP Basic
+    (or in the body with ``secret_in_body``).
+
+    Raises:
+        AuthError, RateLimited, TransientError, MalformedResponse: as :func:`exchange_code`.
+    """
+    now = clock()
+    response = _token_request(endpoints, http, endpoints.token_url, dict(form), vendor=vendor)
+    return TokenSet.from_response(_json(response, vendor), now=now, vendor=vendor)
 
 
 def revoke_token(
