@@ -14,7 +14,9 @@ import sys
 from collections.abc import Sequence
 
 #: subcommand name → module exposing ``register(subparsers)``.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "adapter": "adapters.template.cli",
+}
 
 
 def build_parser(with_subcommands: bool) -> argparse.ArgumentParser:
