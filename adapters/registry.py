@@ -40,6 +40,8 @@ ENTRY_POINT_GROUP = "logdesk.adapters"
 BUILTIN_ADAPTERS: dict[str, str] = {
     "local": "adapters.local:LocalCrm",
     "zoho": "adapters.zoho:ZohoAdapter",
+    "hubspot": "adapters.hubspot:HubSpotAdapter",
+    "pipedrive": "adapters.pipedrive:PipedriveAdapter",
 }
 
 
