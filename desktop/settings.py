@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
+from adapters.notes.models import NoteSettings
 from desktop import paths
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class AppSettings(BaseModel):
     default_region: str = "US"
     #: Extra search formats for CRMs that match stored text, ``#`` standing for a digit.
     phone_patterns: list[str] = Field(default_factory=list)
+    #: What goes into the CRM note (the note engine's toggles, date format and time zone).
+    notes: NoteSettings = Field(default_factory=NoteSettings)
 
     def save(self, path: Path | None = None) -> Path:
         """Writes atomically (temp file + rename), so a crash never leaves half a file."""
