@@ -314,6 +314,7 @@ class HubSpotAdapter:
         Raises:
             AuthError: the token is wrong, revoked or was not copied whole (the message says so).
             PermissionDenied: the token lacks a scope (the message names the scopes needed).
+            ValidationError: no HubSpot user has the ``owner_email`` given (``field="owner_email"``).
         """
         try:
             raw = self._request("GET", "/account-info/v3/details")
@@ -336,7 +337,14 @@ class HubSpotAdapter:
         self._outcomes = None
         self.outcomes()
         who = f"HubSpot portal {raw['portalId']}"
+        self._owner_resolved = False
         owner = self._owner()
+        if self._owner_email and owner is None:
+            raise ValidationError(
+                f"No HubSpot user has the e-mail {self._owner_email}. Correct it, or leave it empty to log calls "
+                "without an owner.",
+                field="owner_email",
+            )
         if owner is not None and self._owner_names:
             who += f" as {self._owner_names.get(owner, owner)}"
         return who

@@ -103,6 +103,28 @@ def test_verify_with_owner_email_names_the_owner() -> None:
         h.close()
 
 
+def test_verify_with_an_unknown_owner_email_names_the_field() -> None:
+    h = HubSpotHarness(owner_email="nobody@example.com")
+    try:
+        with pytest.raises(ValidationError) as caught:
+            h.adapter.verify()
+        assert caught.value.field == "owner_email" and "nobody@example.com" in caught.value.message
+    finally:
+        h.close()
+
+
+def test_environment_variable_points_the_adapter_at_a_fake_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = HubSpotFake()
+    with fake.serve() as base_url:
+        monkeypatch.setenv("LOGDESK_HUBSPOT_URL", base_url)
+        adapter = HubSpotAdapter(Connection(secrets={"token": DEFAULT_TOKEN}))
+        try:
+            assert adapter.verify() == "HubSpot portal 24681357"
+        finally:
+            adapter.close()
+    assert fake.count("GET", "/account-info/v3/details") == 1
+
+
 def test_verify_with_a_wrong_token_says_what_to_paste() -> None:
     h = HubSpotHarness(token="pat-na1-wrong")
     try:

@@ -390,3 +390,16 @@ def test_timeouts_over_loopback_are_transient() -> None:
             assert adapter.verify().startswith("Avery Agent")
         finally:
             client.close()
+
+
+def test_environment_variable_points_the_adapter_at_a_fake_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = PipedriveFake()
+    with fake.serve() as base_url:
+        monkeypatch.setenv("LOGDESK_PIPEDRIVE_URL", base_url)
+        connection = Connection(secrets={"api_token": DEFAULT_TOKEN}, settings={"company_domain": "acme"})
+        adapter = PipedriveAdapter(connection)
+        try:
+            assert adapter.verify() == "Avery Agent (agent@example.com) at Acme Inc."
+        finally:
+            adapter.close()
+    assert fake.count("GET", "/v1/users/me") == 1
