@@ -42,6 +42,7 @@ BUILTIN_ADAPTERS: dict[str, str] = {
     "zoho": "adapters.zoho:ZohoAdapter",
     "hubspot": "adapters.hubspot:HubSpotAdapter",
     "pipedrive": "adapters.pipedrive:PipedriveAdapter",
+    "salesforce": "adapters.salesforce:SalesforceAdapter",
 }
 
 
