@@ -28,7 +28,7 @@ Rate limits: the search endpoints allow about 4 requests per second per token; e
 follows ``X-HubSpot-RateLimit-Max``/``-Remaining`` per ``-Interval-Milliseconds``. Both are kept by
 a :class:`~adapters.throttle.Throttle`, so a backlog drains without 429s. HubSpot's 429 carries
 no ``Retry-After``; the adapter reports the policy's window instead (1 s for the per-second
-limits, 10 s for the rolling one).
+limits, 10 s for the rolling one, an hour for the daily one).
 
 Versions: HubSpot offers no conditional writes, so ``expected_version`` is not enforced
 (``capabilities.versioned_writes`` is false); the version reported is ``updatedAt``.
@@ -49,6 +49,7 @@ import json
 import os
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -84,6 +85,10 @@ API_BASE = "https://api.hubapi.com"
 ENV_BASE_URL = "LOGDESK_HUBSPOT_URL"
 BODY_LIMIT = 65536
 SEARCH_SETTLE_SECONDS = 10.0
+#: How many recently read or written calls the adapter remembers to complete PATCH answers.
+KNOWN_RECORDS = 200
+#: After HubSpot's daily limit is spent, ask again no sooner than this (seconds).
+DAILY_LIMIT_PAUSE = 3600.0
 CALL_TO_CONTACT = 194
 
 #: HubSpot's default call outcomes (the same GUIDs in every portal). Used only when the portal's
@@ -264,7 +269,7 @@ class HubSpotAdapter:
         self._owner_names: dict[str, str] | None = None
         #: The last known properties of each call this instance read or wrote, so a PATCH
         #: (which answers with the written properties only) still yields a whole record.
-        self._known: dict[str, dict[str, Any]] = {}
+        self._known: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -282,8 +287,11 @@ class HubSpotAdapter:
             )
         except RateLimited as exc:
             if exc.retry_after is None:
-                secondly = bucket == "search" or "secondly" in (exc.vendor_message or "").lower()
-                exc.retry_after = 1.0 if secondly else 10.0
+                said = (exc.vendor_message or "").lower()
+                if "daily" in said:
+                    exc.retry_after = DAILY_LIMIT_PAUSE
+                else:
+                    exc.retry_after = 1.0 if bucket == "search" or "secondly" in said else 10.0
             self._throttle.block_for(exc.retry_after)
             raise
         self._note_limits(response.headers)
@@ -503,10 +511,16 @@ class HubSpotAdapter:
         known = dict(props)
         if isinstance(raw.get("properties"), dict):
             known.update({k: v for k, v in raw["properties"].items() if v is not None})
-        self._known[log_id] = {"properties": known, "updatedAt": raw.get("updatedAt"), "contact_id": contact.id,
-                               "contact_name": contact.name}
+        self._remember(log_id, {"properties": known, "updatedAt": raw.get("updatedAt"), "contact_id": contact.id,
+                                "contact_name": contact.name})
         return CallLogRef(adapter_id=self.manifest.id, log_id=log_id, contact_id=contact.id,
                           version=str(raw.get("updatedAt") or "") or None)
+
+    def _remember(self, log_id: str, record: dict[str, Any]) -> None:
+        self._known[log_id] = record
+        self._known.move_to_end(log_id)
+        while len(self._known) > KNOWN_RECORDS:
+            self._known.popitem(last=False)
 
     def _stored(self, ref: CallLogRef, log_id: str) -> StoredCallLog:
         record = self._known[log_id]
@@ -546,12 +560,12 @@ class HubSpotAdapter:
             if isinstance(results, list) and results and isinstance(results[0], dict) and results[0].get("id"):
                 contact_id = str(results[0]["id"])
         previous = self._known.get(ref.log_id, {})
-        self._known[ref.log_id] = {
+        self._remember(ref.log_id, {
             "properties": dict(raw["properties"]),
             "updatedAt": raw.get("updatedAt"),
             "contact_id": contact_id or ref.contact_id,
             "contact_name": previous.get("contact_name"),
-        }
+        })
         return self._stored(ref, ref.log_id)
 
     def _properties_for(self, change: LogUpdate) -> dict[str, str]:

@@ -185,6 +185,19 @@ def test_search_429_reports_the_one_second_window(hs: HubSpotHarness) -> None:
     assert "secondly" in (caught.value.vendor_message or "")
 
 
+def test_spent_daily_limit_stops_requests_without_sending_them(hs: HubSpotHarness) -> None:
+    hs.fake.inject(429, body={"status": "error", "message": "You have reached your daily limit.",
+                              "errorType": "RATE_LIMIT", "policyName": "DAILY", "category": "RATE_LIMITS"})
+    with pytest.raises(RateLimited) as first:
+        hs.adapter.verify()
+    assert first.value.retry_after == 3600.0
+    sent = len(hs.fake.requests)
+    with pytest.raises(RateLimited) as second:
+        hs.adapter.verify()
+    assert len(hs.fake.requests) == sent
+    assert second.value.retry_after == pytest.approx(3600.0)
+
+
 def test_exhausted_burst_budget_pauses_before_the_next_request(hs: HubSpotHarness) -> None:
     hs.fake.burst_limit = 3
     contact = _contact(hs)
