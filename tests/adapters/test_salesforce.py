@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from adapters import notes as note_engine
 from adapters import oauth
 from adapters.base import (
     AuthError,
@@ -17,6 +19,7 @@ from adapters.base import (
     NotFound,
     PermissionDenied,
     RateLimited,
+    TransientError,
     ValidationError,
 )
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
@@ -33,6 +36,8 @@ from adapters.salesforce import (
     with_expiry,
 )
 from adapters.testing import ContractHarness, CrmAdapterContract, calls
+from desktop.engine.models import CallFilter, Draft, LogStatus
+from tests.engine.world import World, all_settled, drive
 from tests.fakes.salesforce import DEFAULT_CLIENT_ID, SalesforceFake, served
 
 E164 = "+14155550123"
@@ -50,6 +55,8 @@ class SalesforceHarness(ContractHarness):
     def __init__(self, fake: SalesforceFake | None = None, **settings: str) -> None:
         self.fake = fake or SalesforceFake()
         self.seen: list[httpx.Request] = []
+        #: Called with each request before the fake answers it (to act "while it is in flight").
+        self.on_request: Callable[[httpx.Request], None] | None = None
         self.client = httpx.Client(transport=httpx.MockTransport(self._handle), timeout=5.0)
         self.saved: list[dict[str, str]] = []
         now = self.fake.clock.time()
@@ -67,6 +74,8 @@ class SalesforceHarness(ContractHarness):
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(request)
+        if self.on_request is not None:
+            self.on_request(request)
         return self.fake.handle(request)
 
     def add_contact(self, name: str, phone: str, *, extension: str | None = None) -> str:
@@ -568,3 +577,71 @@ def test_salesforce_error_array_is_parsed() -> None:
     assert parse_salesforce_error(body) == ("Subject: data value too large", "Subject")
     assert parse_salesforce_error({"error": "invalid_grant", "error_description": "expired"}) == ("expired", None)
     assert parse_salesforce_error("Bad_OAuth_Token") == (None, None)
+
+
+@pytest.mark.skipif(
+    not hasattr(note_engine, "compose"), reason="the note engine is not exported from adapters.notes yet"
+)
+def test_engine_poller_merges_edits_made_in_salesforce_between_its_read_and_its_write(tmp_path: Path) -> None:
+    """The whole loop: the poller reads, substitutes, writes with If-Unmodified-Since; a person saves
+    the task in Salesforce while that write is in flight; 412 → ConflictError → read again → re-apply."""
+    # Given a call logged into Salesforce through the engine, with artifacts still to come
+    world = World(tmp_path)
+    h = SalesforceHarness()
+    try:
+        contact = _contact(h)
+        world.add_call(phone=E164, at=0, final_after=30, recording_after=120, insights_after=900, summary="a refund")
+        rc = world.rc()
+        engine = world.engine(rc, adapter=h.adapter)
+        engine.sync()
+        [row] = engine.calls(CallFilter.UNLOGGED)
+        engine.log_call(row.call_id, Draft(contact_id=contact.id, contact_name=contact.name, note="Original note"))
+        engine.run_outbox()
+        [task_id] = list(h.fake.records["Task"])
+        assert "(pending)" in h.fake.task(task_id)["Description"]
+        # When a person saves the task in Salesforce just before each of the poller's first writes lands
+        lines: list[str] = []
+        patches = 0
+
+        def person_saves_while_write_in_flight(request: httpx.Request) -> None:
+            nonlocal patches
+            if request.method != "PATCH":
+                return
+            patches += 1
+            if patches % 2 == 1:
+                lines.append(f"Supervisor remark {len(lines) + 1}")
+                description = h.fake.task(task_id)["Description"]
+                h.fake.person_edits(task_id, Description=f"{lines[-1]}\n{description}")
+
+        h.on_request = person_saves_while_write_in_flight
+        drive(engine, world.clock, rc, until=lambda: all_settled(engine))
+        # Then every write was refused once (412) and re-applied on top of the person's version
+        refused = [r for r in h.seen if r.method == "PATCH" and r.headers.get("If-Unmodified-Since")]
+        assert lines and len(refused) == 2 * len(lines)
+        body = h.fake.task(task_id)["Description"]
+        for line in lines:
+            assert line in body
+        assert "Original note" in body and "a refund" in body
+        assert "(pending)" not in body
+        assert engine.calls()[0].status is LogStatus.COMPLETE
+    finally:
+        h.close()
+
+
+def test_slow_answer_within_the_timeout_succeeds_and_beyond_it_is_transient(sf: SalesforceHarness) -> None:
+    ref = sf.adapter.create_call_log(calls.inbound_call(E164), _contact(sf), _entry())
+    sf.fake.inject("slow", delay=2, path_prefix="/services/data")
+    before = sf.fake.clock.time()
+    assert sf.adapter.get_call_log(ref).subject == "Inbound call from Ana Diaz"
+    assert sf.fake.clock.time() - before == pytest.approx(2)
+    sf.fake.inject("slow", delay=60, path_prefix="/services/data")
+    with pytest.raises(TransientError, match="did not answer in time"):
+        sf.adapter.get_call_log(ref)
+
+
+def test_server_unavailable_is_transient_and_keeps_salesforces_words(sf: SalesforceHarness) -> None:
+    sf.inject_failure(503, retry_after=30)
+    with pytest.raises(TransientError) as caught:
+        sf.adapter.find_contact(E164)
+    assert caught.value.retryable and caught.value.status == 503
+    assert caught.value.vendor_message == "Server temporarily unavailable, please try again later"
