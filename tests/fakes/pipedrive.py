@@ -145,8 +145,8 @@ class PipedriveFake(FakeApi):
             self._touch(activity)
 
     def _touch(self, activity: dict[str, Any]) -> None:
-        # update_time has one-second resolution: a write is at least a second after the last.
-        self.clock.advance(1.0)
+        # Like Pipedrive's, update_time has one-second resolution: two writes within a second
+        # leave the same value (one reason the adapter does not claim versioned writes).
         activity["update_time"] = _v2_time(self.clock.time())
 
     # --- wire helpers -----------------------------------------------------------------------

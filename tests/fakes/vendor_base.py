@@ -221,7 +221,7 @@ class FakeApi:
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 content = self.rfile.read(length) if length else b""
-                url = f"http://127.0.0.1:{self.server.server_address[1]}{self.path}"
+                url = f"http://127.0.0.1:{server.server_port}{self.path}"
                 headers = [(k, v) for k, v in self.headers.items() if k.lower() != "host"]
                 request = httpx.Request(self.command, url, headers=headers, content=content)
                 try:

@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: MIT
+"""A backlog of calls logged into HubSpot and Pipedrive fakes: requests per call, 429s, pace.
+
+Each call goes through the whole lifecycle the engine drives: find the contact, create the log,
+then two poller batches of read → substitute → write. The fakes enforce the vendors' rate
+limits on a shared fake clock, so the simulated time shows how fast the adapters' limiters let a
+backlog drain, and the 429 count shows whether they ever overrun the vendor.
+
+Run: ``.venv/bin/python -m bench crm_backlog``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from adapters.base import Connection, RateLimited
+from adapters.hubspot import API_BASE, HubSpotAdapter
+from adapters.models import LogEntry, LogUpdate
+from adapters.pipedrive import PipedriveAdapter
+from adapters.testing import calls
+from bench import Result, at_most
+from tests.fakes import hubspot as hubspot_fake
+from tests.fakes import pipedrive as pipedrive_fake
+
+CALLS = 100
+
+
+def _numbers() -> list[str]:
+    return [f"+1415555{1000 + i:04d}" for i in range(CALLS)]
+
+
+def _drive(adapter: Any, fake: Any, numbers: list[str]) -> tuple[int, int, int, float, float]:
+    """(requests for logging, requests for finding, 429s, simulated seconds, wall seconds)."""
+    rate_limited = 0
+    log_requests = 0
+    find_requests = 0
+    sim_start, wall_start = fake.clock.time(), time.perf_counter()
+    for number in numbers:
+        before = len(fake.requests)
+        try:
+            contact = adapter.find_contact(number)[0]
+        except RateLimited:
+            rate_limited += 1
+            continue
+        find_requests += len(fake.requests) - before
+        before = len(fake.requests)
+        call = calls.inbound_call(number, duration=None)
+        try:
+            ref = adapter.create_call_log(call, contact, LogEntry(subject="Inbound call", body="<p>(pending)</p>"))
+            for final in ("3 min 14 sec", "done"):
+                stored = adapter.get_call_log(ref)
+                adapter.update_call_log(ref, LogUpdate(body=stored.body.replace("(pending)", final),
+                                                       duration_seconds=194))
+        except RateLimited:
+            rate_limited += 1
+        log_requests += len(fake.requests) - before
+    return log_requests, find_requests, rate_limited, fake.clock.time() - sim_start, time.perf_counter() - wall_start
+
+
+def _hubspot() -> list[Result]:
+    fake = hubspot_fake.HubSpotFake()
+    numbers = _numbers()
+    for i, number in enumerate(numbers):
+        fake.add_contact(f"Person{i}", "Test", phone=number)
+    client = fake.client(API_BASE)
+    adapter = HubSpotAdapter(Connection(secrets={"token": hubspot_fake.DEFAULT_TOKEN}), client=client,
+                             clock=fake.clock.monotonic, sleep=fake.clock.sleep)
+    try:
+        adapter.verify()
+        logged, found, limited, simulated, wall = _drive(adapter, fake, numbers)
+    finally:
+        client.close()
+    return [
+        at_most("hubspot: requests to log one call (create + 2 batches)", logged / CALLS, "requests", 5),
+        Result("hubspot: requests to find one contact", found / CALLS, "requests"),
+        at_most(f"hubspot: 429s while logging {CALLS} calls back to back", limited, "responses", 0),
+        Result(f"hubspot: simulated time for {CALLS} calls", simulated, "s"),
+        Result("hubspot: adapter + fake CPU time per call", wall / CALLS * 1000, "ms"),
+    ]
+
+
+def _pipedrive() -> list[Result]:
+    fake = pipedrive_fake.PipedriveFake()
+    numbers = _numbers()
+    for i, number in enumerate(numbers):
+        pid = fake.add_person(f"Person{i} Test", [number])
+        fake.add_deal(f"Deal {i}", pid)
+    client = fake.client("https://acme.pipedrive.com")
+    adapter = PipedriveAdapter(
+        Connection(secrets={"api_token": pipedrive_fake.DEFAULT_TOKEN}, settings={"company_domain": "acme"}),
+        client=client, clock=fake.clock.monotonic, sleep=fake.clock.sleep,
+    )
+    try:
+        adapter.verify()
+        logged, found, limited, simulated, wall = _drive(adapter, fake, numbers)
+    finally:
+        client.close()
+    return [
+        at_most("pipedrive: requests to log one call (create + 2 batches)", logged / CALLS, "requests", 5),
+        Result("pipedrive: requests to find one contact (with deals and leads)", found / CALLS, "requests"),
+        at_most(f"pipedrive: 429s while logging {CALLS} calls back to back", limited, "responses", 0),
+        Result(f"pipedrive: simulated time for {CALLS} calls", simulated, "s"),
+        Result("pipedrive: adapter + fake CPU time per call", wall / CALLS * 1000, "ms"),
+    ]
+
+
+def run() -> list[Result]:
+    return _hubspot() + _pipedrive()
