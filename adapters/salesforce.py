@@ -270,7 +270,7 @@ def sign_in(
     http: httpx.Client,
     *,
     open_url: Callable[[str], None],
-    port: int = DEFAULT_REDIRECT_PORT,
+    port: int | None = None,
     timeout: float = 300.0,
     clock: oauth.Clock = time.time,
     on_receiver: Callable[[oauth.LoopbackReceiver], None] | None = None,
@@ -283,7 +283,8 @@ def sign_in(
         settings: the connection's ``login_host``, ``client_id`` and ``session_minutes``.
         http: used for the code exchange.
         open_url: opens the authorize page in the system browser.
-        port: the loopback port registered as the callback.
+        port: the loopback port registered as the callback (:data:`DEFAULT_REDIRECT_PORT` when
+            ``None``; ``0`` picks a free one, for orgs that accept any loopback port).
         timeout: seconds the user has to finish in the browser.
         clock: UNIX seconds.
         on_receiver: gets the redirect listener, so the UI can offer Cancel.
@@ -297,7 +298,7 @@ def sign_in(
         oauth_endpoints(settings),
         http,
         open_url=open_url,
-        port=port,
+        port=DEFAULT_REDIRECT_PORT if port is None else port,
         path=REDIRECT_PATH,
         timeout=timeout,
         clock=clock,
@@ -306,6 +307,11 @@ def sign_in(
     )
     if not tokens.extra.get("instance_url"):
         raise MalformedResponse("Salesforce's sign-in answer did not name your org's API host (instance_url).")
+    if not tokens.refresh_token:
+        raise AuthError(
+            "Salesforce granted no refresh token. Ask your admin to add the refresh_token scope to the "
+            "Logdesk app, then connect again."
+        )
     return with_expiry(tokens, session=session_seconds(settings), now=clock()).to_secrets()
 
 

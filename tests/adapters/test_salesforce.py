@@ -197,6 +197,14 @@ def test_sign_in_declined_in_the_browser_says_so() -> None:
     assert caught.value.vendor_message == "end-user denied authorization"
 
 
+def test_sign_in_without_the_refresh_token_scope_explains_what_the_admin_must_add() -> None:
+    fake = SalesforceFake(app_scopes=("api",))
+    with served(fake) as base_url, httpx.Client(timeout=5.0) as http:
+        settings = {"login_host": base_url, "client_id": DEFAULT_CLIENT_ID}
+        with pytest.raises(AuthError, match="refresh_token scope"):
+            sign_in(settings, http, open_url=_browser([]), port=0, timeout=10, clock=fake.clock.time)
+
+
 def test_sign_in_with_an_unknown_consumer_key_never_reaches_the_loopback() -> None:
     fake = SalesforceFake()
     pages: list[httpx.Response] = []

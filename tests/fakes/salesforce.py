@@ -233,6 +233,7 @@ class _Code:
     method: str
     expires_at: float
     user_id: str
+    scopes: tuple[str, ...]
 
 
 class SalesforceFake(FakeApi):
@@ -250,6 +251,9 @@ class SalesforceFake(FakeApi):
         required_task_fields: fields this org's Task layout requires on create.
         custom_task_fields: extra Task text fields (``{"Recording_URL__c": 255}``).
         user_decision: what the person in the browser does: ``"approve"`` or ``"deny"``.
+        app_scopes: the scopes the connected app may grant; a sign-in gets the requested ones among
+            them (all of them when none are requested), and a refresh token only with
+            ``refresh_token`` (or ``offline_access``).
     """
 
     name = "salesforce"
@@ -267,6 +271,7 @@ class SalesforceFake(FakeApi):
         required_task_fields: tuple[str, ...] = ("Status",),
         custom_task_fields: dict[str, int] | None = None,
         user_decision: str = "approve",
+        app_scopes: tuple[str, ...] = ("api", "refresh_token", "openid"),
     ) -> None:
         super().__init__(clock=clock)
         self.instance_url = instance_url
@@ -278,6 +283,7 @@ class SalesforceFake(FakeApi):
         self.api_used = 0
         self.required_task_fields = required_task_fields
         self.user_decision = user_decision
+        self.app_scopes = app_scopes
         self.schema = {name: dict(fields) for name, fields in SCHEMA.items()}
         for name, length in (custom_task_fields or {}).items():
             self.schema["Task"][name] = F("url", length, label=name)
@@ -409,14 +415,21 @@ class SalesforceFake(FakeApi):
         self._grants[grant.refresh_token] = grant
         return grant
 
-    def _token_body(self, grant: _Grant, *, origin: str, with_refresh: bool = True) -> dict[str, Any]:
+    def _token_body(
+        self,
+        grant: _Grant,
+        *,
+        origin: str,
+        with_refresh: bool = True,
+        scopes: tuple[str, ...] = ("api", "refresh_token"),
+    ) -> dict[str, Any]:
         now = self.clock.time()
         access = f"{ORG_ID}!{secrets.token_urlsafe(60)}"
         grant.access_tokens[access] = now + self.session_seconds
         body: dict[str, Any] = {
             "access_token": access,
             "signature": base64.b64encode(hashlib.sha256(access.encode()).digest()).decode(),
-            "scope": "refresh_token api",
+            "scope": " ".join(scopes),
             "instance_url": self.instance_url or origin,
             "id": f"{origin}/id/{ORG_ID}/{grant.user_id}",
             "token_type": "Bearer",
@@ -1009,9 +1022,11 @@ class SalesforceFake(FakeApi):
             return back(error="invalid_request", error_description="invalid code challenge")
         if self.user_decision != "approve":
             return back(error="access_denied", error_description="end-user denied authorization")
+        requested = tuple((params.get("scope") or " ".join(self.app_scopes)).split())
+        granted = tuple(s for s in requested if s in self.app_scopes)
         code = f"aPrx{secrets.token_urlsafe(40)}=="
         self._codes[code] = _Code(
-            client_id, redirect_uri, challenge, method, self.clock.time() + CODE_LIFETIME, self.user_id
+            client_id, redirect_uri, challenge, method, self.clock.time() + CODE_LIFETIME, self.user_id, granted
         )
         return back(code=code)
 
@@ -1033,8 +1048,14 @@ class SalesforceFake(FakeApi):
                 digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
                 if not verifier or digest != code.challenge:
                     return bad("invalid_grant", "invalid code verifier")
-            grant = self._new_grant()
-            return httpx.Response(200, json=self._token_body(grant, origin=origin))
+            offline = "refresh_token" in code.scopes or "offline_access" in code.scopes
+            if offline:
+                grant = self._new_grant()
+            else:  # a session without a refresh token: usable until it times out, never renewed
+                grant = _Grant(refresh_token="", user_id=code.user_id)
+                self._grants[f"session-only-{secrets.token_hex(8)}"] = grant
+            body = self._token_body(grant, origin=origin, with_refresh=offline, scopes=code.scopes)
+            return httpx.Response(200, json=body)
         if grant_type == "refresh_token":
             grant = self._grants.get(form.get("refresh_token", ""))
             if grant is None or grant.revoked:
