@@ -1,0 +1,428 @@
+# SPDX-License-Identifier: MIT
+"""The Clio adapter against the fake Clio (tests/fakes/clio.py): contract suite and Clio specifics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters import oauth
+from adapters.base import AuthError, ConflictError, Connection, RateLimited, TransientError, ValidationError
+from adapters.clio import ClioAdapter, reduce_candidates, sign_in
+from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
+from adapters.testing import ContractHarness, CrmAdapterContract, inbound_call, outbound_call, sample_body
+from adapters.testing.harness import FailureKind
+from tests.fakes.clio import ClioFake
+from tests.fakes.loopback import HostRouter, LoopbackServer
+
+E164 = "+14155550123"
+APP = {"client_id": "clio-app-id", "client_secret": "clio-app-secret"}
+
+
+class ClioHarness(ContractHarness):
+    """An adapter signed in to a fresh fake Clio firm, in-process through ``httpx.MockTransport``.
+
+    ``inject_failure(401)`` makes Clio refuse the token twice in a row: the adapter renews a
+    refused token once by design, so a single 401 is the renewable case, tested on its own below.
+    """
+
+    def __init__(
+        self,
+        fake: ClioFake | None = None,
+        *,
+        client: httpx.Client | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        self.fake = fake or ClioFake()
+        self.saved: list[dict[str, str]] = []
+        tokens = oauth.TokenSet.from_response(self.fake.issue_tokens(), now=self.clock())
+        self.client = client or httpx.Client(transport=httpx.MockTransport(self.fake.handler))
+        self.adapter: ClioAdapter = ClioAdapter(
+            Connection(
+                settings={"base_url": self.fake.base_url, **(settings or {})}, secrets={**APP, **tokens.to_secrets()}
+            ),
+            client=self.client,
+            save_secrets=lambda values: self.saved.append(dict(values)),
+            clock=self.clock,
+            sleep=self.fake.sleep,
+        )
+
+    def clock(self) -> float:
+        return self.fake.now.timestamp()
+
+    def add_contact(self, name: str, phone: str, *, extension: str | None = None) -> str:
+        contact_id = self.fake.add_contact(name, phone)
+        self.fake.add_matter(contact_id, f"{name} — general advice")
+        return str(contact_id)
+
+    def person_edits_log(
+        self, ref: CallLogRef, *, subject: str | None = None, body: Callable[[str], str] | None = None
+    ) -> None:
+        current = self.fake.communications[int(ref.log_id)]
+        self.fake.person_edits(int(ref.log_id), subject=subject, body=body(current["body"]) if body else None)
+
+    def read_log_raw(self, ref: CallLogRef) -> dict[str, Any]:
+        record = dict(self.fake.communications[int(ref.log_id)])
+        entries = self.fake.time_entries(int(ref.log_id))
+        record["subject"], record["body"] = record["subject"], record["body"]
+        record["dispositions"] = {
+            "matter": str(record["matter"]["id"]) if record["matter"] else None,
+            "time_entry": ("non_billable" if entries[0]["non_billable"] else "billable") if entries else "none",
+        }
+        return record
+
+    def inject_failure(self, kind: FailureKind, *, retry_after: float | None = None, body: Any = None) -> None:
+        self.fake.inject_failure(kind, retry_after=retry_after, body=body)
+        if kind == 401:
+            self.fake.inject_failure(kind, retry_after=retry_after, body=body)
+
+    def close(self) -> None:
+        self.adapter.close()
+        self.client.close()
+
+
+class TestClioContract(CrmAdapterContract):
+    @pytest.fixture
+    def harness(self) -> Iterator[ContractHarness]:
+        h = ClioHarness()
+        yield h
+        h.close()
+
+
+@pytest.fixture
+def clio() -> Iterator[ClioHarness]:
+    h = ClioHarness()
+    yield h
+    h.close()
+
+
+def _contact(h: ClioHarness, phone: str = E164, name: str = "Ada Lovelace") -> Contact:
+    contact_id = h.add_contact(name, phone)
+    return next(c for c in h.adapter.find_contact(phone) if c.id == contact_id)
+
+
+def _entry(**kw: Any) -> LogEntry:
+    return LogEntry(**{"subject": "Inbound call from Ada Lovelace", "body": sample_body("text/plain"), **kw})
+
+
+def _requests(fake: ClioFake, method: str, path: str) -> list[httpx.Request]:
+    return [r for r in fake.api_requests() if r.method == method and r.url.path == path]
+
+
+# --- sign-in -------------------------------------------------------------------------------------
+
+
+def _play_browser(client: httpx.Client, *, lands_on: int = 200) -> Callable[[str], None]:
+    """The browser: GET the authorize page (the fake answers at once) and follow its redirect."""
+
+    def open_url(url: str) -> None:
+        answer = client.get(url)
+        assert answer.status_code == 302, answer.text
+        with httpx.Client() as browser:  # the loopback receiver is a real socket
+            assert browser.get(answer.headers["Location"]).status_code == lands_on
+
+    return open_url
+
+
+def test_pkce_sign_in_through_loopback_servers_with_the_users_own_app() -> None:
+    # Given the fake Clio on a real loopback port
+    fake = ClioFake()
+    with LoopbackServer(fake.handler) as server, httpx.Client(timeout=5) as http:
+        fake.base_url = server.base_url
+        settings = {"base_url": server.base_url}
+        # When the user signs in with their application's key and secret
+        secrets = sign_in(settings, APP, http, open_url=_play_browser(http), port=0, timeout=10)
+        # Then the code was exchanged with the verifier and the secret, and the API answers
+        exchange = [r for r in fake.requests if r.url.path == "/oauth/token"]
+        assert len(exchange) == 1
+        assert b"code_verifier=" in exchange[0].content and b"client_secret=clio-app-secret" in exchange[0].content
+        adapter = ClioAdapter(Connection(settings=settings, secrets={**APP, **secrets}), client=http)
+        assert adapter.verify() == "Alex Agent <alex@firm.example>"
+
+
+def test_sign_in_with_a_wrong_app_secret_says_to_check_the_app() -> None:
+    fake = ClioFake()
+    http = httpx.Client(transport=httpx.MockTransport(fake.handler))
+    with pytest.raises(AuthError, match="does not recognise this application"):
+        sign_in(
+            {"base_url": fake.base_url},
+            {**APP, "client_secret": "wrong"},
+            http,
+            open_url=_play_browser(http),
+            port=0,
+            timeout=10,
+        )
+
+
+def test_sign_in_needs_the_app_key_and_secret() -> None:
+    with pytest.raises(AuthError, match="key and secret"):
+        sign_in({"region": "us"}, {}, httpx.Client(), open_url=lambda url: None, port=0)
+
+
+def test_region_setting_sends_everything_to_that_regions_host() -> None:
+    us, eu = ClioFake(base_url="https://app.clio.com"), ClioFake(base_url="https://eu.app.clio.com")
+    http = httpx.Client(
+        transport=httpx.MockTransport(HostRouter({"app.clio.com": us.handler, "eu.app.clio.com": eu.handler}))
+    )
+    secrets = sign_in({"region": "eu"}, APP, http, open_url=_play_browser(http), port=0, timeout=10)
+    adapter = ClioAdapter(Connection(settings={"region": "eu"}, secrets={**APP, **secrets}), client=http)
+    contact_id = eu.add_contact("Ada Lovelace", E164)
+    assert [c.id for c in adapter.find_contact(E164)] == [str(contact_id)]
+    assert us.requests == []
+
+
+def test_unknown_region_is_a_validation_error() -> None:
+    with pytest.raises(ValidationError, match="region"):
+        ClioAdapter(Connection(settings={"region": "mars"}), client=httpx.Client())
+
+
+# --- tokens --------------------------------------------------------------------------------------
+
+
+def test_token_is_refreshed_ahead_of_expiry_with_the_app_secret_and_saved(clio: ClioHarness) -> None:
+    clio.adapter.verify()
+    clio.fake.advance(2_592_000 - 30)
+    clio.adapter.find_contact(E164)
+    refresh = [r for r in clio.fake.requests if r.url.path == "/oauth/token"]
+    assert len(refresh) == 1 and b"grant_type=refresh_token" in refresh[0].content
+    assert b"client_secret=clio-app-secret" in refresh[0].content
+    assert len(clio.saved) == 1 and oauth.TokenSet.from_secrets(clio.saved[0]) is not None
+
+
+def test_disconnected_app_asks_to_reconnect_in_words(clio: ClioHarness) -> None:
+    clio.fake.revoke_grant()
+    with pytest.raises(AuthError) as caught:
+        clio.adapter.verify()
+    assert "Reconnect Clio" in str(caught.value) and "Traceback" not in str(caught.value)
+    assert "invalid_grant" in (caught.value.vendor_message or "")
+
+
+def test_token_refused_once_is_renewed_and_the_request_repeated(clio: ClioHarness) -> None:
+    clio.fake.inject_failure(401)
+    assert clio.adapter.verify().startswith("Alex Agent")
+    assert len(clio.saved) == 1
+
+
+# --- contacts and matters ------------------------------------------------------------------------
+
+
+def test_formatted_candidates_find_numbers_stored_as_text_in_few_queries(clio: ClioHarness) -> None:
+    stored = ["(415) 555-0123", "415.555.0123", "+1 415-555-0123", "4155550123", "+14155550123", "415 555 0123"]
+    ids = {str(clio.fake.add_contact(f"Person {i}", number)) for i, number in enumerate(stored)}
+    clio.fake.add_contact("Not Them", "(415) 555-0124")
+    found = clio.adapter.find_contact(E164)
+    assert {c.id for c in found} == ids
+    queries = [r.url.params["query"] for r in _requests(clio.fake, "GET", "/api/v4/contacts.json")]
+    assert len(queries) == len(set(queries)) <= 8
+
+
+def test_user_phone_format_is_queried() -> None:
+    h = ClioHarness(settings={"phone_formats": "###/###-####"})
+    try:
+        contact_id = h.fake.add_contact("Ada Lovelace", "415/555-0123")
+        assert [c.id for c in h.adapter.find_contact(E164)] == [str(contact_id)]
+    finally:
+        h.close()
+
+
+def test_reduce_candidates_drops_notations_containing_another() -> None:
+    assert reduce_candidates(["+14155550123", "4155550123", "14155550123", "415-555-0123", "+1 415-555-0123"]) == [
+        "4155550123",
+        "415-555-0123",
+    ]
+
+
+def test_matters_are_offered_per_contact_closed_ones_hidden(clio: ClioHarness) -> None:
+    contact_id = clio.fake.add_contact("Ada Lovelace", E164)
+    open_matter = clio.fake.add_matter(contact_id, "Estate planning")
+    clio.fake.add_matter(contact_id, "Old dispute", status="Closed")
+    related = clio.fake.add_matter(contact_id, "Witness in Babbage v. Crown", related_only=True)
+    for i in range(3):  # more than one page of relationships
+        clio.fake.add_matter(contact_id, f"Related {i}", related_only=True)
+    contact = clio.adapter.find_contact(E164)[0]
+    ids = [o.id for o in contact.options["matter"]]
+    assert ids[:2] == [str(open_matter), str(related)] and len(ids) == 5
+    assert contact.options["matter"][0].label.endswith("Estate planning")
+
+
+# --- communications and time entries -------------------------------------------------------------
+
+
+def test_inbound_call_is_a_phone_communication_from_the_contact_with_a_billable_time_entry(clio: ClioHarness) -> None:
+    contact = _contact(clio)
+    matter = contact.options["matter"][0].id
+    call = inbound_call(E164, duration=194)
+    ref = clio.adapter.create_call_log(call, contact, _entry(dispositions={"matter": matter, "time_entry": "billable"}))
+    sent = json.loads(_requests(clio.fake, "POST", "/api/v4/communications.json")[0].content)["data"]
+    assert sent["type"] == "PhoneCommunication"
+    assert sent["senders"] == [{"id": int(contact.id), "type": "Contact"}]
+    assert sent["receivers"] == [{"id": clio.fake.user["id"], "type": "User"}]
+    assert sent["received_at"] == call.start_time.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    [entry] = clio.fake.time_entries(int(ref.log_id))
+    assert (entry["quantity"], entry["non_billable"], entry["matter"]["id"]) == (194, False, int(matter))
+    assert entry["note"] == "Inbound call from Ada Lovelace"
+    stored = clio.adapter.get_call_log(ref)
+    assert stored.dispositions == {"matter": matter, "time_entry": "billable"}
+    assert (stored.duration_seconds, stored.contact_id, stored.contact_name) == (194, contact.id, "Ada Lovelace")
+    assert stored.version == clio.fake.communications[int(ref.log_id)]["etag"]
+
+
+def test_outbound_call_is_sent_by_the_user(clio: ClioHarness) -> None:
+    contact = _contact(clio)
+    clio.adapter.create_call_log(outbound_call(E164), contact, _entry(dispositions={"time_entry": "none"}))
+    sent = json.loads(_requests(clio.fake, "POST", "/api/v4/communications.json")[0].content)["data"]
+    assert sent["senders"][0]["type"] == "User" and sent["receivers"][0]["type"] == "Contact"
+    assert clio.fake.activities == {}
+
+
+def test_duration_known_later_updates_the_time_entry(clio: ClioHarness) -> None:
+    contact = _contact(clio)
+    ref = clio.adapter.create_call_log(
+        inbound_call(E164, duration=None), contact, _entry(dispositions={"time_entry": "non_billable"})
+    )
+    assert clio.fake.time_entries(int(ref.log_id))[0]["quantity"] == 0
+    stored = clio.adapter.update_call_log(ref, LogUpdate(duration_seconds=754))
+    [entry] = clio.fake.time_entries(int(ref.log_id))
+    assert (entry["quantity"], entry["non_billable"]) == (754, True)
+    assert stored.duration_seconds == 754 and stored.dispositions["time_entry"] == "non_billable"
+
+
+def test_choosing_no_time_entry_later_deletes_it(clio: ClioHarness) -> None:
+    contact = _contact(clio)
+    ref = clio.adapter.create_call_log(inbound_call(E164), contact, _entry(dispositions={"time_entry": "billable"}))
+    clio.adapter.upsert_disposition(ref, {"time_entry": "none"})
+    assert clio.fake.time_entries(int(ref.log_id)) == []
+    assert clio.adapter.get_call_log(ref).dispositions["time_entry"] == "none"
+
+
+def test_refused_time_entry_still_reports_the_log_as_created(
+    clio: ClioHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    contact = _contact(clio)
+    call = inbound_call(E164)
+    original = clio.fake._validate_activity
+    clio.fake._validate_activity = lambda data, existing: "Activities are disabled for this firm"  # type: ignore[method-assign]
+    ref = clio.adapter.create_call_log(call, contact, _entry())
+    clio.fake._validate_activity = original  # type: ignore[method-assign]
+    assert int(ref.log_id) in clio.fake.communications
+    assert "refused its time entry" in caplog.text and "Activities are disabled" in caplog.text
+
+
+def test_validation_error_keeps_clios_words(clio: ClioHarness) -> None:
+    contact = _contact(clio)
+    with pytest.raises(ValidationError) as caught:
+        clio.adapter.create_call_log(inbound_call(E164), contact, _entry(subject="   "))
+    assert caught.value.vendor_message == "ValidationError: Subject can't be blank"
+
+
+# --- concurrency ---------------------------------------------------------------------------------
+
+
+def test_edit_in_clio_between_read_and_write_is_412_conflict_and_never_lost(clio: ClioHarness) -> None:
+    # Given the poller has read the log
+    contact = _contact(clio)
+    ref = clio.adapter.create_call_log(inbound_call(E164), contact, _entry())
+    read = clio.adapter.get_call_log(ref)
+    # When a person edits it in Clio before the poller writes
+    clio.person_edits_log(ref, body=lambda b: b + "\nClient will send the deed.\n")
+    # Then the write carries If-Match, Clio answers 412, and the person's text is kept
+    with pytest.raises(ConflictError) as caught:
+        clio.adapter.update_call_log(
+            ref, LogUpdate(body=read.body.replace("(pending)", "3 min 14 sec")), expected_version=read.version
+        )
+    assert caught.value.status == 412 and "PreconditionFailed" in (caught.value.vendor_message or "")
+    patch = _requests(clio.fake, "PATCH", f"/api/v4/communications/{ref.log_id}.json")[-1]
+    assert patch.headers["If-Match"] == read.version
+    assert "Client will send the deed." in clio.read_log_raw(ref)["body"]
+    # And reading again, substituting and writing keeps both
+    again = clio.adapter.get_call_log(ref)
+    written = clio.adapter.update_call_log(
+        ref, LogUpdate(body=again.body.replace("(pending)", "3 min 14 sec")), expected_version=again.version
+    )
+    body = clio.read_log_raw(ref)["body"]
+    assert "Client will send the deed." in body and "Call duration: 3 min 14 sec" in body
+    assert written.version == clio.fake.communications[int(ref.log_id)]["etag"] != again.version
+
+
+def test_fake_answers_304_for_an_unchanged_etag(clio: ClioHarness) -> None:
+    contact = _contact(clio)
+    ref = clio.adapter.create_call_log(inbound_call(E164), contact, _entry())
+    token = clio.adapter._tokens.access_token()
+    url = f"{clio.fake.base_url}/api/v4/communications/{ref.log_id}.json"
+    etag = clio.fake.communications[int(ref.log_id)]["etag"]
+    answer = clio.client.get(url, headers={"Authorization": f"Bearer {token}", "If-None-Match": etag})
+    assert answer.status_code == 304 and answer.headers["ETag"] == etag
+
+
+# --- recovery ------------------------------------------------------------------------------------
+
+
+def test_find_call_log_prefers_the_session_marker_and_checks_direction(clio: ClioHarness) -> None:
+    contact = _contact(clio)
+    call = inbound_call(E164)
+    clio.adapter.create_call_log(call, contact, _entry(body="Session id: 1"))
+    mine = clio.adapter.create_call_log(call, contact, _entry(body=f"Session id: {call.session_id}"))
+    found = clio.adapter.find_call_log(call)
+    assert found is not None and (found.log_id, found.contact_id) == (mine.log_id, contact.id)
+    assert clio.adapter.find_call_log(outbound_call(E164, start_time=call.start_time)) is None
+
+
+# --- rate limits and faults ----------------------------------------------------------------------
+
+
+def test_spent_rate_budget_is_waited_out_when_short() -> None:
+    # Given a budget of 3 requests a minute, the first spent 59 seconds ago and the rest just now
+    h = ClioHarness(ClioFake(rate_limit=3))
+    try:
+        h.adapter.verify()
+        h.fake.advance(59)
+        contact_id = h.add_contact("Ada Lovelace", E164)
+        h.adapter._matters(contact_id)  # two more requests: the budget is spent
+        before, sent = h.fake.now, len(h.fake.requests)
+        # When another request is needed, the adapter waits for the window to reset (1 s) and sends it
+        assert h.adapter._time_entry("1") is None
+        assert (h.fake.now - before).total_seconds() == pytest.approx(1)
+        assert len(h.fake.requests) == sent + 1
+    finally:
+        h.close()
+
+
+def test_spent_rate_budget_with_a_long_wait_raises_without_sending() -> None:
+    h = ClioHarness(ClioFake(rate_limit=2))
+    try:
+        h.adapter.verify()
+        h.adapter._time_entry("1")  # the second request: the budget is spent for a minute
+        sent = len(h.fake.requests)
+        with pytest.raises(RateLimited) as caught:
+            h.adapter.find_contact(E164)
+        assert caught.value.retry_after == pytest.approx(60)
+        assert len(h.fake.requests) == sent
+    finally:
+        h.close()
+
+
+def test_429_from_clio_pauses_later_requests(clio: ClioHarness) -> None:
+    clio.fake.inject_failure(429, retry_after=20)
+    with pytest.raises(RateLimited):
+        clio.adapter.verify()
+    sent = len(clio.fake.requests)
+    with pytest.raises(RateLimited):
+        clio.adapter.verify()
+    assert len(clio.fake.requests) == sent
+    clio.fake.advance(21)
+    assert clio.adapter.verify().startswith("Alex Agent")
+
+
+def test_timeout_on_a_real_socket_is_transient() -> None:
+    fake = ClioFake()
+    with LoopbackServer(fake.handler) as server, httpx.Client(timeout=0.3) as http:
+        fake.base_url = server.base_url
+        h = ClioHarness(fake, client=http)
+        fake.inject_failure("timeout")
+        with pytest.raises(TransientError, match="did not answer in time"):
+            h.adapter.verify()
+        assert h.adapter.verify().startswith("Alex Agent")
