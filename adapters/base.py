@@ -214,6 +214,14 @@ class Connection(BaseModel):
     secrets: dict[str, str] = Field(default_factory=dict, repr=False)
 
 
+#: ``Connection.settings`` keys the app fills in for every adapter, beside the manifest's auth
+#: fields: the default phone region (ISO code, e.g. ``US``) and the user's phone search patterns
+#: for CRMs that match stored text (one per line, ``#`` standing for a digit); see
+#: :func:`adapters.phone.search_candidates`.
+SETTING_REGION = "region"
+SETTING_PHONE_PATTERNS = "phone_patterns"
+
+
 #: Called by an adapter when it obtained new secrets (a rotated OAuth token pair). The app
 #: persists them to the keyring before the adapter uses them.
 SecretsSaver = Callable[[Mapping[str, str]], None]
@@ -257,6 +265,23 @@ class CrmAdapter(Protocol):
 
 
 AdapterFactory = Callable[..., CrmAdapter]
+
+
+@runtime_checkable
+class HasLivePageFields(Protocol):
+    """Optional: an adapter whose page-field options change at run time (a configurable
+    disposition list, picklists read from the CRM) offers them through ``page_fields()``."""
+
+    def page_fields(self) -> list[PageField]: ...
+
+
+def page_fields_for(adapter: object) -> list[PageField]:
+    """The log page's fields for this adapter instance: its live ones if it has them, else the
+    manifest's. Call it on a worker thread: a live lookup may do I/O."""
+    if isinstance(adapter, HasLivePageFields):
+        return adapter.page_fields()
+    manifest: Manifest = getattr(adapter, "manifest")  # noqa: B009 (any object with a manifest)
+    return list(manifest.page_fields)
 
 
 def make_client(base_url: str = "", *, timeout: float = 20.0, client: httpx.Client | None = None) -> httpx.Client:
