@@ -53,8 +53,17 @@ class Throttle:
         self.waited = 0.0
 
     def limit(self, bucket: str, requests: int, per_seconds: float) -> None:
-        """Allow at most ``requests`` in any ``per_seconds`` window for ``bucket``."""
-        self._windows[bucket] = _Window(requests, per_seconds)
+        """Allow at most ``requests`` in any ``per_seconds`` window for ``bucket``.
+
+        Changing a bucket's limit (as vendor headers reveal the real one) keeps the requests
+        already counted in it.
+        """
+        with self._lock:
+            window = self._windows.get(bucket)
+            if window is None:
+                self._windows[bucket] = _Window(requests, per_seconds)
+            else:
+                window.limit, window.seconds = requests, per_seconds
 
     def blocked_for(self) -> float:
         """Seconds until the vendor-imposed pause ends (0 when not paused)."""
