@@ -276,3 +276,18 @@ def test_export_of_an_unknown_table_is_refused(crm: LocalCrm) -> None:
 def test_verify_reports_the_database(crm: LocalCrm) -> None:
     crm.add_contact("Ada", "+14155550123")
     assert crm.verify().startswith("Local CRM (1 contacts")
+
+
+def test_log_page_shows_the_live_disposition_list(crm: LocalCrm) -> None:
+    from adapters.base import page_fields_for
+    from adapters.template.acme import AcmeAdapter
+
+    crm.set_dispositions(["Booked"])
+    [disposition] = [f for f in page_fields_for(crm) if f.id == "disposition"]
+    assert [o.label for o in disposition.options] == ["Booked"]
+    assert LocalCrm.manifest.field("disposition").options == list(DEFAULT_DISPOSITIONS), "the manifest is unchanged"
+    acme = AcmeAdapter(Connection(secrets={"api_token": "t"}))
+    try:
+        assert page_fields_for(acme) == AcmeAdapter.manifest.page_fields
+    finally:
+        acme.close()
