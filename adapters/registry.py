@@ -40,6 +40,7 @@ ENTRY_POINT_GROUP = "logdesk.adapters"
 BUILTIN_ADAPTERS: dict[str, str] = {
     "local": "adapters.local:LocalCrm",
     "zoho": "adapters.zoho:ZohoAdapter",
+    "clio": "adapters.clio:ClioAdapter",
     "hubspot": "adapters.hubspot:HubSpotAdapter",
     "pipedrive": "adapters.pipedrive:PipedriveAdapter",
     "salesforce": "adapters.salesforce:SalesforceAdapter",
