@@ -121,6 +121,21 @@ _TASK_FIELDS = (
     "WhatId",
     "LastModifiedDate",
 )
+#: Task fields every log writes (TaskSubtype only on create).
+_WRITTEN_FIELDS = (
+    "Subject",
+    "Description",
+    "TaskSubtype",
+    "Status",
+    "Priority",
+    "ActivityDate",
+    "CallType",
+    "CallObject",
+    "CallDurationInSeconds",
+    "CallDisposition",
+    "WhoId",
+    "WhatId",
+)
 _SOSL_RESERVED = re.compile(r"([?&|!{}\[\]()^~*:\\\"'+\-])")
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -593,17 +608,48 @@ class SalesforceAdapter:
     # --- the contract ---------------------------------------------------------------------------
 
     def verify(self) -> str:
-        """Who is signed in: ``Name (username)`` from the identity service.
+        """Who is signed in (``Name (username)``), after checking the Task fields calls are logged in.
+
+        Call fields (Call Result, Call Object Identifier, ...) can be hidden from a profile by
+        field-level security; then every log would fail, so connecting fails instead, naming them.
 
         Raises:
             AuthError: the sign-in is no longer valid (reconnect).
+            PermissionDenied: the user's profile cannot write the Task fields Logdesk needs.
+            ValidationError: the configured recording link field does not exist on Task.
         """
         response = self._send("GET", f"{self._instance_url()}/services/oauth2/userinfo")
         raw = self._json(response)
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             raise self._malformed("a user description")
+        self._check_task_fields()
         username = raw.get("preferred_username")
         return f"{raw['name']} ({username})" if isinstance(username, str) and username else raw["name"]
+
+    def _check_task_fields(self) -> None:
+        raw = self._json(self._api("GET", "/sobjects/Task/describe"))
+        fields = raw.get("fields") if isinstance(raw, dict) else None
+        if not isinstance(fields, list):
+            raise self._malformed("a description of tasks")
+        writable = {
+            f["name"]: f.get("label") or f["name"]
+            for f in fields
+            if isinstance(f, dict) and isinstance(f.get("name"), str) and f.get("createable") and f.get("updateable")
+        }
+        needed = [name for name in _WRITTEN_FIELDS if name not in writable and name != "TaskSubtype"]
+        if "TaskSubtype" not in {f.get("name") for f in fields if isinstance(f, dict) and f.get("createable")}:
+            needed.append("TaskSubtype")
+        if needed:
+            raise PermissionDenied(
+                "Your Salesforce profile cannot write these task fields, which Logdesk logs calls in: "
+                f"{', '.join(needed)}. Ask your Salesforce admin for edit access to them.",
+            )
+        if self._recording_field and self._recording_field not in writable:
+            raise ValidationError(
+                f"Tasks in this Salesforce org have no writable field '{self._recording_field}' for the recording "
+                "link. Correct the field's API name in Settings or leave it empty.",
+                field="recording_url_field",
+            )
 
     def find_contact(self, phone: str, *, is_extension: bool = False) -> list[Contact]:
         """Contacts and leads whose phone fields hold ``phone``, via SOSL ``IN PHONE FIELDS``.

@@ -324,6 +324,26 @@ def test_verify_after_session_expiry_refreshes_on_bad_oauth_token(sf: Salesforce
     assert len(_requests(sf, "GET", "/userinfo")) == 2
 
 
+def test_verify_names_call_fields_hidden_from_the_users_profile() -> None:
+    h = SalesforceHarness(SalesforceFake(hidden_task_fields=("CallObject", "CallDisposition")))
+    try:
+        with pytest.raises(PermissionDenied) as caught:
+            h.adapter.verify()
+        assert "CallObject, CallDisposition" in caught.value.message
+    finally:
+        h.close()
+
+
+def test_verify_refuses_a_recording_field_the_org_does_not_have() -> None:
+    h = SalesforceHarness(recording_url_field="Recording_Link__c")
+    try:
+        with pytest.raises(ValidationError) as caught:
+            h.adapter.verify()
+        assert caught.value.field == "recording_url_field"
+    finally:
+        h.close()
+
+
 def test_sign_out_revokes_the_refresh_token(sf: SalesforceHarness) -> None:
     sf.adapter.sign_out()
     assert sf.fake.active_access_tokens() == 0

@@ -250,6 +250,8 @@ class SalesforceFake(FakeApi):
         api_max: the org's daily API allowance.
         required_task_fields: fields this org's Task layout requires on create.
         custom_task_fields: extra Task text fields (``{"Recording_URL__c": 255}``).
+        hidden_task_fields: Task fields the user's profile cannot see (field-level security): they are
+            missing from describe and unknown to every query and write, as in Salesforce.
         user_decision: what the person in the browser does: ``"approve"`` or ``"deny"``.
         app_scopes: the scopes the connected app may grant; a sign-in gets the requested ones among
             them (all of them when none are requested), and a refresh token only with
@@ -270,6 +272,7 @@ class SalesforceFake(FakeApi):
         api_max: int = 15000,
         required_task_fields: tuple[str, ...] = ("Status",),
         custom_task_fields: dict[str, int] | None = None,
+        hidden_task_fields: tuple[str, ...] = (),
         user_decision: str = "approve",
         app_scopes: tuple[str, ...] = ("api", "refresh_token", "openid"),
     ) -> None:
@@ -285,6 +288,8 @@ class SalesforceFake(FakeApi):
         self.user_decision = user_decision
         self.app_scopes = app_scopes
         self.schema = {name: dict(fields) for name, fields in SCHEMA.items()}
+        for name in hidden_task_fields:
+            del self.schema["Task"][name]
         for name, length in (custom_task_fields or {}).items():
             self.schema["Task"][name] = F("url", length, label=name)
         self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schema}
