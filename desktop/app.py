@@ -1,34 +1,407 @@
 # SPDX-License-Identifier: MIT
-"""Composition root: the only place that chooses concrete classes and wires them to Qt."""
+"""Composition root: the only place that chooses concrete classes and wires them to Qt.
+
+Start-up order is chosen for speed: the window (Qt-only modules) is shown and painted first;
+the engine, the adapters, the keyring and the stored calls are loaded after the first paint.
+
+Tests and benchmarks build the window from injected parts with :func:`build_main_window`
+(an :class:`AppContext` holding the engine, the CRM adapter and the secret store).
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from desktop.logs import setup_logging
-from desktop.secrets import open_secret_store
-from desktop.settings import load_settings
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
+    from adapters.base import CrmAdapter
+    from desktop.engine.service import Engine
+    from desktop.poller import PollResult
+    from desktop.secrets import SecretStore
+    from desktop.settings import AppSettings
+    from desktop.ui.main_controller import MainController
+    from desktop.ui.main_window import MainWindow
+    from desktop.workers import Submit
 
 log = logging.getLogger(__name__)
 
+#: In the sandbox, calls arrive every minute or so: poll often so the demo feels alive.
+SANDBOX_POLL_SECONDS = 5
 
-def run_app(*, sandbox: bool = False) -> int:
-    from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
+
+@dataclass
+class AppContext:
+    """Everything the window needs, chosen by the composition root (or a test).
+
+    Attributes:
+        engine: the lifecycle engine (Qt-free).
+        adapter: the CRM adapter the engine writes to.
+        settings: the user's options.
+        secrets: where credentials live.
+        sandbox: the simulated account, when running on the sandbox (kept alive here).
+        warnings: messages for banners (no keyring, a settings file set aside, ...).
+        settings_path: where the settings are saved (None: the default location).
+    """
+
+    engine: Engine
+    adapter: CrmAdapter
+    settings: AppSettings
+    secrets: SecretStore
+    sandbox: Any = None
+    warnings: list[str] = field(default_factory=list)
+    settings_path: Path | None = None
+    connection_settings: dict[str, str] = field(default_factory=dict)
+    source_name: str = "RingCentral"
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.sandbox is not None
+
+    def close(self) -> None:
+        for fn in self.on_close:
+            try:
+                fn()
+            except Exception:
+                log.exception("closing failed")
+        self.engine.close()
+
+
+def poll_work(engine: Engine) -> Callable[[int], PollResult]:
+    """The poller's blocking job: one engine tick, then the rows on screen and the status."""
+    from desktop.engine.models import CallFilter
+    from desktop.poller import PollResult
+
+    def work(window: int) -> PollResult:
+        next_due = engine.tick()
+        rows = engine.calls(limit=max(200, min(window, 1000)))
+        seen = {r.call_id for r in rows}
+        # Calls further down the list that are still completing (or failed) change too.
+        for extra in (CallFilter.PENDING, CallFilter.FAILED):
+            rows += [r for r in engine.calls(extra, limit=200) if r.call_id not in seen]
+            seen.update(r.call_id for r in rows)
+        return PollResult(rows=rows, status=engine.status(), next_due=next_due)
+
+    return work
+
+
+def make_window(*, sandbox: bool) -> MainWindow:
+    """The main window with an empty table: only Qt-side modules are imported."""
+    from desktop.ui.call_table_model import CallFilterProxy, CallTableModel
+    from desktop.ui.main_window import MainWindow
+
+    model = CallTableModel()
+    proxy = CallFilterProxy()
+    proxy.setSourceModel(model)
+    return MainWindow(model, proxy, sandbox=sandbox)
+
+
+def build_main_window(
+    ctx: AppContext,
+    *,
+    submit: Submit,
+    submit_draft: Submit | None = None,
+    window: MainWindow | None = None,
+    open_url: Callable[[str], None] | None = None,
+    start: bool = True,
+) -> MainController:
+    """Wires a main window to ``ctx``.
+
+    Args:
+        ctx: the engine, adapter, settings and secrets.
+        submit: runs blocking work off the GUI thread (``bind_pool(io_pool)``).
+        submit_draft: runs draft saves (their own pool); ``submit`` when omitted.
+        window: an already shown window (the fast start-up path); built here when omitted.
+        open_url: opens links (the system browser by default).
+        start: load the stored calls and start the poller now.
+
+    Returns:
+        The controller; ``controller.window`` is the window.
+    """
+    from desktop.poller import CallPoller
+    from desktop.ui.engine_ports import EnginePorts
+    from desktop.ui.main_controller import MainController
+
+    window = window or make_window(sandbox=ctx.is_sandbox)
+    for message in ctx.warnings:
+        window.add_banner("warning", message)
+    if not ctx.secrets.is_persistent and not any("keyring" in m for m in ctx.warnings):
+        window.add_banner(
+            "warning", "No system keyring is available: credentials are kept for this session only."
+        )
+    ports = EnginePorts(ctx.engine, ctx.adapter)
+    interval = SANDBOX_POLL_SECONDS if ctx.is_sandbox else ctx.settings.poll_interval_seconds
+    poller = CallPoller(
+        poll_work(ctx.engine), submit, ctx.clock, interval * 1000, window=window.model.rowCount, parent=window
+    )
+    holder: dict[str, MainController] = {}
+
+    def open_settings() -> None:
+        from desktop.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(ctx, submit=submit, parent=window)
+        dialog.settings_saved.connect(lambda s: holder["c"].poller.set_interval(
+            (SANDBOX_POLL_SECONDS if ctx.is_sandbox else s.poll_interval_seconds) * 1000))
+        dialog.open()
+        holder["c"].dialog_opened.emit(dialog)
+
+    controller = MainController(
+        window,
+        ports,
+        poller,
+        submit=submit,
+        submit_draft=submit_draft or submit,
+        open_url=open_url,
+        open_settings=open_settings,
+        clock=ctx.clock,
+        connection_settings=ctx.connection_settings,
+    )
+    holder["c"] = controller
+    where = "RingCentral sandbox" if ctx.is_sandbox else ctx.source_name
+    window.set_connection_text(f"{where}  →  {ctx.adapter.manifest.name}")
+    if start:
+        controller.start()
+    return controller
+
+
+# --- building the real context ------------------------------------------------------------------
+
+
+class AccountClock:
+    """The engine's clock read from a sandbox account's clock (UNIX seconds → aware datetime)."""
+
+    def __init__(self, seconds: Callable[[], float]) -> None:
+        self._seconds = seconds
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._seconds(), UTC)
+
+    def __call__(self) -> datetime:
+        return self.now()
+
+
+def sandbox_context(
+    data_dir: Path,
+    secrets: SecretStore,
+    settings: AppSettings,
+    *,
+    account: Any = None,
+    warnings: list[str] | None = None,
+    give_up_after: timedelta = timedelta(minutes=10),
+) -> AppContext:
+    """The sandbox: a simulated RingCentral account (in-process) and the Local CRM with demo
+    contacts, its files under ``data_dir``.
+
+    Args:
+        account: a ``SandboxAccount`` (tests pass one on a manual clock); by default a live demo
+            account on the real clock with compressed delays (a call every 30–60 s, recording and
+            AI note within two minutes).
+    """
+    import time
+
+    from adapters.local import LocalCrm
+    from adapters.ringcentral.sandbox import SandboxAccount, connect, preset
+    from desktop.engine.service import Engine
+    from desktop.engine.store import Store
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if account is None:
+        account = SandboxAccount(clock=time.time, scenario=preset("happy", demo=True), seed=int(time.time()))
+    client = connect(account)
+    extension = client.get_extension()
+    clock = AccountClock(account.clock)
+    crm = LocalCrm.open(data_dir / "local-crm.sqlite3", region=settings.default_region, clock=clock)
+    crm.seed_demo()
+    store = Store(data_dir / "engine.sqlite3")
+    engine = Engine(
+        store,
+        crm,
+        client,
+        settings.notes,
+        extension_id=str(extension.id),
+        clock=clock,
+        auto_log=settings.auto_log,
+        all_at_once=settings.all_at_once,
+        give_up_after=give_up_after,
+        allow_extension_logging=settings.allow_extension_logging,
+        recordings_expected=True,
+    )
+    return AppContext(
+        engine=engine,
+        adapter=crm,
+        settings=settings,
+        secrets=secrets,
+        sandbox=account,
+        warnings=list(warnings or []),
+        source_name="RingCentral sandbox",
+        clock=clock,
+        on_close=[client.close, crm.close],
+    )
+
+
+def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None = None) -> int:
+    """Starts the desktop app: window first, everything else right after its first paint."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Logdesk")
+    app.setOrganizationName("Logdesk")
+    app.setStyle("Fusion")
+    from desktop.ui.resources import app_stylesheet, icon
+
+    app.setStyleSheet(app_stylesheet())
+    app.setWindowIcon(icon("logdesk"))
+    window = make_window(sandbox=sandbox)
+    state: dict[str, Any] = {}
+    painted = _FirstPaint(window, on_first_paint)
+    window.show()
+
+    def finish() -> None:
+        try:
+            state.update(_finish_startup(app, window, sandbox=sandbox))
+        except Exception as exc:
+            log.exception("start-up failed")
+            window.add_banner("error", f"Logdesk could not start: {exc}")
+
+    painted.painted.connect(lambda: QTimer.singleShot(0, finish))
+    code = app.exec()
+    _shutdown(state)
+    return int(code)
+
+
+def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> dict[str, Any]:
+    from desktop import paths
+    from desktop.logs import setup_logging
+    from desktop.secrets import open_secret_store
+    from desktop.settings import load_settings
+    from desktop.workers import bind_pool, make_pool
 
     secrets, secrets_warning = open_secret_store()
     setup_logging(secrets.values)
     settings, settings_warning = load_settings()
-    app = QApplication.instance() or QApplication(sys.argv)
-    window = QMainWindow()
-    window.setWindowTitle("Logdesk" + (" — sandbox" if sandbox else ""))
-    notes = [m for m in (secrets_warning, settings_warning) if m]
-    label = QLabel(
-        "Logdesk — log and disposition your calls into your CRM.\n\n" + "\n".join(notes)
+    warnings = [m for m in (secrets_warning, settings_warning) if m]
+    io_pool = make_pool("io", 4)
+    draft_pool = make_pool("draft", 1)
+    if sandbox or (settings.crm.adapter_id == "local" and not settings.ringcentral.client_id):
+        if not sandbox:
+            warnings.append(
+                "RingCentral is not connected yet: showing the sandbox. Connect your account in Settings."
+            )
+        ctx = sandbox_context(paths.data_dir() / "sandbox", secrets, settings, warnings=warnings)
+    else:
+        ctx = _production_context(secrets, settings, warnings)
+    controller = build_main_window(
+        ctx, submit=bind_pool(io_pool), submit_draft=bind_pool(draft_pool), window=window
     )
-    label.setMargin(24)
-    window.setCentralWidget(label)
-    window.resize(900, 600)
-    window.show()
-    log.info("started (sandbox=%s, crm=%s)", sandbox, settings.crm.adapter_id)
-    return app.exec()
+    tray = _make_tray(app, window)
+    controller.set_tray(tray)
+    log.info("started (sandbox=%s, crm=%s)", ctx.is_sandbox, ctx.adapter.manifest.id)
+    return {"ctx": ctx, "controller": controller, "pools": [io_pool, draft_pool], "tray": tray}
+
+
+def _production_context(secrets: SecretStore, settings: AppSettings, warnings: list[str]) -> AppContext:
+    from adapters.base import Connection
+    from adapters.registry import discover
+    from adapters.ringcentral.client import RingCentralClient
+    from desktop import paths
+    from desktop.engine.service import Engine
+    from desktop.engine.store import Store
+
+    registry = discover()
+    crm_id = settings.crm.adapter_id
+    info = registry.get(crm_id)
+    values = dict(settings.crm.settings.get(crm_id, {}))
+    if crm_id == "local":
+        values.setdefault("path", str(paths.data_dir() / "local-crm.sqlite3"))
+    secret_values = {
+        f.key: v for f in info.manifest.auth.fields if f.secret and (v := secrets.get(f"{crm_id}:{f.key}"))
+    }
+
+    def save_secrets(new: Any) -> None:
+        for key, value in dict(new).items():
+            secrets.set(f"{crm_id}:{key}", value)
+
+    adapter = registry.create(crm_id, Connection(settings=values, secrets=secret_values), save_secrets=save_secrets)
+    client = RingCentralClient.from_settings(settings.ringcentral, secrets)
+    store = Store(paths.data_dir() / "engine.sqlite3")
+    engine = Engine(
+        store,
+        adapter,
+        client,
+        settings.notes,
+        extension_id=client.extension_id(),
+        auto_log=settings.auto_log,
+        all_at_once=settings.all_at_once,
+        give_up_after=timedelta(hours=settings.give_up_after_hours),
+        allow_extension_logging=settings.allow_extension_logging,
+    )
+    return AppContext(engine=engine, adapter=adapter, settings=settings, secrets=secrets, warnings=warnings,
+                      connection_settings=values, on_close=[adapter.close])
+
+
+def _make_tray(app: QApplication, window: MainWindow) -> Any:
+    from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+    from desktop.ui.resources import icon
+
+    if not QSystemTrayIcon.isSystemTrayAvailable():
+        return None
+    tray = QSystemTrayIcon(icon("logdesk"), window)
+    tray.setToolTip("Logdesk")
+    menu = QMenu(window)
+    menu.addAction("Show Logdesk", window.showNormal)
+    menu.addAction("Quit", app.quit)
+    tray.setContextMenu(menu)
+    tray.show()
+    return tray
+
+
+def _shutdown(state: dict[str, Any]) -> None:
+    """Stops the poller and waits briefly for jobs: queued CRM writes stay in the outbox."""
+    controller = state.get("controller")
+    if controller is not None:
+        controller.poller.stop()
+    for pool in state.get("pools", []):
+        pool.clear()
+        pool.waitForDone(5000)
+    ctx = state.get("ctx")
+    if ctx is not None:
+        ctx.close()
+
+
+class _FirstPaint:
+    """Calls back once, when ``widget`` has been painted for the first time."""
+
+    def __init__(self, widget: Any, callback: Callable[[], None] | None) -> None:
+        from PySide6.QtCore import QEvent, QObject, Signal
+
+        class _Filter(QObject):
+            painted = Signal()
+
+            def __init__(self) -> None:
+                super().__init__(widget)
+                self.done = False
+
+            def eventFilter(self, obj: Any, event: Any) -> bool:
+                if not self.done and event.type() == QEvent.Type.Paint:
+                    self.done = True
+                    if callback is not None:
+                        callback()
+                    self.painted.emit()
+                return False
+
+        self._filter = _Filter()
+        widget.installEventFilter(self._filter)
+        self.painted = self._filter.painted
+
+

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from adapters.base import AdapterError, CrmAdapter, Manifest, PageField
+from adapters.base import AdapterError, CrmAdapter, Manifest, PageField, page_fields_for
 from adapters.models import Contact, FieldValue
 from desktop.engine.models import Draft, EditSession
 from desktop.engine.service import Engine
@@ -45,12 +45,7 @@ class EnginePorts:
 
     def page_fields(self) -> list[PageField]:
         """The log page's fields: live ones where the adapter offers them (current dispositions)."""
-        live = getattr(self.adapter, "page_fields", None)
-        if callable(live):
-            fields = live()
-            if isinstance(fields, list):
-                return fields
-        return list(self.manifest.page_fields)
+        return page_fields_for(self.adapter)
 
     def load(self, call_id: str) -> LogContext:
         draft = self.engine.draft(call_id)

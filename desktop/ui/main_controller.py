@@ -1,0 +1,443 @@
+# SPDX-License-Identifier: MIT
+"""Behaviour of the main window: loading rows, row actions, dialogs, the status bar, the tray.
+
+Threading contract: GUI thread only. Blocking work goes through the injected ``submit``
+(the io pool) and ``submit_draft`` (a separate single-thread pool, so typing is never queued
+behind a slow CRM request).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import shiboken6
+from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QDialog, QMessageBox, QSystemTrayIcon
+
+from desktop.engine.models import CallRow, EngineStatus
+from desktop.poller import CallPoller
+from desktop.ui.call_table_model import (
+    CallFilter,
+    CallFilterProxy,
+    CallItem,
+    CallTableModel,
+    LogStatus,
+    RowAction,
+)
+from desktop.ui.edit_dialog import EditDialog
+from desktop.ui.engine_ports import EnginePorts
+from desktop.ui.log_dialog import LogDialog
+from desktop.ui.main_window import MainWindow
+from desktop.ui.resources import icon
+from desktop.workers import Submit
+
+log = logging.getLogger(__name__)
+
+PAGE = 200
+#: A call that ended within this long before it appeared is "just ended" (worth a notification).
+RECENT = timedelta(minutes=15)
+
+
+class MainController(QObject):
+    """Wires the main window to the engine.
+
+    Args:
+        window: the main window (its model and proxy are the calls table).
+        ports: the engine as the dialogs use it.
+        poller: the background poller (started by :meth:`start`).
+        submit: runs blocking work on the io pool.
+        submit_draft: runs draft saves on their own pool.
+        open_url: opens a link in the system browser (injected so tests can record it).
+        open_settings: shows the settings dialog.
+        clock: the current time, aware.
+
+    Signals:
+        rows_loaded(int): the first page of rows is in the table (how many).
+        dialog_opened(QDialog): a log or edit dialog was opened (tests drive it).
+        call_logged(str): a log dialog saved (the call id).
+    """
+
+    rows_loaded = Signal(int)
+    dialog_opened = Signal(QDialog)
+    call_logged = Signal(str)
+
+    def __init__(
+        self,
+        window: MainWindow,
+        ports: EnginePorts,
+        poller: CallPoller,
+        *,
+        submit: Submit,
+        submit_draft: Submit,
+        open_url: Callable[[str], None] | None = None,
+        open_settings: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        connection_settings: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(window)
+        self.window = window
+        self.model: CallTableModel = window.model
+        self.proxy: CallFilterProxy = window.proxy
+        self.ports = ports
+        self.poller = poller
+        self._submit = submit
+        self._submit_draft = submit_draft
+        self._open_url = open_url or (lambda url: QDesktopServices.openUrl(QUrl(url)))
+        self._open_settings = open_settings
+        self._clock = clock
+        self._connection_settings = connection_settings or {}
+        self._dialogs: dict[tuple[str, str], QDialog] = {}
+        self._loaded = False
+        self._loading_older = False
+        self._no_more_older = False
+        self._last_error: str | None = None
+        self._last_error_at: datetime | None = None
+        self._notified: set[str] = set()
+        self.tray: QSystemTrayIcon | None = None
+        self._tray_call: str | None = None
+
+        window.row_action.connect(self.on_row_action)
+        window.refresh_requested.connect(self.on_refresh_requested)
+        window.load_older_requested.connect(self.on_load_older_requested)
+        window.next_unlogged_requested.connect(self.on_next_unlogged_requested)
+        window.error_details_requested.connect(self.on_error_details_requested)
+        if open_settings is not None:
+            window.settings_requested.connect(open_settings)
+        self._connections = [
+            (poller.calls_fetched, self.on_calls_fetched),
+            (poller.status_changed, self.on_status_changed),
+            (poller.poll_failed, self.on_poll_failed),
+            (poller.state_changed, self.on_poll_state_changed),
+        ]
+        for signal, slot in self._connections:
+            signal.connect(slot)
+        window.destroyed.connect(self._disconnect_poller)
+        window.set_connection_text(f"{ports.manifest.name}")
+
+    def _disconnect_poller(self) -> None:
+        for signal, slot in self._connections:
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass
+        self._connections = []
+
+    # --- start-up -------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Loads the first page of stored calls (off the GUI thread), then starts the poller."""
+        engine = self.ports.engine
+        self.window.sync_label.setText("Loading calls…")
+        self._submit(lambda: engine.calls(limit=PAGE), on_result=self._on_first_page_result,
+                     on_error=self._on_first_page_error)
+
+    def _on_first_page_result(self, rows: list[CallRow]) -> None:
+        self._set_rows(rows)
+        self.poller.start()
+
+    def _on_first_page_error(self, exc: Exception) -> None:
+        self._show_error(f"Could not read the stored calls: {exc}")
+        self.poller.start()
+
+    def _set_rows(self, rows: Sequence[CallRow]) -> None:
+        items = [CallItem.from_row(r) for r in rows]
+        self.model.set_rows(items)
+        self._notified.update(i.call_id for i in items)
+        self._loaded = True
+        self._no_more_older = len(rows) < PAGE
+        self.window.load_older_button.setEnabled(not self._no_more_older)
+        self.window.update_counts()
+        self.rows_loaded.emit(len(items))
+
+    # --- poller ---------------------------------------------------------------------------------
+
+    def on_calls_fetched(self, rows: list[CallRow]) -> None:
+        if not self._loaded:
+            self._set_rows(rows)
+            return
+        items = [CallItem.from_row(r) for r in rows]
+        oldest = self.model.oldest()
+        if oldest is not None:
+            # Rows older than the loaded page belong to "Load older calls", unless already shown.
+            items = [i for i in items if i.start_time >= oldest or self.model.item(i.call_id) is not None]
+        fresh = [i for i in items if self.model.item(i.call_id) is None]
+        self.model.upsert(items)
+        self.window.update_counts()
+        self._notify_ended(fresh)
+
+    def on_status_changed(self, status: EngineStatus) -> None:
+        w = self.window
+        now = self._clock()
+        if status.offline:
+            since = _local_clock(status.offline_since) if status.offline_since else ""
+            w.sync_label.setText(f"● Offline{' since ' + since if since else ''} — retrying")
+            w.sync_label.setStyleSheet("color: #b91c1c;")
+            w.offline_banner.set_text(
+                "Offline: RingCentral or the CRM cannot be reached"
+                + (f" since {since}" if since else "")
+                + ". Logs you save are kept and sent as soon as the connection is back."
+            )
+            w.offline_banner.show()
+        else:
+            w.offline_banner.hide()
+            w.sync_label.setStyleSheet("color: #166534;")
+            when = _local_clock(status.last_sync_at) if status.last_sync_at else None
+            w.sync_label.setText(f"● Synced {when}" if when else "● Connected")
+        parts = []
+        if status.pending_calls:
+            noun = "call" if status.pending_calls == 1 else "calls"
+            parts.append(f"{status.pending_calls} {noun} waiting for recording / AI note")
+        if status.queued:
+            parts.append(f"{status.queued} CRM write{'s' if status.queued != 1 else ''} queued")
+        if status.failed:
+            parts.append(f"{status.failed} failed")
+        w.pending_label.setText("  ·  ".join(parts))
+        waits = []
+        for group, until in sorted(status.rate_limited_until.items()):
+            seconds = max(0, int((until - now).total_seconds()))
+            if seconds:
+                waits.append(f"{_group_name(group)} rate limit: resuming in {seconds} s")
+        w.rate_label.setText("  ·  ".join(waits))
+        if status.last_error and status.last_error != self._last_error:
+            self._show_error(status.last_error)
+        elif not status.last_error and not status.offline and not status.failed:
+            self._last_error = None
+            w.set_last_error(None)
+
+    def on_poll_failed(self, exc: Exception) -> None:
+        self._show_error(f"Refreshing failed: {getattr(exc, 'message', None) or exc}")
+        self.window.sync_label.setText("● Refresh failed — retrying")
+
+    def on_poll_state_changed(self, state: str) -> None:
+        if state == "polling" and self._loaded and not self.window.offline_banner.isVisible():
+            self.window.sync_label.setStyleSheet("")
+            self.window.sync_label.setText("⟳ Syncing…")
+
+    def _show_error(self, message: str) -> None:
+        self._last_error = message
+        self._last_error_at = self._clock()
+        self.window.set_last_error(message)
+
+    def on_error_details_requested(self) -> None:
+        if not self._last_error:
+            return
+        when = _local_clock(self._last_error_at) if self._last_error_at else ""
+        box = QMessageBox(self.window)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Last error")
+        box.setText(self._last_error)
+        box.setInformativeText(
+            f"At {when}. Nothing you typed is lost: drafts and queued CRM writes are kept and retried."
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        box.open()
+
+    # --- row actions ----------------------------------------------------------------------------
+
+    def on_row_action(self, call_id: str, action: str) -> None:
+        item = self.model.item(call_id)
+        if item is None:
+            return
+        which = RowAction(action)
+        if which is RowAction.LOG or which is RowAction.EDIT:
+            if item.crm_log_id:
+                self.open_edit(item)
+            else:
+                self.open_log(item)
+        elif which is RowAction.OPEN:
+            url = self.crm_url(item)
+            if url:
+                self._open_url(url)
+            else:
+                self._show_error(f"{self.ports.manifest.name} has no web page for this log.")
+        elif which is RowAction.COPY and item.phone:
+            self.window.copy_to_clipboard(item.phone)
+            self.window.statusBar().showMessage(f"Copied {item.phone}", 3000)
+
+    def crm_url(self, item: CallItem) -> str | None:
+        if item.log_url:
+            return item.log_url
+        urls = self.ports.manifest.urls
+        values = {**self._connection_settings, "log_id": item.crm_log_id or "", "contact_id": item.contact_id or ""}
+        for template, needed in ((urls.open_log, item.crm_log_id), (urls.open_contact, item.contact_id)):
+            if template and needed:
+                try:
+                    return template.format(**values)
+                except (KeyError, IndexError, ValueError):
+                    continue
+        return None
+
+    def _existing(self, kind: str, call_id: str) -> QDialog | None:
+        dialog = self._dialogs.get((kind, call_id))
+        if dialog is not None and shiboken6.isValid(dialog) and dialog.isVisible():
+            dialog.raise_()
+            dialog.activateWindow()
+            return dialog
+        return None
+
+    def open_log(self, item: CallItem) -> LogDialog:
+        existing = self._existing("log", item.call_id)
+        if isinstance(existing, LogDialog):
+            return existing
+        dialog = LogDialog(item, self.ports, submit=self._submit, submit_draft=self._submit_draft,
+                           parent=self.window)
+        dialog.save_started.connect(self._on_log_save_started)
+        dialog.saved.connect(self._on_log_saved)
+        dialog.rejected.connect(lambda: self._on_log_closed(item.call_id))
+        self._track("log", item.call_id, dialog)
+        dialog.show()
+        self.dialog_opened.emit(dialog)
+        return dialog
+
+    def open_edit(self, item: CallItem) -> EditDialog:
+        existing = self._existing("edit", item.call_id)
+        if isinstance(existing, EditDialog):
+            return existing
+        dialog = EditDialog(item, self.ports, submit=self._submit, parent=self.window)
+        dialog.saved.connect(self._on_edit_saved)
+        self._track("edit", item.call_id, dialog)
+        dialog.show()
+        self.dialog_opened.emit(dialog)
+        return dialog
+
+    def _track(self, kind: str, call_id: str, dialog: QDialog) -> None:
+        self._dialogs[(kind, call_id)] = dialog
+        dialog.finished.connect(lambda _r: self._dialogs.pop((kind, call_id), None))
+
+    def _on_log_save_started(self, call_id: str) -> None:
+        self.model.update_call(call_id, status=LogStatus.SAVING)
+
+    def _on_log_saved(self, call_id: str) -> None:
+        self.call_logged.emit(call_id)
+        self.window.statusBar().showMessage("Call logged", 4000)
+        self.poller.poll_now()
+
+    def _on_log_closed(self, call_id: str) -> None:
+        item = self.model.item(call_id)
+        if item is not None and item.status is LogStatus.SAVING:
+            self.poller.poll_now()
+
+    def _on_edit_saved(self, call_id: str) -> None:
+        self.window.statusBar().showMessage("Log updated", 4000)
+        self.poller.poll_now()
+
+    # --- other actions --------------------------------------------------------------------------
+
+    def on_refresh_requested(self) -> None:
+        self.poller.poll_now()
+
+    def on_load_older_requested(self) -> None:
+        if self._loading_older:
+            return
+        oldest = self.model.oldest()
+        self._loading_older = True
+        self.window.load_older_button.setEnabled(False)
+        self.window.load_older_button.setText("Loading…")
+        engine = self.ports.engine
+        self._submit(lambda: engine.calls(limit=PAGE, before=oldest), on_result=self._on_older_result,
+                     on_error=self._on_older_error)
+
+    def _on_older_result(self, rows: list[CallRow]) -> None:
+        self._loading_older = False
+        self.model.upsert(CallItem.from_row(r) for r in rows)
+        self._notified.update(r.call_id for r in rows)
+        self._no_more_older = len(rows) < PAGE
+        self.window.load_older_button.setText("No older calls" if self._no_more_older else "Load older calls")
+        self.window.load_older_button.setEnabled(not self._no_more_older)
+        self.window.update_counts()
+
+    def _on_older_error(self, exc: Exception) -> None:
+        self._loading_older = False
+        self.window.load_older_button.setText("Load older calls")
+        self.window.load_older_button.setEnabled(True)
+        self._show_error(f"Could not load older calls: {exc}")
+
+    def on_next_unlogged_requested(self) -> None:
+        """Selects the next call still to log below the current row (wrapping around)."""
+        if self.proxy.filter() not in (CallFilter.ALL, CallFilter.UNLOGGED, CallFilter.MISSED):
+            self.window.set_filter(CallFilter.ALL)
+        visible = self.proxy.visible_items()
+        if not visible:
+            return
+        current = self.window.table.current_item()
+        start = 0
+        if current is not None:
+            row = self.proxy.proxy_row_of(current.call_id)
+            start = (row + 1) if row is not None else 0
+        order = visible[start:] + visible[:start]
+        for item in order:
+            if item.status in (LogStatus.UNLOGGED, LogStatus.FAILED):
+                self.window.select_call(item.call_id)
+                return
+        self.window.statusBar().showMessage("Every call is logged", 3000)
+
+    # --- notifications --------------------------------------------------------------------------
+
+    def set_tray(self, tray: QSystemTrayIcon | None) -> None:
+        self.tray = tray
+        if tray is not None:
+            tray.messageClicked.connect(self.on_tray_message_clicked)
+            tray.activated.connect(self._on_tray_activated)
+
+    def _notify_ended(self, fresh: list[CallItem]) -> None:
+        now = self._clock()
+        candidates = [
+            i for i in fresh
+            if i.call_id not in self._notified
+            and i.status is LogStatus.UNLOGGED
+            and _aware(i.start_time) + timedelta(seconds=i.duration_seconds or 0) >= now - RECENT
+        ]
+        self._notified.update(i.call_id for i in fresh)
+        if not candidates:
+            return
+        newest = max(candidates, key=lambda i: _aware(i.start_time))
+        self.notify_call_ended(newest)
+
+    def notify_call_ended(self, item: CallItem) -> None:
+        """Shows "Log your call with Jane Smith?"; clicking it opens the log dialog."""
+        self._tray_call = item.call_id
+        title = "Call ended" if not item.is_missed else "Missed call"
+        text = f"Log your call with {item.who}?"
+        if self.tray is not None and self.tray.isVisible():
+            self.tray.showMessage(title, text, icon("logdesk"), 8000)
+        else:
+            self.window.statusBar().showMessage(f"{title}: {text}  (Ctrl+J selects it)", 8000)
+
+    def on_tray_message_clicked(self) -> None:
+        if self._tray_call is None:
+            return
+        item = self.model.item(self._tray_call)
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
+        if item is not None:
+            self.window.select_call(item.call_id)
+            self.on_row_action(item.call_id, RowAction.LOG.value)
+
+    def _on_tray_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason == QSystemTrayIcon.ActivationReason.Trigger:
+            self.window.showNormal()
+            self.window.raise_()
+            self.window.activateWindow()
+
+    def open_dialogs(self) -> list[QDialog]:
+        return [d for d in self._dialogs.values() if shiboken6.isValid(d)]
+
+
+def _aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _local_clock(when: datetime | None) -> str:
+    if when is None:
+        return ""
+    return f"{_aware(when).astimezone():%H:%M}"
+
+
+def _group_name(group: str) -> str:
+    return {"crm": "CRM", "rc-heavy": "RingCentral", "rc-light": "RingCentral AI"}.get(group, group)
+
+

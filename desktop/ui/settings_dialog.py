@@ -1,0 +1,604 @@
+# SPDX-License-Identifier: MIT
+"""Settings: RingCentral, the CRM connection (a form generated from the adapter's manifest), what
+goes into the note (with a live preview in the CRM's format) and logging behaviour.
+
+Secrets typed here go to the secret store on Save (on the GUI thread), never to the settings file.
+"Test connection" and sign-ins run on a pool thread with the values read here.
+
+Threading contract: GUI thread only.
+"""
+
+from __future__ import annotations
+
+import logging
+import webbrowser
+from typing import Any
+from zoneinfo import available_timezones
+
+import shiboken6
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from adapters.base import AuthField, AuthKind, Connection, Manifest
+from adapters.models import Call
+from adapters.notes.models import AiNote, NoteContent, NoteSettings
+from desktop.settings import AppSettings
+from desktop.ui.main_window import Banner
+from desktop.ui.page_fields_form import form_label
+from desktop.workers import Submit
+
+log = logging.getLogger(__name__)
+
+DATE_FORMATS = [
+    ("YYYY-MM-DD hh:mm:ss A", "2026-04-10 03:05:09 PM"),
+    ("YYYY-MM-DD HH:mm:ss", "2026-04-10 15:05:09"),
+    ("MM/DD/YYYY hh:mm:ss A", "04/10/2026 03:05:09 PM"),
+    ("MM/DD/YYYY HH:mm:ss", "04/10/2026 15:05:09"),
+    ("DD/MM/YYYY hh:mm:ss A", "10/04/2026 03:05:09 PM"),
+    ("DD/MM/YYYY HH:mm:ss", "10/04/2026 15:05:09"),
+]
+
+NOTE_TOGGLES = [
+    ("note", "Agent-entered notes"),
+    ("subject", "Call subject"),
+    ("contact_number", "Contact's phone number"),
+    ("date_time", "Date and time"),
+    ("duration", "Call duration"),
+    ("result", "Call result"),
+    ("recording", "Link to the recording"),
+    ("ai_note", "AI note (smart summary)"),
+    ("transcript", "Call transcript"),
+    ("journey", "Call journey"),
+    ("session_id", "Call session id"),
+    ("rc_user", "RingCentral user name"),
+    ("rc_number", "RingCentral phone number"),
+]
+
+
+def secret_key(adapter_id: str, field: str) -> str:
+    return f"{adapter_id}:{field}"
+
+
+class SettingsDialog(QDialog):
+    """The settings window.
+
+    Args:
+        ctx: the :class:`~desktop.app.AppContext` (settings, secrets, adapter, sandbox flag).
+        submit: runs connection tests and sign-ins off the GUI thread.
+
+    Signals:
+        settings_saved(object): the saved :class:`AppSettings`.
+    """
+
+    settings_saved = Signal(object)
+
+    def __init__(self, ctx: Any, *, submit: Submit, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("SettingsDialog")
+        self.setWindowTitle("Settings")
+        self.setMinimumSize(760, 560)
+        self._ctx = ctx
+        self._submit = submit
+        self.settings: AppSettings = ctx.settings.model_copy(deep=True)
+        self._secrets = ctx.secrets
+        self._pending_rc_tokens: str | None = None
+        root = QVBoxLayout(self)
+        root.setContentsMargins(20, 18, 20, 16)
+        root.setSpacing(12)
+        title = QLabel("Settings")
+        title.setObjectName("DialogTitle")
+        root.addWidget(title)
+        if not self._secrets.is_persistent:
+            self.keyring_banner = Banner(
+                "warning",
+                "No system keyring is available: credentials you enter are kept for this session only "
+                "and will be asked again next launch. They are never written to a file.",
+                closable=False,
+            )
+            root.addWidget(self.keyring_banner)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._ringcentral_page(), "RingCentral")
+        self.tabs.addTab(self._crm_page(), "CRM")
+        self.tabs.addTab(self._note_page(), "Note contents")
+        self.tabs.addTab(self._logging_page(), "Logging")
+        root.addWidget(self.tabs, 1)
+        buttons = QHBoxLayout()
+        self.status = QLabel("")
+        self.status.setProperty("role", "muted")
+        buttons.addWidget(self.status, 1)
+        cancel = QPushButton("Cancel")
+        cancel.clicked.connect(self.reject)
+        buttons.addWidget(cancel)
+        self.save_button = QPushButton("Save")
+        self.save_button.setObjectName("SaveButton")
+        self.save_button.setProperty("primary", True)
+        self.save_button.setDefault(True)
+        self.save_button.clicked.connect(self.on_save_clicked)
+        buttons.addWidget(self.save_button)
+        root.addLayout(buttons)
+        self.update_preview()
+
+    # --- RingCentral ----------------------------------------------------------------------------
+
+    def _ringcentral_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.setSpacing(10)
+        rc = self.settings.ringcentral
+        if self._ctx.is_sandbox:
+            layout.addWidget(Banner(
+                "info",
+                "You are on the sandbox: a simulated RingCentral account with demo calls. Sign in below to "
+                "use your own account from the next start (run without --sandbox).",
+                closable=False,
+            ))
+        form = QFormLayout()
+        form.setHorizontalSpacing(14)
+        self.rc_server = QLineEdit(rc.server)
+        form.addRow(form_label("Server"), self.rc_server)
+        self.rc_client_id = QLineEdit(rc.client_id)
+        self.rc_client_id.setPlaceholderText("Your RingCentral app's client id")
+        form.addRow(form_label("Client id"), self.rc_client_id)
+        self.rc_mode = QComboBox()
+        self.rc_mode.addItem("Sign in with the browser (recommended)", "pkce")
+        self.rc_mode.addItem("JWT (administrators)", "jwt")
+        self.rc_mode.setCurrentIndex(0 if rc.auth_mode == "pkce" else 1)
+        self.rc_mode.currentIndexChanged.connect(self._on_rc_mode_changed)
+        form.addRow(form_label("Sign-in"), self.rc_mode)
+        self.rc_jwt = QLineEdit()
+        self.rc_jwt.setEchoMode(QLineEdit.EchoMode.Password)
+        self.rc_jwt.setPlaceholderText("JWT credential (stored in the keyring)")
+        self.rc_secret = QLineEdit()
+        self.rc_secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.rc_secret.setPlaceholderText("Client secret (stored in the keyring)")
+        self.rc_jwt_label = form_label("JWT")
+        self.rc_secret_label = form_label("Client secret")
+        form.addRow(self.rc_jwt_label, self.rc_jwt)
+        form.addRow(self.rc_secret_label, self.rc_secret)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        self.rc_connect = QPushButton("Connect RingCentral")
+        self.rc_connect.setProperty("primary", True)
+        self.rc_connect.clicked.connect(self.on_rc_connect_clicked)
+        row.addWidget(self.rc_connect)
+        self.rc_state = QLabel(self._rc_state_text())
+        self.rc_state.setProperty("role", "muted")
+        self.rc_state.setWordWrap(True)
+        row.addWidget(self.rc_state, 1)
+        layout.addLayout(row)
+        layout.addStretch(1)
+        self._on_rc_mode_changed()
+        return page
+
+    def _rc_state_text(self) -> str:
+        try:
+            has_token = bool(self._secrets.get("ringcentral:tokens"))
+        except Exception as exc:
+            return f"The keyring cannot be read: {exc}"
+        return "Signed in (your session is in the keyring)." if has_token else "Not connected."
+
+    def _on_rc_mode_changed(self) -> None:
+        jwt = self.rc_mode.currentData() == "jwt"
+        for widget in (self.rc_jwt, self.rc_secret, self.rc_jwt_label, self.rc_secret_label):
+            widget.setVisible(jwt)
+
+    def on_rc_connect_clicked(self) -> None:
+        server = self.rc_server.text().strip()
+        client_id = self.rc_client_id.text().strip()
+        if not client_id:
+            self.rc_state.setText("Enter your app's client id first.")
+            return
+        mode = self.rc_mode.currentData()
+        jwt, secret = self.rc_jwt.text().strip(), self.rc_secret.text().strip()
+        port = self.settings.ringcentral.redirect_port
+        self.rc_connect.setEnabled(False)
+        self.rc_state.setText("Finish signing in in your browser…" if mode == "pkce" else "Signing in…")
+
+        def sign_in() -> str:
+            from adapters.ringcentral.auth import RingCentralAuth
+
+            saved: list[Any] = []
+            auth = RingCentralAuth(server, client_id, None, save=saved.append, client_secret=secret or None)
+            try:
+                tokens = auth.sign_in_jwt(jwt) if mode == "jwt" else auth.sign_in_browser(webbrowser.open, port=port)
+            finally:
+                auth.close()
+            return str(tokens.model_dump_json())
+
+        self._submit(sign_in, on_result=self._on_rc_signed_in, on_error=self._on_rc_sign_in_error)
+
+    def _on_rc_signed_in(self, tokens_json: str) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self._pending_rc_tokens = tokens_json
+        self.rc_connect.setEnabled(True)
+        self.rc_state.setText("Signed in. Save to keep this session.")
+
+    def _on_rc_sign_in_error(self, exc: Exception) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self.rc_connect.setEnabled(True)
+        self.rc_state.setText(f"Sign-in failed: {getattr(exc, 'message', None) or exc}")
+
+    # --- CRM ------------------------------------------------------------------------------------
+
+    def _crm_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.setSpacing(10)
+        top = QFormLayout()
+        top.setHorizontalSpacing(14)
+        self.crm_picker = QComboBox()
+        self._manifests: dict[str, Manifest] = {}
+        self._adapter_classes: dict[str, Any] = {}
+        try:
+            from adapters.registry import discover
+
+            for info in discover():
+                self._manifests[info.id] = info.manifest
+                self._adapter_classes[info.id] = info.adapter_class
+        except Exception as exc:
+            log.info("adapter discovery failed: %s", exc)
+        current = self._ctx.adapter.manifest
+        self._manifests.setdefault(current.id, current)
+        self._adapter_classes.setdefault(current.id, type(self._ctx.adapter))
+        for adapter_id, manifest in self._manifests.items():
+            self.crm_picker.addItem(manifest.name, adapter_id)
+        self.crm_picker.setCurrentIndex(max(0, self.crm_picker.findData(self.settings.crm.adapter_id)))
+        self.crm_picker.currentIndexChanged.connect(self._build_crm_form)
+        top.addRow(form_label("CRM"), self.crm_picker)
+        layout.addLayout(top)
+        self.crm_form_holder = QVBoxLayout()
+        layout.addLayout(self.crm_form_holder)
+        row = QHBoxLayout()
+        self.test_button = QPushButton("Test connection")
+        self.test_button.setObjectName("TestConnection")
+        self.test_button.clicked.connect(self.on_test_clicked)
+        row.addWidget(self.test_button)
+        self.test_result = QLabel("")
+        self.test_result.setObjectName("TestResult")
+        self.test_result.setWordWrap(True)
+        row.addWidget(self.test_result, 1)
+        layout.addLayout(row)
+        layout.addStretch(1)
+        self.crm_inputs: dict[str, QLineEdit] = {}
+        self.crm_form: QWidget | None = None
+        self._build_crm_form()
+        return page
+
+    def current_adapter_id(self) -> str:
+        return str(self.crm_picker.currentData())
+
+    def _build_crm_form(self) -> None:
+        if self.crm_form is not None:
+            self.crm_form.setParent(None)
+            self.crm_form.deleteLater()
+        adapter_id = self.current_adapter_id()
+        manifest = self._manifests[adapter_id]
+        self.crm_form = QWidget()
+        form = QFormLayout(self.crm_form)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setHorizontalSpacing(14)
+        self.crm_inputs = {}
+        saved = self.settings.crm.settings.get(adapter_id, {})
+        for field in manifest.auth.fields:
+            edit = QLineEdit()
+            edit.setObjectName(f"auth_{field.key}")
+            edit.setPlaceholderText(field.placeholder)
+            if field.help:
+                edit.setToolTip(field.help)
+            if field.secret:
+                edit.setEchoMode(QLineEdit.EchoMode.Password)
+                try:
+                    has = bool(self._secrets.get(secret_key(adapter_id, field.key)))
+                except Exception:
+                    has = False
+                edit.setPlaceholderText("•••••••• (saved in the keyring)" if has else field.placeholder or "Secret")
+            else:
+                edit.setText(saved.get(field.key, field.default))
+            self.crm_inputs[field.key] = edit
+            form.addRow(form_label(field.label + (" *" if field.required else "")), edit)
+        if manifest.auth.kind is AuthKind.OAUTH_PKCE:
+            note = QLabel("Test connection opens your browser to sign in to " + manifest.name + ".")
+            note.setProperty("role", "muted")
+            form.addRow("", note)
+        if not manifest.auth.fields and manifest.auth.kind is AuthKind.NONE:
+            note = QLabel(f"{manifest.name} needs no credentials.")
+            note.setProperty("role", "muted")
+            form.addRow(form_label(""), note)
+        self.crm_form_holder.addWidget(self.crm_form)
+        self.test_result.setText("")
+        if hasattr(self, "preview"):
+            self.update_preview()
+
+    def crm_values(self) -> tuple[dict[str, str], dict[str, str], list[str]]:
+        """The form's non-secret values, the secrets typed now, and what is missing."""
+        adapter_id = self.current_adapter_id()
+        manifest = self._manifests[adapter_id]
+        plain: dict[str, str] = {}
+        secret: dict[str, str] = {}
+        missing = []
+        for field in manifest.auth.fields:
+            value = self.crm_inputs[field.key].text().strip()
+            if field.secret:
+                if value:
+                    secret[field.key] = value
+                elif field.required and not self._stored_secret(adapter_id, field):
+                    missing.append(field.label)
+            else:
+                plain[field.key] = value
+                if field.required and not value:
+                    missing.append(field.label)
+        return plain, secret, missing
+
+    def _stored_secret(self, adapter_id: str, field: AuthField) -> str | None:
+        try:
+            return self._secrets.get(secret_key(adapter_id, field.key))
+        except Exception:
+            return None
+
+    def on_test_clicked(self) -> None:
+        adapter_id = self.current_adapter_id()
+        manifest = self._manifests[adapter_id]
+        plain, typed, missing = self.crm_values()
+        if missing:
+            self.test_result.setText("Fill in: " + ", ".join(missing))
+            return
+        secrets = {f.key: v for f in manifest.auth.fields if f.secret and (v := self._stored_secret(adapter_id, f))}
+        secrets.update(typed)
+        if adapter_id == self._ctx.adapter.manifest.id and adapter_id == "local":
+            plain.setdefault("path", getattr(self._ctx.adapter, "path", ""))
+        adapter_class = self._adapter_classes[adapter_id]
+        self.test_button.setEnabled(False)
+        self.test_result.setText("Testing…")
+
+        def test() -> str:
+            adapter = adapter_class(Connection(settings=plain, secrets=secrets))
+            try:
+                return str(adapter.verify())
+            finally:
+                adapter.close()
+
+        self._submit(test, on_result=self._on_test_result, on_error=self._on_test_error)
+
+    def _on_test_result(self, who: str) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self.test_button.setEnabled(True)
+        self.test_result.setStyleSheet("color: #166534;")
+        self.test_result.setText(f"✓ Connected: {who}")
+
+    def _on_test_error(self, exc: Exception) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self.test_button.setEnabled(True)
+        self.test_result.setStyleSheet("color: #b91c1c;")
+        self.test_result.setText(f"✗ {getattr(exc, 'message', None) or exc}")
+
+    # --- note contents --------------------------------------------------------------------------
+
+    def _note_page(self) -> QWidget:
+        page = QWidget()
+        layout = QHBoxLayout(page)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.setSpacing(16)
+        left = QVBoxLayout()
+        left.setSpacing(6)
+        notes = self.settings.notes
+        grid = QGridLayout()
+        grid.setVerticalSpacing(6)
+        self.note_toggles: dict[str, QCheckBox] = {}
+        for n, (key, label) in enumerate(NOTE_TOGGLES):
+            box = QCheckBox(label)
+            box.setObjectName(f"note_{key}")
+            box.setChecked(bool(getattr(notes, key)))
+            box.toggled.connect(self.update_preview)
+            self.note_toggles[key] = box
+            grid.addWidget(box, n, 0)
+        left.addLayout(grid)
+        form = QFormLayout()
+        form.setHorizontalSpacing(10)
+        self.date_format = QComboBox()
+        for fmt, example in DATE_FORMATS:
+            self.date_format.addItem(example, fmt)
+        index = self.date_format.findData(notes.date_format)
+        if index < 0:
+            self.date_format.addItem(notes.date_format, notes.date_format)
+            index = self.date_format.count() - 1
+        self.date_format.setCurrentIndex(index)
+        self.date_format.currentIndexChanged.connect(self.update_preview)
+        form.addRow("Date format", self.date_format)
+        self.time_zone = QComboBox()
+        self.time_zone.setEditable(True)
+        zones = sorted(available_timezones())
+        self.time_zone.addItems(zones)
+        self.time_zone.setCurrentText(notes.time_zone)
+        self.time_zone.currentTextChanged.connect(self.update_preview)
+        form.addRow("Time zone", self.time_zone)
+        left.addLayout(form)
+        left.addStretch(1)
+        layout.addLayout(left)
+        right = QVBoxLayout()
+        self.preview_title = QLabel("Preview")
+        self.preview_title.setProperty("role", "section")
+        right.addWidget(self.preview_title)
+        self.preview = QTextBrowser()
+        self.preview.setObjectName("NotePreview")
+        self.preview.setOpenLinks(False)
+        right.addWidget(self.preview, 1)
+        self.preview_error = QLabel("")
+        self.preview_error.setProperty("role", "error")
+        right.addWidget(self.preview_error)
+        layout.addLayout(right, 1)
+        return page
+
+    def note_settings(self) -> NoteSettings | str:
+        """The note settings chosen, or a message saying what is wrong with them."""
+        values: dict[str, Any] = {key: box.isChecked() for key, box in self.note_toggles.items()}
+        values["date_format"] = self.date_format.currentData() or self.date_format.currentText()
+        values["time_zone"] = self.time_zone.currentText().strip()
+        try:
+            return self.settings.notes.model_copy(update={}).model_validate(
+                {**self.settings.notes.model_dump(), **values}
+            )
+        except Exception as exc:
+            return f"Time zone: {values['time_zone']!r} is not a known time zone." if "zone" in str(exc) else str(exc)
+
+    def update_preview(self) -> None:
+        if not hasattr(self, "preview"):
+            return
+        chosen = self.note_settings()
+        if isinstance(chosen, str):
+            self.preview_error.setText(chosen)
+            return
+        self.preview_error.setText("")
+        manifest = self._manifests.get(self.current_adapter_id(), self._ctx.adapter.manifest)
+        fmt = manifest.log_format
+        self.preview_title.setText(f"Preview — {manifest.name} ({fmt})")
+        try:
+            from adapters import notes as note_engine
+
+            body = note_engine.compose(sample_content(), chosen, fmt)
+        except Exception as exc:
+            self.preview.setPlainText(f"(The preview is not available: {exc})")
+            return
+        if fmt == "text/html":
+            self.preview.setHtml(body)
+        elif fmt == "text/markdown":
+            self.preview.setMarkdown(body)
+        else:
+            self.preview.setPlainText(body)
+        self.preview_body = body
+
+    # --- logging --------------------------------------------------------------------------------
+
+    def _logging_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.setSpacing(10)
+        s = self.settings
+        self.auto_log = QCheckBox("Log calls automatically when exactly one contact matches")
+        self.auto_log.setChecked(s.auto_log)
+        layout.addWidget(self.auto_log)
+        self.all_at_once = QCheckBox("Wait until the recording and AI note are ready, then log once")
+        self.all_at_once.setChecked(s.all_at_once)
+        layout.addWidget(self.all_at_once)
+        self.allow_extension = QCheckBox("Allow extension number logging (internal calls)")
+        self.allow_extension.setChecked(s.allow_extension_logging)
+        can = self._ctx.adapter.manifest.capabilities.extension_logging
+        self.allow_extension.setEnabled(can)
+        if not can:
+            self.allow_extension.setToolTip(f"{self._ctx.adapter.manifest.name} cannot log internal calls")
+        layout.addWidget(self.allow_extension)
+        form = QFormLayout()
+        self.poll_interval = QSpinBox()
+        self.poll_interval.setRange(5, 3600)
+        self.poll_interval.setSuffix(" s")
+        self.poll_interval.setValue(s.poll_interval_seconds)
+        form.addRow(form_label("Check for calls every"), self.poll_interval)
+        layout.addLayout(form)
+        hint = QLabel("Auto-log and the waiting mode apply from the next start.")
+        hint.setProperty("role", "muted")
+        layout.addWidget(hint)
+        layout.addStretch(1)
+        return page
+
+    # --- saving ---------------------------------------------------------------------------------
+
+    def on_save_clicked(self) -> None:
+        chosen = self.note_settings()
+        if isinstance(chosen, str):
+            self.tabs.setCurrentIndex(2)
+            self.status.setText(chosen)
+            return
+        adapter_id = self.current_adapter_id()
+        plain, typed, _missing = self.crm_values()
+        s = self.settings
+        s.ringcentral = s.ringcentral.model_copy(update={
+            "server": self.rc_server.text().strip() or s.ringcentral.server,
+            "client_id": self.rc_client_id.text().strip(),
+            "auth_mode": self.rc_mode.currentData(),
+        })
+        crm_settings = dict(s.crm.settings)
+        crm_settings[adapter_id] = plain
+        s.crm = s.crm.model_copy(update={"adapter_id": adapter_id, "settings": crm_settings})
+        s.notes = chosen
+        s.auto_log = self.auto_log.isChecked()
+        s.all_at_once = self.all_at_once.isChecked()
+        s.allow_extension_logging = self.allow_extension.isChecked()
+        s.poll_interval_seconds = self.poll_interval.value()
+        try:
+            for key, value in typed.items():
+                self._secrets.set(secret_key(adapter_id, key), value)
+            if self.rc_jwt.text().strip():
+                self._secrets.set("ringcentral:jwt", self.rc_jwt.text().strip())
+            if self.rc_secret.text().strip():
+                self._secrets.set("ringcentral:client_secret", self.rc_secret.text().strip())
+            if self._pending_rc_tokens:
+                self._secrets.set("ringcentral:tokens", self._pending_rc_tokens)
+        except Exception as exc:
+            self.status.setText(f"Credentials not saved: {exc}")
+            return
+        try:
+            s.save(self._ctx.settings_path)
+        except OSError as exc:
+            self.status.setText(f"Settings not saved: {exc.strerror or exc}")
+            return
+        self._apply_live(s)
+        self.settings_saved.emit(s)
+        self.accept()
+
+    def _apply_live(self, s: AppSettings) -> None:
+        """Changes the running engine where that is safe: note contents and extension logging."""
+        ctx = self._ctx
+        ctx.settings = s
+        lifecycle = getattr(ctx.engine, "lifecycle", None)
+        if lifecycle is not None and hasattr(lifecycle, "settings"):
+            lifecycle.settings = s.notes
+        config = getattr(ctx.engine, "config", None)
+        if config is not None and hasattr(config, "allow_extension_logging"):
+            config.allow_extension_logging = s.allow_extension_logging
+
+
+def sample_content() -> NoteContent:
+    """A made-up call for the preview (times fixed so the preview is stable)."""
+    raw_call = {
+        "id": "preview",
+        "sessionId": "4082301942008",
+        "startTime": "2026-04-10T15:05:09Z",
+        "duration": 272,
+        "direction": "Inbound",
+        "result": "Accepted",
+        "from": {"phoneNumber": "+12125550147", "name": "Ben Okafor"},
+        "to": {"phoneNumber": "+16505550100", "extensionNumber": "101", "name": "Sam Agent"},
+    }
+    call = Call.model_validate(raw_call)
+    content = NoteContent.from_call(
+        call,
+        note="Asked about the renewal quote; send the revised PDF by Friday.",
+        ai_note=AiNote(summary="Customer wants the renewal quote revised for 40 seats.",
+                       next_steps=["Send the revised quote by Friday"]),
+        transcript="Agent: Thanks for calling, how can I help?\nBen: I'm calling about the renewal quote.",
+        expect_recording=True,
+    )
+    return content
+
+
