@@ -27,9 +27,10 @@ Where call data goes:
 Pipedrive activities have no outcome or recording field: the recording link lives in the note's
 placeholder, substituted by the engine.
 
-Rate limits: Pipedrive reports its burst window in ``x-ratelimit-limit/-remaining/-reset``
-(seconds); the adapter's :class:`~adapters.throttle.Throttle` follows them, pausing when the
-window is spent rather than running into 429.
+Rate limits: Pipedrive reports its 2-second burst window in
+``x-ratelimit-limit/-remaining/-reset``; the search API has its own 10-per-2-seconds window. The
+adapter's :class:`~adapters.throttle.Throttle` keeps both, pausing when a window is spent rather
+than running into 429.
 
 :meth:`PipedriveAdapter.find_call_log` lists the connected user's activities updated since the
 call started and picks the one whose note carries the call's session id or, failing that, the
@@ -229,7 +230,8 @@ class PipedriveAdapter:
         self._client = make_client(self._base, client=client)
         self._clock = clock or time.monotonic
         self._throttle = Throttle(clock=self._clock, sleep=sleep or time.sleep)
-        self._throttle.limit("api", 20, 2.0)
+        self._throttle.limit("api", 20, 2.0)  # the smallest plan's burst window, until headers say more
+        self._throttle.limit("search", 10, 2.0)  # the search API's own window, the same on every plan
         self._me: int | None = None
         self._type: str | None = None
         self._user_names: dict[int, str] | None = None
@@ -237,12 +239,13 @@ class PipedriveAdapter:
     # --- plumbing ---------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        buckets = ("api", "search") if path.endswith("/search") else ("api",)
         if not self._token:
             raise AuthError("No Pipedrive API token is saved. Paste yours in Settings → CRM.")
         if not self._base_overridden and not _DOMAIN.match(self._domain):
             raise AuthError("No Pipedrive company domain is saved. Enter it in Settings → CRM.")
         try:
-            self._throttle.acquire("api")
+            self._throttle.acquire(*buckets)
         except ThrottleTimeout as exc:
             raise RateLimited(f"{CRM} asks to slow down.", retry_after=exc.seconds) from None
         headers = {"x-api-token": self._token, "Accept": "application/json"}

@@ -323,6 +323,14 @@ def test_a_backlog_of_reads_follows_the_burst_window_without_429() -> None:
         h.close()
 
 
+def test_a_backlog_of_searches_keeps_to_the_search_window(pd: PipedriveHarness) -> None:
+    start = pd.fake.clock.time()
+    for _ in range(25):  # numbers nobody has: one search request each, nothing else
+        assert pd.adapter.find_contact(E164) == []
+    assert pd.fake.count("GET", "/api/v2/persons/search") == 25
+    assert pd.fake.clock.time() - start >= 4.0  # 25 searches at 10 per 2 seconds
+
+
 def test_429_without_retry_after_waits_out_the_burst_window(pd: PipedriveHarness) -> None:
     pd.fake.burst_limit = 0
     with pytest.raises(RateLimited) as caught:

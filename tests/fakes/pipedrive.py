@@ -13,8 +13,9 @@ Notes are sanitised as Pipedrive does: ``<script>`` elements are removed.
 Answers use Pipedrive's envelopes (``{success, data, additional_data}``; errors
 ``{success: false, error, code}`` on v2 and ``{success: false, error, error_info, data,
 additional_data}`` on v1), RFC 3339 times on v2 and ``YYYY-MM-DD HH:MM:SS`` on v1, and the
-``x-ratelimit-limit/-remaining/-reset`` headers of the 2-second burst window (429 when it is
-spent).
+``x-ratelimit-limit/-remaining/-reset`` headers of the 2-second burst window, a separate
+10-per-2-seconds window for the search API, and ``x-daily-requests-left`` for writes (429 when
+any of them is spent).
 
 Serve it in-process (``fake.client()``) or on loopback
 (``python -m tests.fakes.pipedrive --port 8766``; then ``LOGDESK_PIPEDRIVE_URL=http://127.0.0.1:8766``).
@@ -69,10 +70,14 @@ class PipedriveFake(FakeApi):
     name = "Pipedrive"
 
     def __init__(self, *, clock: FakeClock | None = None, tokens: set[str] | None = None,
-                 burst_limit: int = 40) -> None:
+                 burst_limit: int = 40, search_limit: int = 10, daily_writes: int = 10_000) -> None:
         super().__init__(clock=clock)
         self.tokens = tokens if tokens is not None else {DEFAULT_TOKEN}
         self.burst_limit = burst_limit
+        #: The search API has its own window: 10 requests per 2 seconds on every plan.
+        self.search_limit = search_limit
+        #: POST/PUT/PATCH requests left today for an api_token (``x-daily-requests-left``).
+        self.daily_writes = daily_writes
         self.company_domain = "acme"
         self.users: dict[int, dict[str, Any]] = {
             77: {"id": 77, "name": "Avery Agent", "email": "agent@example.com", "active_flag": True},
@@ -95,6 +100,7 @@ class PipedriveFake(FakeApi):
         self._ids = itertools.count(501)
         self._activity_ids = itertools.count(9001)
         self._window: deque[float] = deque()
+        self._search_window: deque[float] = deque()
 
     # --- seeding and simulated people -------------------------------------------------------
 
@@ -172,6 +178,7 @@ class PipedriveFake(FakeApi):
             "x-ratelimit-limit": str(self.burst_limit),
             "x-ratelimit-remaining": str(max(0, self.burst_limit - len(self._window))),
             "x-ratelimit-reset": str(reset),
+            "x-daily-requests-left": str(max(0, self.daily_writes)),
         }
 
     # --- routing ----------------------------------------------------------------------------
@@ -183,11 +190,21 @@ class PipedriveFake(FakeApi):
         now = self.clock.time()
         while self._window and self._window[0] <= now - 2.0:
             self._window.popleft()
-        if len(self._window) >= self.burst_limit:
+        while self._search_window and self._search_window[0] <= now - 2.0:
+            self._search_window.popleft()
+        is_search = request.url.path.endswith("/search")
+        is_write = request.method in ("POST", "PUT", "PATCH")
+        if (len(self._window) >= self.burst_limit
+                or (is_search and len(self._search_window) >= self.search_limit)
+                or (is_write and self.daily_writes <= 0)):
             return json_response(429, {"success": False, "error": "Request over limit", "errorCode": 429,
                                        "error_info": "Please check developers.pipedrive.com for more information",
                                        "data": None, "additional_data": None}, self._limit_headers())
         self._window.append(now)
+        if is_search:
+            self._search_window.append(now)
+        if is_write:
+            self.daily_writes -= 1
         path, v2 = request.url.path, request.url.path.startswith("/api/v2/")
         try:
             raw = json.loads(request.content) if request.content else None
