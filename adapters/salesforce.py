@@ -550,11 +550,14 @@ class SalesforceAdapter:
             self._usage = (int(match.group(1)), int(match.group(2)))
             self._usage_seen_at = self._clock()
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        """One authorised request; a refused session is refreshed once and the request repeated."""
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One authorised request to ``path`` on the instance; a refused session is refreshed once and
+        the request repeated (on the instance the refresh names, should the org have moved)."""
+        self._instance_url()  # not signed in: say so in Salesforce's terms before anything else
         token = self._tokens.access_token()
         extra_headers: dict[str, str] = kwargs.pop("headers", {})
         for attempt in (1, 2):
+            url = f"{self._instance_url()}{path}"
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **extra_headers}
             self._parser.code = None
             try:
@@ -587,7 +590,7 @@ class SalesforceAdapter:
 
     def _api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         self._check_allowance()
-        return self._send(method, f"{self._instance_url()}/services/data/{API_VERSION}{path}", **kwargs)
+        return self._send(method, f"/services/data/{API_VERSION}{path}", **kwargs)
 
     def _json(self, response: httpx.Response) -> Any:
         return json_body(response, crm=CRM)
@@ -618,7 +621,7 @@ class SalesforceAdapter:
             PermissionDenied: the user's profile cannot write the Task fields Logdesk needs.
             ValidationError: the configured recording link field does not exist on Task.
         """
-        response = self._send("GET", f"{self._instance_url()}/services/oauth2/userinfo")
+        response = self._send("GET", "/services/oauth2/userinfo")
         raw = self._json(response)
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             raise self._malformed("a user description")

@@ -285,6 +285,20 @@ def test_session_ended_early_is_refreshed_once_and_the_request_repeated(sf: Sale
     assert len(sf.saved) == 1
 
 
+def test_org_moved_to_another_instance_is_followed_after_the_refresh(sf: SalesforceHarness) -> None:
+    ref = sf.adapter.create_call_log(calls.inbound_call(E164), _contact(sf), _entry())
+    sf.fake.instance_url = "https://logdesk-dev-ed.my.salesforce.com"  # an org migration
+    assert sf.adapter.get_call_log(ref).subject == "Inbound call from Ana Diaz"
+    hosts = [r.url.host for r in sf.seen[-3:]]
+    assert hosts == [
+        "logdesk-dev-ed.develop.my.salesforce.com",
+        "login.salesforce.com",
+        "logdesk-dev-ed.my.salesforce.com",
+    ]
+    saved = oauth.TokenSet.from_secrets(sf.saved[-1])
+    assert saved is not None and saved.extra["instance_url"] == "https://logdesk-dev-ed.my.salesforce.com"
+
+
 def test_revoked_grant_asks_the_user_to_reconnect_in_words(sf: SalesforceHarness) -> None:
     sf.fake.revoke_all()
     with pytest.raises(AuthError) as caught:
