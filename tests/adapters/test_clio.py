@@ -426,3 +426,14 @@ def test_timeout_on_a_real_socket_is_transient() -> None:
         with pytest.raises(TransientError, match="did not answer in time"):
             h.adapter.verify()
         assert h.adapter.verify().startswith("Alex Agent")
+
+
+def test_slow_answer_within_the_timeout_arrives_and_a_slower_one_is_transient() -> None:
+    fake = ClioFake()
+    with httpx.Client(transport=httpx.MockTransport(fake.handler), timeout=5) as http:
+        h = ClioHarness(fake, client=http)
+        fake.delay_next(4)
+        assert h.adapter.verify().startswith("Alex Agent")
+        fake.delay_next(6)
+        with pytest.raises(TransientError, match="did not answer in time"):
+            h.adapter.find_contact(E164)

@@ -507,3 +507,30 @@ def test_signed_out_adapter_asks_to_connect() -> None:
     )
     with pytest.raises(AuthError, match="Connect"):
         adapter.find_contact(E164)
+
+
+def test_slow_answer_within_the_timeout_arrives_and_a_slower_one_is_transient() -> None:
+    fake = ZohoFake()
+    with httpx.Client(transport=httpx.MockTransport(fake.handler), timeout=5) as http:
+        h = ZohoHarness(fake, client=http)
+        fake.delay_next(4)
+        assert h.adapter.verify().startswith("Alex Agent")
+        fake.delay_next(6)
+        with pytest.raises(TransientError, match="did not answer in time"):
+            h.adapter.call_results()
+
+
+def test_api_domain_on_another_port_than_the_accounts_server_is_used() -> None:
+    # Given accounts and API served on two different loopback ports by one Zoho
+    fake = ZohoFake()
+    with LoopbackServer(fake.handler) as accounts, LoopbackServer(fake.handler) as api, httpx.Client(timeout=5) as http:
+        fake.accounts_url, fake.api_url = accounts.base_url, api.base_url
+        settings = {"client_id": CLIENT_ID, "accounts_url": accounts.base_url}
+        secrets = sign_in(settings, http, open_url=_play_browser(http), port=0, timeout=10)
+        # When the adapter is used
+        adapter = ZohoAdapter(Connection(settings=settings, secrets=secrets), client=http)
+        adapter.verify()
+        # Then API calls went to the api_domain of the token response, OAuth to the accounts server
+        api_port, accounts_port = httpx.URL(api.base_url).port, httpx.URL(accounts.base_url).port
+        assert {r.url.port for r in fake.api_requests()} == {api_port}
+        assert {r.url.port for r in fake.requests if r.url.path.startswith("/oauth/")} == {accounts_port}

@@ -181,6 +181,7 @@ class ClioFake:
         self._grants: dict[str, _Grant] = {}
         self._windows: dict[str, list[datetime]] = {}
         self._ids = itertools.count(1001)
+        self._delays: list[float] = []
         self._lock = threading.RLock()
 
     # --- test controls ---------------------------------------------------------------------
@@ -240,6 +241,11 @@ class ClioFake:
         """The next API request (not OAuth) fails: a status code, ``"timeout"`` or ``"malformed"``."""
         self.faults.inject(kind, retry_after=retry_after, body=body)  # type: ignore[arg-type]
 
+    def delay_next(self, seconds: float) -> None:
+        """The next API request is slow: the fake's clock moves on by ``seconds`` before it answers,
+        and a client whose read timeout is shorter gets a timeout instead (no real waiting)."""
+        self._delays.append(seconds)
+
     def revoke_grant(self) -> None:
         """The user disconnected the app in Clio's settings: every token stops working."""
         with self._lock:
@@ -283,6 +289,13 @@ class ClioFake:
                 injected = self.faults.take(request)
                 if injected is not None:
                     return injected
+                if self._delays:
+                    delay = self._delays.pop(0)
+                    read_timeout = (request.extensions.get("timeout") or {}).get("read")
+                    if read_timeout is not None and delay >= read_timeout:
+                        self.advance(read_timeout)
+                        raise httpx.ReadTimeout("the fake server answered too slowly", request=request)
+                    self.advance(delay)
                 return self._api(request)
             return httpx.Response(404, text="Not found")
 
@@ -717,3 +730,30 @@ class ClioFake:
         }
         self.activities[aid] = record
         return _json(201, {"data": _project(record, spec)}, {"ETag": record["etag"]})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.fakes.clio``: serve a fake Clio firm with demo data on loopback until Ctrl-C."""
+    import argparse
+
+    from tests.fakes.loopback import LoopbackServer
+
+    parser = argparse.ArgumentParser(description="Serve the fake Clio Manage (OAuth + API v4) on 127.0.0.1.")
+    parser.parse_args(argv)
+    fake = ClioFake()
+    ada = fake.add_contact("Ada Lovelace", "(415) 555-0123")
+    fake.add_matter(ada, "Estate planning")
+    with LoopbackServer(fake.handler) as server:
+        fake.base_url = server.base_url
+        print(f"fake Clio on {server.base_url} (app key clio-app-id, secret clio-app-secret)")
+        print("connect with settings base_url=" + server.base_url)
+        stop = threading.Event()
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -170,6 +170,7 @@ class ZohoFake:
         self._grants: dict[str, _Grant] = {}
         self.faults = FaultInjector(error_envelope)
         self._ids = itertools.count(4876876000009000001)
+        self._delays: list[float] = []
         self._lock = threading.RLock()
 
     # --- test controls ---------------------------------------------------------------------
@@ -244,6 +245,11 @@ class ZohoFake:
         """The next API request (not OAuth) fails: a status code, ``"timeout"`` or ``"malformed"``."""
         self.faults.inject(kind, retry_after=retry_after, body=body)  # type: ignore[arg-type]
 
+    def delay_next(self, seconds: float) -> None:
+        """The next API request is slow: the fake's clock moves on by ``seconds`` before it answers,
+        and a client whose read timeout is shorter gets a timeout instead (no real waiting)."""
+        self._delays.append(seconds)
+
     def revoke_grant(self) -> None:
         """The user removed the app's access in Zoho Accounts: every token stops working."""
         with self._lock:
@@ -281,6 +287,13 @@ class ZohoFake:
                 injected = self.faults.take(request)
                 if injected is not None:
                     return injected
+                if self._delays:
+                    delay = self._delays.pop(0)
+                    read_timeout = (request.extensions.get("timeout") or {}).get("read")
+                    if read_timeout is not None and delay >= read_timeout:
+                        self.advance(read_timeout)
+                        raise httpx.ReadTimeout("the fake server answered too slowly", request=request)
+                    self.advance(delay)
                 return self._api(request)
             return httpx.Response(404, text="Not found")
 
@@ -730,3 +743,31 @@ def _parse_criteria(text: str) -> Any:
         return all(results) if joiner == "and" else any(results)
 
     return match
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tests.fakes.zoho``: serve a fake Zoho org with demo data on loopback until Ctrl-C."""
+    import argparse
+
+    from tests.fakes.loopback import LoopbackServer
+
+    parser = argparse.ArgumentParser(description="Serve the fake Zoho CRM (accounts + API) on 127.0.0.1.")
+    parser.parse_args(argv)
+    fake = ZohoFake()
+    ada = fake.add_contact("Ada Lovelace", "(415) 555-0123", account="Analytical Engines")
+    fake.add_deal("Engine No. 2", ada)
+    fake.add_lead("Grace Hopper", "+1 212 555 7464", company="Navy")
+    with LoopbackServer(fake.handler) as server:
+        fake.accounts_url = fake.api_url = server.base_url
+        print(f"fake Zoho CRM on {server.base_url} (client id 1000.DESKTOPCLIENT)")
+        print("connect with settings accounts_url=" + server.base_url)
+        stop = threading.Event()
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
