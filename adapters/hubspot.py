@@ -150,6 +150,13 @@ def parse_hubspot_error(raw_body: Any) -> tuple[str | None, str | None]:
             if isinstance(raw_error.get("in"), str):
                 field = raw_error["in"]
                 break
+    scopes: list[str] = []
+    for raw_error in errors if isinstance(errors, list) else []:
+        context = raw_error.get("context") if isinstance(raw_error, dict) else None
+        if isinstance(context, dict) and isinstance(context.get("requiredGranularScopes"), list):
+            scopes += [str(scope) for scope in context["requiredGranularScopes"]]
+    if scopes:
+        message = f"{message or 'Missing scopes.'} Required scopes: {', '.join(scopes)}."
     if message and message.startswith("Property values were not valid: "):
         try:
             raw_items = json.loads(message.split(": ", 1)[1])
@@ -335,18 +342,35 @@ class HubSpotAdapter:
             ) from None
         except PermissionDenied as exc:
             raise PermissionDenied(
-                "This HubSpot token may not read the account. Give the private app or service key the "
-                "crm.objects.contacts.read and crm.objects.contacts.write scopes.",
+                "HubSpot refused to show this account to the token. Check that it belongs to a private app or "
+                "service key of this portal.",
                 vendor_message=exc.vendor_message,
                 status=exc.status,
             ) from None
         if not isinstance(raw, dict) or "portalId" not in raw:
             raise self._malformed("the account details")
+        try:
+            self._request("GET", "/crm/v3/objects/contacts", params={"limit": 1})
+        except PermissionDenied as exc:
+            raise PermissionDenied(
+                "This HubSpot token may not read contacts. Give the private app or service key the "
+                "crm.objects.contacts.read and crm.objects.contacts.write scopes, then paste its token again.",
+                vendor_message=exc.vendor_message,
+                status=exc.status,
+            ) from None
         self._outcomes = None
         self.outcomes()
         who = f"HubSpot portal {raw['portalId']}"
         self._owner_resolved = False
-        owner = self._owner()
+        try:
+            owner = self._owner()
+        except PermissionDenied as exc:
+            raise PermissionDenied(
+                "This HubSpot token may not look up users. Add the crm.objects.owners.read scope, or leave "
+                "the user e-mail empty.",
+                vendor_message=exc.vendor_message,
+                status=exc.status,
+            ) from None
         if self._owner_email and owner is None:
             raise ValidationError(
                 f"No HubSpot user has the e-mail {self._owner_email}. Correct it, or leave it empty to log calls "
@@ -493,7 +517,11 @@ class HubSpotAdapter:
         outcome = entry.dispositions.get("outcome")
         if isinstance(outcome, str) and outcome:
             props["hs_call_disposition"] = outcome
-        owner = self._owner()
+        try:
+            owner = self._owner()
+        except PermissionDenied:  # verify() reported it; log the call without an owner
+            self._owner_resolved = True
+            owner = None
         if owner:
             props["hubspot_owner_id"] = owner
         payload: dict[str, Any] = {"properties": props}

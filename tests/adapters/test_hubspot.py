@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.base import AuthError, Connection, RateLimited, TransientError, ValidationError
+from adapters.base import AuthError, Connection, PermissionDenied, RateLimited, TransientError, ValidationError
 from adapters.hubspot import API_BASE, DEFAULT_OUTCOMES, HubSpotAdapter, call_status, parse_hubspot_error
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, calls
@@ -132,6 +132,32 @@ def test_verify_with_a_wrong_token_says_what_to_paste() -> None:
             h.adapter.verify()
         assert "private app or service key" in caught.value.message
         assert caught.value.vendor_message and "invalid" in caught.value.vendor_message
+    finally:
+        h.close()
+
+
+def test_verify_names_the_missing_contacts_scope() -> None:
+    h = HubSpotHarness()
+    h.fake.scopes[DEFAULT_TOKEN] = frozenset({"crm.objects.owners.read"})
+    try:
+        with pytest.raises(PermissionDenied) as caught:
+            h.adapter.verify()
+        assert "crm.objects.contacts.read" in caught.value.message
+        assert "Required scopes: crm.objects.contacts.read." in (caught.value.vendor_message or "")
+    finally:
+        h.close()
+
+
+def test_without_the_owners_scope_calls_are_still_logged_without_an_owner() -> None:
+    h = HubSpotHarness(owner_email="agent@example.com")
+    h.fake.scopes[DEFAULT_TOKEN] = frozenset({"crm.objects.contacts.read", "crm.objects.contacts.write"})
+    try:
+        with pytest.raises(PermissionDenied, match=r"crm\.objects\.owners\.read"):
+            h.adapter.verify()
+        h.add_contact("Ana Diaz", E164)
+        contact = Contact(id=h.adapter.find_contact(E164)[0].id, name="Ana Diaz")
+        ref = h.adapter.create_call_log(calls.inbound_call(E164), contact, _entry())
+        assert "hubspot_owner_id" not in h.fake.calls[ref.log_id]["properties"]
     finally:
         h.close()
 

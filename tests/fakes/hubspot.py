@@ -97,6 +97,8 @@ class HubSpotFake(FakeApi):
     ) -> None:
         super().__init__(clock=clock)
         self.tokens = tokens if tokens is not None else {DEFAULT_TOKEN}
+        #: Granular scopes per token; a token not listed has them all.
+        self.scopes: dict[str, frozenset[str]] = {}
         self.portal_id = 24681357
         self.search_per_second = search_per_second
         self.burst_limit = burst_limit
@@ -215,6 +217,18 @@ class HubSpotFake(FakeApi):
         if token not in self.tokens:
             return self.error_response(401, "The access token provided is invalid or has been revoked.")
         path, method = request.url.path, request.method
+        needed = _scope_for(method, path)
+        if needed and needed not in self.scopes.get(token, ALL_SCOPES):
+            return json_response(403, {
+                "status": "error",
+                "message": "This app hasn't been granted all required scopes to make this call. Read more about "
+                           "required scopes here: https://developers.hubspot.com/scopes.",
+                "correlationId": str(uuid.uuid4()),
+                "errors": [{"message": "One or more of the following scopes are required.",
+                            "context": {"requiredGranularScopes": [needed]}}],
+                "links": {"scopes": "https://developers.hubspot.com/scopes"},
+                "category": "MISSING_SCOPES",
+            })
         now = self.clock.time()
         is_search = path.endswith("/search")
         if is_search:
@@ -255,6 +269,12 @@ class HubSpotFake(FakeApi):
                          "companyCurrency": "USD", "additionalCurrencies": [], "utcOffset": "-05:00",
                          "utcOffsetMilliseconds": -18000000, "uiDomain": "app.hubspot.com",
                          "dataHostingLocation": "na1"}
+        if method == "GET" and path == "/crm/v3/objects/contacts":
+            limit = int(params.get("limit") or 10)
+            rows = list(self.contacts.values())[:limit]
+            return 200, {"results": [{"id": r["id"], "properties": {"hs_object_id": r["id"]},
+                                      "createdAt": r["createdAt"], "updatedAt": r["updatedAt"], "archived": False}
+                                     for r in rows]}
         if method == "GET" and path.rstrip("/") == "/crm/v3/owners":
             email = params.get("email")
             owners = [o for o in self.owners.values() if email is None or o["email"].lower() == email.lower()]
@@ -426,6 +446,19 @@ class HubSpotFake(FakeApi):
         if after + limit < len(matches):
             out["paging"] = {"next": {"after": str(after + limit)}}
         return out
+
+
+ALL_SCOPES = frozenset({"crm.objects.contacts.read", "crm.objects.contacts.write", "crm.objects.owners.read"})
+
+
+def _scope_for(method: str, path: str) -> str | None:
+    """The granular scope HubSpot requires for a request (calls are covered by the contacts scopes)."""
+    if path.startswith("/crm/v3/owners"):
+        return "crm.objects.owners.read"
+    if path.startswith("/crm/v3/objects/"):
+        writes = method in ("PATCH", "PUT", "DELETE") or (method == "POST" and not path.endswith("/search"))
+        return "crm.objects.contacts.write" if writes else "crm.objects.contacts.read"
+    return None
 
 
 def _group_matches(group: dict[str, Any], props: dict[str, Any]) -> bool:
