@@ -59,6 +59,7 @@ from adapters.base import (
     ValidationError,
 )
 from adapters.models import CallLogRef, Contact, Direction, LogEntry, LogUpdate
+from adapters.testing import calls
 from adapters.testing.harness import ContractHarness, FailureKind
 
 E164 = "+14155550123"
@@ -196,6 +197,19 @@ class CrmAdapterContract:
         matches = harness.adapter.find_contact("102", is_extension=True)
         assert [c.id for c in matches] == [colleague]
         assert matches[0].is_internal
+
+    def test_internal_call_is_logged_against_a_colleague_when_declared(self, harness: ContractHarness) -> None:
+        if not self._manifest(harness).capabilities.extension_logging:
+            pytest.skip("the manifest does not declare extension-number logging")
+        harness.add_contact("Sam Colleague", "+16505550102", extension="102")
+        [colleague] = harness.adapter.find_contact("102", is_extension=True)
+        call = calls.internal_call("102", colleague_name="Sam Colleague")
+        entry = LogEntry(subject="Internal call with Sam", body=sample_body(self._manifest(harness).log_format))
+        ref = harness.adapter.create_call_log(call, colleague, entry)
+        stored = harness.adapter.get_call_log(ref)
+        assert (stored.subject, stored.body) == (entry.subject, entry.body)
+        found = harness.adapter.find_call_log(call)
+        assert found is not None and found.log_id == ref.log_id
 
     def test_find_contact_by_extension_finds_nothing_when_not_declared(self, harness: ContractHarness) -> None:
         if self._manifest(harness).capabilities.extension_logging:
