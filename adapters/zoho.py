@@ -23,10 +23,10 @@ Where call data goes (structured fields, the composed note in ``Description``):
 ``What_Id``            the related deal (``$se_module: Deals``) chosen on the log page
 =====================  =====================================================================
 
-Dispositions: ``call_result`` and ``deal``. Both are *contact-dependent* page fields: their
-options are loaded at run time and handed out in ``Contact.options`` by :meth:`find_contact`
-(the org's ``Call_Result`` picklist, fetched once per adapter from ``/settings/fields``, and the
-contact's open deals).
+Dispositions: ``call_result`` and ``deal``. Their options are loaded at run time: the org's
+``Call_Result`` picklist (fetched once per adapter from ``/settings/fields``) through
+:meth:`ZohoAdapter.page_fields` and, like the contact's open deals, in ``Contact.options`` from
+:meth:`ZohoAdapter.find_contact` (so the static manifest declares both contact-dependent).
 
 Concurrency: Zoho has no write precondition (no ETag, no If-Match). The version this adapter
 reports is ``Modified_Time`` plus a digest of ``Subject`` and ``Description``, so an edit made in
@@ -525,6 +525,18 @@ class ZohoAdapter:
                             options.append(Option(id=value, label=str(raw_value.get("display_value") or value)))
             self._picklist = options
         return list(self._picklist)
+
+    def page_fields(self) -> list[PageField]:
+        """The log page's fields, ``call_result`` carrying the org's picklist (one cached lookup).
+
+        ``deal`` stays contact-dependent: its options come with each contact.
+        """
+        fields = [f.model_copy(deep=True) for f in self.manifest.page_fields]
+        for f in fields:
+            if f.id == "call_result":
+                f.options = self.call_results()
+                f.contact_dependent = False
+        return fields
 
     def find_contact(self, phone: str, *, is_extension: bool = False) -> list[Contact]:
         if is_extension:

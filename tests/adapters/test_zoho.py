@@ -19,6 +19,7 @@ from adapters.base import (
     RateLimited,
     TransientError,
     ValidationError,
+    page_fields_for,
 )
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, inbound_call, outbound_call, sample_body
@@ -534,3 +535,14 @@ def test_api_domain_on_another_port_than_the_accounts_server_is_used() -> None:
         api_port, accounts_port = httpx.URL(api.base_url).port, httpx.URL(accounts.base_url).port
         assert {r.url.port for r in fake.api_requests()} == {api_port}
         assert {r.url.port for r in fake.requests if r.url.path.startswith("/oauth/")} == {accounts_port}
+
+
+def test_live_page_fields_offer_the_orgs_call_results() -> None:
+    h = ZohoHarness(ZohoFake(call_results=["-None-", "Booked demo", "Wrong number"]))
+    try:
+        fields = {f.id: f for f in page_fields_for(h.adapter)}
+        assert [o.id for o in fields["call_result"].options] == ["Booked demo", "Wrong number"]
+        assert not fields["call_result"].contact_dependent and fields["deal"].contact_dependent
+        assert h.adapter.manifest.field("call_result").options == []  # the static manifest is untouched
+    finally:
+        h.close()
