@@ -58,6 +58,7 @@ import httpx
 
 from adapters import phone as phones
 from adapters.base import (
+    SETTING_REGION,
     AdapterError,
     AuthError,
     AuthField,
@@ -203,7 +204,7 @@ class HubSpotAdapter:
 
     Args:
         connection: ``secrets["token"]``; optional ``settings["owner_email"]`` (the HubSpot user
-            calls are assigned to), ``settings["default_region"]`` (for numbers without a country
+            calls are assigned to), ``settings["region"]`` (for numbers without a country
             code) and ``settings["api_base_url"]`` (developer option).
         client: an ``httpx.Client`` to use (tests pass one on ``httpx.MockTransport``); the
             adapter closes only a client it made itself.
@@ -262,7 +263,7 @@ class HubSpotAdapter:
     ) -> None:
         self._token = connection.secrets.get("token", "").strip()
         self._owner_email = connection.settings.get("owner_email", "").strip()
-        self._region = connection.settings.get("default_region") or "US"
+        self._region = connection.settings.get(SETTING_REGION) or "US"
         base = connection.settings.get("api_base_url") or os.environ.get(ENV_BASE_URL) or API_BASE
         self._base = base.rstrip("/")
         self._owns_client = client is None

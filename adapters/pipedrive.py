@@ -55,6 +55,7 @@ import httpx
 
 from adapters import phone as phones
 from adapters.base import (
+    SETTING_REGION,
     AuthError,
     AuthField,
     AuthKind,
@@ -152,7 +153,7 @@ class PipedriveAdapter:
 
     Args:
         connection: ``secrets["api_token"]``, ``settings["company_domain"]``; optional
-            ``settings["activity_type"]`` (an activity type key), ``settings["default_region"]``
+            ``settings["activity_type"]`` (an activity type key), ``settings["region"]``
             and ``settings["api_base_url"]`` (developer option).
         client: an ``httpx.Client`` to use (tests pass one on ``httpx.MockTransport``); the
             adapter closes only a client it made itself.
@@ -222,7 +223,7 @@ class PipedriveAdapter:
         self._token = connection.secrets.get("api_token", "").strip()
         self._domain = normalize_domain(connection.settings.get("company_domain", ""))
         self._type_setting = connection.settings.get("activity_type", "").strip()
-        self._region = connection.settings.get("default_region") or "US"
+        self._region = connection.settings.get(SETTING_REGION) or "US"
         base = connection.settings.get("api_base_url") or os.environ.get(ENV_BASE_URL)
         self._base_overridden = bool(base)
         self._base = (base or f"https://{self._domain}.pipedrive.com").rstrip("/")
