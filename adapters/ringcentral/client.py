@@ -133,6 +133,7 @@ class RingCentralClient:
         retries: extra attempts after a timeout, a dropped connection or a 5xx.
         fsync_days: how far back a full sync reaches (at most 30).
         rng: jitter source (seed it in tests).
+        owns_client: whether :meth:`close` closes ``client`` (default: only one the client made).
 
     Every method raises :mod:`adapters.base` errors only.
     """
@@ -149,10 +150,11 @@ class RingCentralClient:
         retries: int = 3,
         fsync_days: int = 7,
         rng: random.Random | None = None,
+        owns_client: bool | None = None,
     ) -> None:
         self.server_url = server_url.rstrip("/")
         self.auth = tokens
-        self._own_http = client is None
+        self._own_http = client is None if owns_client is None else owns_client
         self._http = client if client is not None else httpx.Client(timeout=httpx.Timeout(20.0, connect=10.0))
         self._clock = clock
         self._sleep = sleep
@@ -234,6 +236,7 @@ class RingCentralClient:
 
         When RingCentral refuses the token (expired, call log reset, too many changes), this
         starts over with a full sync and returns ``full=True``: replace your list of calls.
+        Incremental results include deleted records with ``deleted=True``: drop those.
 
         Args:
             sync_token: from the previous :class:`~.models.SyncResult`, or ``None``.
@@ -243,7 +246,7 @@ class RingCentralClient:
         """
         if sync_token:
             try:
-                return self._sync({"syncType": "ISync", "syncToken": sync_token}, full=False)
+                return self._sync({"syncType": "ISync", "syncToken": sync_token, "showDeleted": "true"}, full=False)
             except _SyncExpired:
                 log.info("RingCentral asked for a full call-log sync; starting over")
         since = datetime.fromtimestamp(self._clock(), UTC) - timedelta(days=self._fsync_days)

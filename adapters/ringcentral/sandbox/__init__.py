@@ -99,6 +99,7 @@ def connect(
     Raises:
         AuthError: the sandbox refused the sign-in (e.g. ``account.deny_consent``).
     """
+    owns = http is None
     if http is None:
         http = httpx.Client(transport=account.transport(), timeout=httpx.Timeout(20.0))
         server_url = PLATFORM_BASE
@@ -121,7 +122,9 @@ def connect(
         reason = query.get("error_description") or query.get("error") or f"HTTP {response.status_code}"
         raise AuthError("The sandbox did not approve the sign-in.", vendor_message=reason)
     auth.sign_in_with_code(code=query["code"], verifier=verifier, redirect_uri=DEFAULT_REDIRECT_URI)
-    return RingCentralClient(server_url, auth, client=http, clock=clock, sleep=sleep, max_wait=max_wait)
+    return RingCentralClient(
+        server_url, auth, client=http, clock=clock, sleep=sleep, max_wait=max_wait, owns_client=owns
+    )
 
 
 def demo_client(
