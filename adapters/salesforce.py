@@ -209,7 +209,7 @@ MANIFEST = Manifest(
         ),
     ],
     limits=FieldLimits(subject_chars=SUBJECT_LIMIT, body=BODY_LIMIT, body_unit="chars"),
-    capabilities=Capabilities(find_by_session_id=True, versioned_writes=True),
+    capabilities=Capabilities(extension_logging=True, find_by_session_id=True, versioned_writes=True),
     urls=UrlTemplates(open_log="https://{login_host}/{log_id}", open_contact="https://{login_host}/{contact_id}"),
 )
 
@@ -437,6 +437,12 @@ class _RawOpportunity(_Record):
     AccountId: str | None = None
 
 
+class _RawUser(_Record):
+    Id: str
+    Name: str | None = None
+    Phone: str | None = None
+
+
 class _RawTaskRef(_Record):
     Id: str
     WhoId: str | None = None
@@ -659,11 +665,12 @@ class SalesforceAdapter:
 
         Salesforce's phone search ignores formatting: the national digits are searched first, then
         country code + national digits. Contacts of an account get that account and its open
-        opportunities as ``related_to`` options. Salesforce has no extension directory, so
-        ``is_extension`` finds nothing.
+        opportunities as ``related_to`` options. With ``is_extension``, active Salesforce users whose
+        ``Extension`` is ``phone`` are returned as internal contacts (a task cannot name a user as
+        its Who, so their calls are logged as ``Internal`` tasks without one).
         """
         if is_extension:
-            return []
+            return self._colleagues(phones.digits_only(phone))
         parsed = phones.parse(phone, self._region)
         if parsed is not None:
             terms = [parsed.national, f"{parsed.country_code}{parsed.national}"]
@@ -685,6 +692,29 @@ class SalesforceAdapter:
             seen.add(record.Id)
             contacts.append(self._contact(record, opportunities))
         return contacts
+
+    def _colleagues(self, extension: str) -> list[Contact]:
+        if not extension:
+            return []
+        rows = self._query(  # the extension is quoted by soql_string
+            f"SELECT Id, Name, Phone, Extension FROM User WHERE Extension = {soql_string(extension)} "  # noqa: S608
+            "AND IsActive = true ORDER BY Name LIMIT 20"
+        )
+        try:
+            users = [_RawUser.model_validate(row) for row in rows]
+        except PydanticValidationError as exc:
+            raise self._malformed("a user", exc) from exc
+        return [
+            Contact(
+                id=user.Id,
+                name=user.Name or user.Id,
+                phone=user.Phone,
+                type="User",
+                is_internal=True,
+                options={CALL_RESULT: [Option(id=r, label=r) for r in self._call_results if r], RELATED_TO: []},
+            )
+            for user in users
+        ]
 
     def _search(self, term: str) -> list[_RawSearchRecord]:
         sosl = (

@@ -79,6 +79,8 @@ class SalesforceHarness(ContractHarness):
         return self.fake.handle(request)
 
     def add_contact(self, name: str, phone: str, *, extension: str | None = None) -> str:
+        if extension is not None:
+            return self.fake.add_user(name, phone=phone, extension=extension)
         return self.fake.add_contact(name, phone=phone, account_id=self.account)
 
     def person_edits_log(
@@ -400,6 +402,17 @@ def test_leads_are_found_with_their_company_and_no_related_records(sf: Salesforc
     assert lead.options[RELATED_TO] == []
 
 
+def test_colleague_found_by_extension_gets_an_internal_task_without_a_who(sf: SalesforceHarness) -> None:
+    user_id = sf.fake.add_user("Sam Colleague", extension="102")
+    sf.fake.add_user("Former Colleague", extension="102", active=False)
+    [colleague] = sf.adapter.find_contact("102", is_extension=True)
+    assert (colleague.id, colleague.type, colleague.is_internal) == (user_id, "User", True)
+    call = calls.internal_call("102", colleague_name="Sam Colleague")
+    ref = sf.adapter.create_call_log(call, colleague, _entry(subject="Internal call with Sam"))
+    task = sf.fake.task(ref.log_id)
+    assert (task["CallType"], task["WhoId"], task["CallObject"]) == ("Internal", None, call.session_id)
+
+
 def test_configured_call_results_are_offered() -> None:
     h = SalesforceHarness(call_results="Sale, No sale ,Callback")
     try:
@@ -432,6 +445,40 @@ def test_fake_org_rejects_unescaped_sosl_and_malformed_soql(sf: SalesforceHarnes
     assert picklist.status_code == 400
     assert picklist.json()[0]["errorCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
     assert "Sforce-Limit-Info" in picklist.headers
+
+
+def test_fake_org_guards_task_writes_like_salesforce(sf: SalesforceHarness) -> None:
+    ref = sf.adapter.create_call_log(calls.inbound_call(E164), _contact(sf), _entry())
+    token = sf.adapter.tokens
+    assert token is not None
+    task_url = f"{token.extra['instance_url']}/services/data/v62.0/sobjects/Task/{ref.log_id}"
+    headers = {"Authorization": f"Bearer {token.access_token}"}
+    subtype = sf.client.patch(task_url, json={"TaskSubtype": "Email"}, headers=headers)
+    assert subtype.status_code == 400 and subtype.json()[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    bad_date = sf.client.patch(task_url, json={"Subject": "x"}, headers={**headers, "If-Unmodified-Since": "yesterday"})
+    assert bad_date.status_code == 400
+    typed = sf.client.patch(task_url, json={"CallDurationInSeconds": "95"}, headers=headers)
+    assert typed.status_code == 400 and typed.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+    who = sf.client.patch(task_url, json={"WhoId": "003NOTANID"}, headers=headers)
+    assert who.status_code == 400 and who.json()[0] == {
+        "message": "Name ID: id value of incorrect type: 003NOTANID",
+        "errorCode": "MALFORMED_ID",
+        "fields": ["WhoId"],
+    }
+    assert sf.fake.task(ref.log_id)["Subject"] == "Inbound call from Ana Diaz", "refused writes change nothing"
+    describe = sf.client.get(
+        f"{token.extra['instance_url']}/services/data/v62.0/sobjects/Task/describe", headers=headers
+    )
+    call_type = next(f for f in describe.json()["fields"] if f["name"] == "CallType")
+    assert [v["value"] for v in call_type["picklistValues"]] == ["Internal", "Inbound", "Outbound"]
+
+
+def test_unreadable_version_is_refused_before_sending(sf: SalesforceHarness) -> None:
+    ref = sf.adapter.create_call_log(calls.inbound_call(E164), _contact(sf), _entry())
+    sent = len(sf.seen)
+    with pytest.raises(ValidationError):
+        sf.adapter.update_call_log(ref, LogUpdate(subject="x"), expected_version="v7")
+    assert len(sf.seen) == sent
 
 
 def test_token_from_another_instance_is_refused(sf: SalesforceHarness) -> None:

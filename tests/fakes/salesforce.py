@@ -161,6 +161,8 @@ SCHEMA: dict[str, dict[str, F]] = {
         "Username": F("string", 80),
         "Email": F("email", 128),
         "Phone": F("phone", 40, phone=True),
+        "Extension": F("phone", 40, phone=True),
+        "IsActive": F("boolean"),
         "CreatedDate": F("datetime", **_RO),
         "LastModifiedDate": F("datetime", **_RO),
     },
@@ -296,9 +298,7 @@ class SalesforceFake(FakeApi):
         self._counter = itertools.count(1)
         self._codes: dict[str, _Code] = {}
         self._grants: dict[str, _Grant] = {}
-        self.user_id = self._insert(
-            "User", {"Name": "Dana Agent", "Username": "dana@logdesk.test", "Email": "dana@logdesk.test"}
-        )
+        self.user_id = self.add_user("Dana Agent", extension="101")
 
     # --- seeding and the person in the CRM ------------------------------------------------------
 
@@ -348,6 +348,23 @@ class SalesforceFake(FakeApi):
                 "Phone": phone,
                 "MobilePhone": mobile,
                 "AccountId": account_id,
+            },
+        )
+
+    def add_user(
+        self, name: str, *, phone: str | None = None, extension: str | None = None, active: bool = True
+    ) -> str:
+        """A colleague (a Salesforce user) with a phone extension."""
+        username = f"{name.split()[0].lower()}@logdesk.test"
+        return self._insert(
+            "User",
+            {
+                "Name": name,
+                "Username": username,
+                "Email": username,
+                "Phone": phone,
+                "Extension": extension,
+                "IsActive": active,
             },
         )
 
