@@ -9,7 +9,15 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.base import AuthError, Connection, PermissionDenied, RateLimited, TransientError, ValidationError
+from adapters.base import (
+    AuthError,
+    Connection,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    TransientError,
+    ValidationError,
+)
 from adapters.hubspot import API_BASE, DEFAULT_OUTCOMES, HubSpotAdapter, call_status, parse_hubspot_error
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, calls
@@ -426,3 +434,20 @@ def test_adapter_talks_to_the_fake_served_on_loopback() -> None:
         finally:
             adapter.close()
 
+
+def test_a_call_deleted_in_hubspot_is_not_found_and_not_recovered(hs: HubSpotHarness) -> None:
+    call = calls.inbound_call(E164)
+    ref = hs.adapter.create_call_log(call, _contact(hs), _entry())
+    hs.fake.archive_call(ref.log_id)
+    with pytest.raises(NotFound):
+        hs.adapter.update_call_log(ref, LogUpdate(body="<p>final</p>"))
+    assert hs.adapter.find_call_log(call) is None
+
+
+def test_region_setting_reads_numbers_written_without_a_country_code() -> None:
+    h = HubSpotHarness(region="GB")
+    try:
+        cid = h.fake.add_contact("Oliver", "Twist", phone="+44 20 7946 0958")
+        assert [c.id for c in h.adapter.find_contact("020 7946 0958")] == [cid]
+    finally:
+        h.close()

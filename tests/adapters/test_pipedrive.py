@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.base import AuthError, Connection, RateLimited, ValidationError
+from adapters.base import AuthError, Connection, NotFound, RateLimited, ValidationError
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.pipedrive import (
     PipedriveAdapter,
@@ -411,3 +411,21 @@ def test_environment_variable_points_the_adapter_at_a_fake_on_loopback(monkeypat
         finally:
             adapter.close()
     assert fake.count("GET", "/v1/users/me") == 1
+
+
+def test_an_activity_deleted_in_pipedrive_is_not_found_and_not_recovered(pd: PipedriveHarness) -> None:
+    call = calls.inbound_call(E164)
+    ref = pd.adapter.create_call_log(call, _contact(pd), _entry(body=f"<p>{call.session_id}</p>"))
+    pd.fake.delete_activity(int(ref.log_id))
+    with pytest.raises(NotFound):
+        pd.adapter.get_call_log(ref)
+    assert pd.adapter.find_call_log(call) is None
+
+
+def test_region_setting_reads_numbers_written_without_a_country_code() -> None:
+    h = PipedriveHarness(region="GB")
+    try:
+        pid = h.fake.add_person("Oliver Twist", ["+44 20 7946 0958"])
+        assert [c.id for c in h.adapter.find_contact("020 7946 0958")] == [str(pid)]
+    finally:
+        h.close()

@@ -157,6 +157,11 @@ class HubSpotFake(FakeApi):
                 call["properties"]["hs_call_body"] = body
             self._touch(call)
 
+    def archive_call(self, call_id: str) -> None:
+        """A person deletes the call in HubSpot: it is archived and no longer found by id."""
+        with self.lock:
+            self.calls[call_id]["archived"] = True
+
     def _touch(self, record: dict[str, Any]) -> None:
         self.clock.advance(0.001)  # two writes never share a modification time
         now = iso(self.clock.time())
@@ -290,7 +295,7 @@ class HubSpotFake(FakeApi):
         m = re.fullmatch(r"/crm/v3/objects/calls/([^/]+)", path)
         if m:
             call = self.calls.get(m.group(1))
-            if call is None:
+            if call is None or call["archived"]:
                 raise HubSpotError(404, "OBJECT_NOT_FOUND", "Object not found.  objectId are usually numeric.")
             if method == "GET":
                 return 200, self._render_call(call, params)
@@ -430,7 +435,8 @@ class HubSpotFake(FakeApi):
         now = self.clock.time()
         matches = [
             r for r in store.values()
-            if r["indexed_at"] <= now and (not groups or any(_group_matches(g, r["properties"]) for g in groups))
+            if r["indexed_at"] <= now and not r.get("archived")
+            and (not groups or any(_group_matches(g, r["properties"]) for g in groups))
         ]
         query = raw.get("query")
         if query:

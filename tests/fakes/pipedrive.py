@@ -150,6 +150,11 @@ class PipedriveFake(FakeApi):
                 activity["note"] = note
             self._touch(activity)
 
+    def delete_activity(self, activity_id: int) -> None:
+        """A person deletes the activity in Pipedrive (it is marked deleted, then 404 by id)."""
+        with self.lock:
+            self.activities[activity_id]["is_deleted"] = True
+
     def _touch(self, activity: dict[str, Any]) -> None:
         # Like Pipedrive's, update_time has one-second resolution: two writes within a second
         # leave the same value (one reason the adapter does not claim versioned writes).
