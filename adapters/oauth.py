@@ -226,13 +226,17 @@ class _Outcome:
         self.event = threading.Event()
         self.code: str | None = None
         self.error: AuthError | None = None
+        self.params: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def settle(self, *, code: str | None = None, error: AuthError | None = None) -> bool:
+    def settle(
+        self, *, code: str | None = None, error: AuthError | None = None, params: Mapping[str, str] | None = None
+    ) -> bool:
         with self._lock:
             if self.event.is_set():
                 return False
             self.code, self.error = code, error
+            self.params = dict(params or {})
             self.event.set()
             return True
 
@@ -298,6 +302,12 @@ class LoopbackReceiver:
     def redirect_uri(self) -> str:
         """``http://127.0.0.1:<port><path>``: pass this to the authorize URL and the code exchange."""
         return f"http://{self._host}:{self._port}{self._path}"
+
+    @property
+    def redirect_params(self) -> dict[str, str]:
+        """Every query parameter of the accepted redirect (vendor extras such as Zoho's
+        ``accounts-server`` and ``location``); empty until one arrived."""
+        return dict(self._outcome.params)
 
     def wait(self, timeout: float) -> str:
         """Blocks until the redirect arrives; returns the authorization code.
@@ -376,7 +386,7 @@ class LoopbackReceiver:
             code = query["code"]
         else:
             error = AuthError("The sign-in reply carried no authorization code. Try again.")
-        if not self._outcome.settle(code=code, error=error):
+        if not self._outcome.settle(code=code, error=error, params=query):
             self._respond(req, 409, "Already handled", "This sign-in was already completed. You can close this tab.")
             return
         if error is None:
@@ -688,6 +698,7 @@ def sign_in(
     on_receiver: Callable[[LoopbackReceiver], None] | None = None,
     extra_authorize: Mapping[str, str] | None = None,
     extra_token_form: Mapping[str, str] | None = None,
+    exchange_endpoints: Callable[[Mapping[str, str]], OAuthEndpoints] | None = None,
 ) -> TokenSet:
     """The whole browser sign-in: PKCE values, listener, browser, code exchange.
 
@@ -708,6 +719,9 @@ def sign_in(
             (:meth:`LoopbackReceiver.cancel`).
         extra_authorize: vendor extras for the authorize URL.
         extra_token_form: vendor extras for the code exchange.
+        exchange_endpoints: given the redirect's query parameters, the endpoints to exchange the
+            code at (Zoho names the account's own accounts server in the redirect); it may raise
+            :class:`AuthError` to refuse an unexpected value.
 
     Raises:
         SignInCancelled, StateMismatch, SignInTimeout, AuthError, RateLimited, TransientError,
@@ -728,6 +742,8 @@ def sign_in(
         open_url(url)
         code = receiver.wait(timeout)
         redirect_uri = receiver.redirect_uri
+        if exchange_endpoints is not None:
+            endpoints = exchange_endpoints(receiver.redirect_params)
     return exchange_code(
         endpoints,
         http,
