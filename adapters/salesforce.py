@@ -121,6 +121,8 @@ _TASK_FIELDS = (
     "WhatId",
     "LastModifiedDate",
 )
+#: Key prefixes of the records a task's Who can name: Contact, Lead.
+_WHO_PREFIXES = ("003", "00Q")
 #: Task fields every log writes (TaskSubtype only on create).
 _WRITTEN_FIELDS = (
     "Subject",
@@ -811,7 +813,8 @@ class SalesforceAdapter:
         }
         if duration is not None:
             fields["CallDurationInSeconds"] = int(duration)
-        who_id = contact.id if contact.type in ("Contact", "Lead") and contact.id else None
+        # The id's key prefix says what it is even when the caller lost the type (003 contact, 00Q lead).
+        who_id = contact.id if contact.id[:3] in _WHO_PREFIXES else None
         if who_id:
             fields["WhoId"] = who_id
         fields.update({k: v for k, v in self._disposition_fields(entry.dispositions).items() if v is not None})

@@ -413,6 +413,15 @@ def test_colleague_found_by_extension_gets_an_internal_task_without_a_who(sf: Sa
     assert (task["CallType"], task["WhoId"], task["CallObject"]) == ("Internal", None, call.session_id)
 
 
+def test_who_is_decided_by_the_record_id_even_when_the_type_was_lost(sf: SalesforceHarness) -> None:
+    lead_id = sf.fake.add_lead("Cy Lead", phone=E164)
+    user_id = sf.fake.add_user("Sam Colleague", extension="102")
+    as_lead = sf.adapter.create_call_log(calls.inbound_call(E164), Contact(id=lead_id, name="Cy Lead"), _entry())
+    as_user = sf.adapter.create_call_log(calls.inbound_call(E164), Contact(id=user_id, name="Sam"), _entry())
+    assert sf.fake.task(as_lead.log_id)["WhoId"] == lead_id
+    assert sf.fake.task(as_user.log_id)["WhoId"] is None
+
+
 def test_configured_call_results_are_offered() -> None:
     h = SalesforceHarness(call_results="Sale, No sale ,Callback")
     try:
