@@ -290,9 +290,10 @@ class CrmAdapterContract:
         harness.adapter.update_call_log(ref, LogUpdate(body=new_body), expected_version=stored.version)
         # Then the CRM holds the person's line and the final values, and the subject is untouched
         raw = harness.read_log_raw(ref)
+        assert PERSON_LINE in raw["body"], "the update overwrote what the person added in the CRM"
+        assert DURATION_FINAL in raw["body"], "the substituted value did not reach the CRM"
         assert raw["body"] == new_body
-        assert PERSON_LINE in raw["body"] and DURATION_FINAL in raw["body"]
-        assert raw["subject"] == entry.subject
+        assert raw["subject"] == entry.subject, "a body-only update changed the subject"
 
     def test_update_of_dispositions_only_leaves_subject_and_note_alone(self, harness: ContractHarness) -> None:
         fmt = self._manifest(harness).log_format
@@ -302,7 +303,9 @@ class CrmAdapterContract:
         values = harness.sample_dispositions(contact, alternate=True)
         harness.adapter.update_call_log(ref, LogUpdate(dispositions=values, duration_seconds=194))
         after = harness.read_log_raw(ref)
-        assert (after["subject"], after["body"]) == (before["subject"], before["body"])
+        assert (after["subject"], after["body"]) == (before["subject"], before["body"]), (
+            "an update of dispositions only must not write the subject or the note"
+        )
         stored = harness.adapter.get_call_log(ref)
         for key, value in values.items():
             assert stored.dispositions.get(key) == value, key
@@ -313,7 +316,7 @@ class CrmAdapterContract:
         stored = harness.adapter.get_call_log(ref)
         assert stored.subject == "Renamed in the CRM"
         harness.adapter.update_call_log(ref, LogUpdate(body=stored.body.replace(DURATION_PENDING, DURATION_FINAL)))
-        assert harness.read_log_raw(ref)["subject"] == "Renamed in the CRM"
+        assert harness.read_log_raw(ref)["subject"] == "Renamed in the CRM", "a note update overwrote the subject"
 
     def test_update_gives_a_new_version_when_versioned(self, harness: ContractHarness) -> None:
         if not self._manifest(harness).capabilities.versioned_writes:
@@ -339,7 +342,7 @@ class CrmAdapterContract:
             harness.adapter.update_call_log(
                 ref, LogUpdate(body="overwrites everything"), expected_version=read_before_edit.version
             )
-        assert harness.read_log_raw(ref)["body"] == edited["body"]
+        assert harness.read_log_raw(ref)["body"] == edited["body"], "a refused update still changed the record"
 
     def test_update_unknown_log_raises_not_found(self, harness: ContractHarness) -> None:
         with pytest.raises(NotFound):
@@ -376,7 +379,8 @@ class CrmAdapterContract:
         entry = LogEntry(subject="Inbound call", body=sample_body(self._manifest(harness).log_format))
         ref = harness.adapter.create_call_log(call, contact, entry)
         found = harness.adapter.find_call_log(call)
-        assert found is not None and found.log_id == ref.log_id
+        assert found is not None, "find_call_log did not find the log just created for this call"
+        assert found.log_id == ref.log_id
 
     def test_find_call_log_tells_two_calls_with_one_contact_apart(self, harness: ContractHarness) -> None:
         contact = self._known_contact(harness)
@@ -386,8 +390,8 @@ class CrmAdapterContract:
         ref_first = harness.adapter.create_call_log(first, contact, LogEntry(subject="First", body=body))
         ref_second = harness.adapter.create_call_log(second, contact, LogEntry(subject="Second", body=body))
         found_first, found_second = harness.adapter.find_call_log(first), harness.adapter.find_call_log(second)
-        assert found_first is not None and found_first.log_id == ref_first.log_id
-        assert found_second is not None and found_second.log_id == ref_second.log_id
+        assert found_first is not None and found_first.log_id == ref_first.log_id, "the earlier call's log"
+        assert found_second is not None and found_second.log_id == ref_second.log_id, "the later call's log"
 
     def test_find_call_log_returns_none_for_a_call_never_logged(self, harness: ContractHarness) -> None:
         contact = self._known_contact(harness)
@@ -395,7 +399,7 @@ class CrmAdapterContract:
         body = sample_body(self._manifest(harness).log_format)
         harness.adapter.create_call_log(logged, contact, LogEntry(subject="Logged", body=body))
         never_logged = harness.make_call(E164, start_time=logged.start_time - timedelta(hours=5))
-        assert harness.adapter.find_call_log(never_logged) is None
+        assert harness.adapter.find_call_log(never_logged) is None, "a call never logged must not match another log"
 
     # --- field limits -------------------------------------------------------------------------
 
