@@ -743,3 +743,41 @@ def test_server_unavailable_is_transient_and_keeps_salesforces_words(sf: Salesfo
         sf.adapter.find_contact(E164)
     assert caught.value.retryable and caught.value.status == 503
     assert caught.value.vendor_message == "Server temporarily unavailable, please try again later"
+
+
+def test_reads_the_task_shape_salesforce_documents() -> None:
+    """The GET example from Salesforce's REST documentation, answered verbatim."""
+    raw_task = {
+        "attributes": {"type": "Task", "url": "/services/data/v62.0/sobjects/Task/00T5e00000XyZ12EAB"},
+        "Subject": "Outbound call to Ana Diaz",
+        "Description": "Wants a quote for 20 seats.\n\n--- call details ---\n- Recording: (pending)",
+        "CallType": "Outbound",
+        "CallDurationInSeconds": 95,
+        "CallDisposition": "Connected",
+        "WhoId": "0035e00000AbCdEAAV",
+        "LastModifiedDate": "2026-09-30T14:07:02.000+0000",
+        "Id": "00T5e00000XyZ12EAB",
+    }
+
+    def org(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/services/data/v62.0/sobjects/Task/00T5e00000XyZ12EAB"
+        assert "LastModifiedDate" in request.url.params["fields"].split(",")
+        return httpx.Response(200, json=raw_task, headers={"Sforce-Limit-Info": "api-usage=18/15000"})
+
+    tokens = oauth.TokenSet(
+        access_token="00D!x", refresh_token="5Aep", expires_at=4e9, extra={"instance_url": "https://na1.salesforce.com"}
+    )
+    with httpx.Client(transport=httpx.MockTransport(org)) as client:
+        adapter = SalesforceAdapter(
+            Connection(settings={"client_id": DEFAULT_CLIENT_ID}, secrets=tokens.to_secrets()), client=client
+        )
+        stored = adapter.get_call_log(CallLogRef(adapter_id="salesforce", log_id="00T5e00000XyZ12EAB"))
+    assert (stored.subject, stored.duration_seconds, stored.contact_id) == (
+        "Outbound call to Ana Diaz",
+        95,
+        "0035e00000AbCdEAAV",
+    )
+    assert stored.dispositions == {CALL_RESULT: "Connected", RELATED_TO: None}
+    assert stored.version == "2026-09-30T14:07:02.000+0000"
+    assert stored.modified_at is not None and stored.modified_at.isoformat() == "2026-09-30T14:07:02+00:00"
+    assert adapter.api_usage == (18, 15000)
