@@ -2,7 +2,9 @@
 """Zoho CRM (REST API v8): calls logged as records of the ``Calls`` module.
 
 Sign-in is OAuth 2.0 authorization code + PKCE in the system browser with a loopback redirect
-(:func:`sign_in`), against the accounts server of the user's data centre; API requests go to the
+(:func:`sign_in`), starting at the accounts server of the data centre the user picked; the code is
+exchanged, and later refreshed, at the account's own accounts server that Zoho names in the
+redirect (``accounts-server``, checked against the known data centres); API requests go to the
 ``api_domain`` the token response names (``https://www.zohoapis.eu`` for an EU account), with
 ``Authorization: Zoho-oauthtoken <token>``. Access tokens live an hour and are refreshed ahead of
 expiry by :class:`adapters.oauth.TokenManager`; Zoho does not rotate refresh tokens.
@@ -198,12 +200,32 @@ def accounts_url(settings: Mapping[str, str]) -> str:
     return DATA_CENTRES[dc]
 
 
-def oauth_endpoints(settings: Mapping[str, str]) -> oauth.OAuthEndpoints:
-    """The OAuth application for this connection: a public desktop client, no secret."""
+def trusted_accounts_server(value: str, settings: Mapping[str, str]) -> str:
+    """``value`` if it is a Zoho accounts server (or the configured one); :class:`AuthError` otherwise.
+
+    The sign-in redirect names the account's own accounts server; the authorization code is only
+    ever sent to a server on this list.
+    """
+    server = value.strip().rstrip("/")
+    if server in DATA_CENTRES.values() or server == accounts_url(settings):
+        return server
+    raise AuthError(
+        f"{NAME} sent the sign-in to an unknown server; nothing was sent there. Try again.", vendor_message=server
+    )
+
+
+def oauth_endpoints(settings: Mapping[str, str], *, server: str | None = None) -> oauth.OAuthEndpoints:
+    """The OAuth application for this connection: a public desktop client, no secret.
+
+    Args:
+        settings: ``client_id`` and ``data_centre`` (or ``accounts_url``).
+        server: the account's accounts server when known (from the sign-in redirect); else the
+            chosen data centre's.
+    """
     client_id = settings.get("client_id", "").strip()
     if not client_id:
         raise AuthError("Enter the Zoho client ID in Settings before connecting.")
-    base = accounts_url(settings)
+    base = trusted_accounts_server(server, settings) if server else accounts_url(settings)
     return oauth.OAuthEndpoints(
         authorize_url=f"{base}/oauth/v2/auth",
         token_url=f"{base}/oauth/v2/token",
@@ -242,6 +264,17 @@ def sign_in(
         MalformedResponse: the token response named no ``api_domain``.
     """
     endpoints = oauth_endpoints(settings)
+    used = {"server": accounts_url(settings)}
+
+    def exchange_at(redirect_params: Mapping[str, str]) -> oauth.OAuthEndpoints:
+        # Zoho names the account's home accounts server in the redirect; the code is exchanged
+        # (and later refreshed) there, whichever data centre the user picked.
+        server = redirect_params.get("accounts-server")
+        if not server:
+            return endpoints
+        used["server"] = trusted_accounts_server(server, settings)
+        return oauth_endpoints(settings, server=used["server"])
+
     tokens = oauth.sign_in(
         endpoints,
         http,
@@ -251,7 +284,9 @@ def sign_in(
         clock=clock,
         vendor=NAME,
         on_receiver=on_receiver,
+        exchange_endpoints=exchange_at,
     )
+    tokens = tokens.model_copy(update={"extra": {**tokens.extra, "accounts_server": used["server"]}})
     if not tokens.extra.get("api_domain"):
         raise MalformedResponse(f"{NAME} did not say which API domain serves this account (no api_domain).")
     if not tokens.refresh_token:
@@ -407,7 +442,8 @@ class ZohoAdapter:
     # --- auth ------------------------------------------------------------------------------
 
     def _endpoints(self) -> oauth.OAuthEndpoints:
-        return oauth_endpoints(self._settings)
+        tokens = self._tokens.tokens
+        return oauth_endpoints(self._settings, server=tokens.extra.get("accounts_server") if tokens else None)
 
     def _refresh(self, current: oauth.TokenSet) -> oauth.TokenSet:
         return oauth.refresh_tokens(self._endpoints(), self._http, current, clock=self._clock, vendor=NAME)

@@ -546,3 +546,43 @@ def test_live_page_fields_offer_the_orgs_call_results() -> None:
         assert h.adapter.manifest.field("call_result").options == []  # the static manifest is untouched
     finally:
         h.close()
+
+
+def test_account_in_another_data_centre_is_signed_in_and_refreshed_at_its_own_accounts_server() -> None:
+    # Given an EU account, while the user left the data centre at "us"
+    eu = ZohoFake(
+        accounts_url="https://accounts.zoho.eu",
+        api_url="https://www.zohoapis.eu",
+        location="eu",
+        login_urls=("https://accounts.zoho.com",),
+    )
+    router = HostRouter({h: eu.handler for h in ("accounts.zoho.com", "accounts.zoho.eu", "www.zohoapis.eu")})
+    http = httpx.Client(transport=httpx.MockTransport(router))
+    settings = {"client_id": CLIENT_ID, "data_centre": "us"}
+    # When signing in: the login page is on .com, the redirect names accounts.zoho.eu
+    secrets = sign_in(settings, http, open_url=_play_browser(http), port=0, timeout=10)
+    # Then the code was exchanged at the EU accounts server and the refresh goes there too
+    [exchange] = [r for r in eu.requests if r.url.path == "/oauth/v2/token"]
+    assert exchange.url.host == "accounts.zoho.eu"
+    adapter = ZohoAdapter(Connection(settings=settings, secrets=secrets), client=http, clock=lambda: eu.now.timestamp())
+    eu.advance(3600)
+    assert adapter.verify().startswith("Alex Agent")
+    refreshes = [r for r in eu.requests if r.url.path == "/oauth/v2/token"][1:]
+    assert [r.url.host for r in refreshes] == ["accounts.zoho.eu"]
+
+
+def test_redirect_naming_an_unknown_accounts_server_sends_the_code_nowhere() -> None:
+    fake = ZohoFake()
+    http = httpx.Client(transport=httpx.MockTransport(fake.handler))
+
+    def tampered(url: str) -> None:
+        answer = http.get(url)
+        location = httpx.URL(answer.headers["Location"]).copy_set_param("accounts-server", "https://evil.example")
+        with httpx.Client() as browser:
+            browser.get(str(location))
+
+    with pytest.raises(AuthError, match="unknown server"):
+        sign_in(
+            {"client_id": CLIENT_ID, "accounts_url": fake.accounts_url}, http, open_url=tampered, port=0, timeout=10
+        )
+    assert not [r for r in fake.requests if r.url.path == "/oauth/v2/token"]

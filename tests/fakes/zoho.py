@@ -120,6 +120,9 @@ class ZohoFake:
         call_results: the org's ``Call_Result`` picklist.
         duration_format: ``"mm:ss"`` (what Bigin documents) or ``"hh:mm"``.
         start: the fake's clock at creation.
+        login_urls: other accounts servers whose sign-in page serves this account (Zoho's
+            multi-DC login: the redirect then names ``accounts_url`` as ``accounts-server``, and
+            codes are only exchanged there).
     """
 
     def __init__(
@@ -131,7 +134,9 @@ class ZohoFake:
         call_results: list[str] | None = None,
         duration_format: str = "mm:ss",
         start: datetime | None = None,
+        login_urls: tuple[str, ...] = (),
     ) -> None:
+        self.login_urls = login_urls
         self.accounts_url = accounts_url
         self.api_url = api_url
         self.location = location
@@ -276,7 +281,8 @@ class ZohoFake:
             self.requests.append(request)
             path = request.url.path
             if path.startswith("/oauth/v2/"):
-                if not self._same_host(request, self.accounts_url):
+                login_page = path == "/oauth/v2/auth" and any(self._same_host(request, u) for u in self.login_urls)
+                if not (login_page or self._same_host(request, self.accounts_url)):
                     return httpx.Response(404, text="Not found")
                 return self._oauth(request)
             if path.startswith(API_PREFIX + "/"):
