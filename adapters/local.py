@@ -37,6 +37,7 @@ import httpx
 
 from adapters import phone as phones
 from adapters.base import (
+    SETTING_REGION,
     AdapterError,
     AuthSpec,
     Capabilities,
@@ -188,7 +189,7 @@ class LocalCrm:
         if not path:
             raise ValidationError("The Local CRM needs a database file path.", field="path")
         self.path = path
-        self.region = connection.settings.get("region", "US") or "US"
+        self.region = connection.settings.get(SETTING_REGION) or "US"
         self._clock = clock
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None

@@ -29,6 +29,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from adapters import phone as phones
 from adapters.base import (
+    SETTING_PHONE_PATTERNS,
+    SETTING_REGION,
     AuthError,
     AuthField,
     AuthKind,
@@ -160,8 +162,8 @@ class AcmeAdapter:
             raise AuthError(f"{CRM} needs an API token. Add it in Settings.")
         self._auth = {"Authorization": f"Bearer {token}"}
         self._base = (connection.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-        self._region = connection.settings.get("region") or "US"
-        self._patterns = [p for p in connection.settings.get("phone_patterns", "").splitlines() if p.strip()]
+        self._region = connection.settings.get(SETTING_REGION) or "US"
+        self._patterns = [p for p in connection.settings.get(SETTING_PHONE_PATTERNS, "").splitlines() if p.strip()]
         self._client = make_client(client=client)
 
     # --- plumbing -----------------------------------------------------------------------------

@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: MIT
+"""The template adapter beyond the contract: user phone patterns, region, one search request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from adapters.base import SETTING_PHONE_PATTERNS, SETTING_REGION, AuthError, Connection, ValidationError
+from adapters.models import LogEntry, LogUpdate
+from adapters.template.acme import AcmeAdapter
+from adapters.template.acme_fake import BASE_URL, TEST_TOKEN, FakeAcmeServer
+from adapters.testing.calls import inbound_call
+
+
+@pytest.fixture
+def server() -> FakeAcmeServer:
+    return FakeAcmeServer()
+
+
+def _adapter(server: FakeAcmeServer, **settings: str) -> AcmeAdapter:
+    return AcmeAdapter(
+        Connection(settings={"base_url": BASE_URL, **settings}, secrets={"api_token": TEST_TOKEN}),
+        client=httpx.Client(transport=server.transport()),
+    )
+
+
+@pytest.fixture
+def acme(server: FakeAcmeServer) -> Iterator[AcmeAdapter]:
+    adapter = _adapter(server)
+    yield adapter
+    adapter.close()
+
+
+def test_a_number_stored_in_an_unusual_format_is_found_through_a_user_pattern(server: FakeAcmeServer) -> None:
+    contact_id = server.add_contact("Odd Format", "415/555/0123")
+    plain = _adapter(server)
+    patterned = _adapter(server, **{SETTING_PHONE_PATTERNS: "###/###/####\n"})
+    try:
+        assert plain.find_contact("+14155550123") == []
+        assert [c.id for c in patterned.find_contact("+14155550123")] == [contact_id]
+    finally:
+        plain.close()
+        patterned.close()
+
+
+def test_the_default_region_reads_numbers_without_a_country_code(server: FakeAcmeServer) -> None:
+    contact_id = server.add_contact("London Office", "020 7946 0000")
+    adapter = _adapter(server, **{SETTING_REGION: "GB"})
+    try:
+        assert [c.id for c in adapter.find_contact("020 7946 0000")] == [contact_id]
+        assert [c.id for c in adapter.find_contact("+442079460000")] == [contact_id]
+    finally:
+        adapter.close()
+
+
+def test_a_lookup_is_one_request_with_every_candidate(acme: AcmeAdapter, server: FakeAcmeServer) -> None:
+    acme.find_contact("+14155550123")
+    [request] = server.requests
+    values = request.url.params.get_list("phone")
+    assert values[:2] == ["+14155550123", "4155550123"]
+    assert "(415) 555-0123" in values and len(values) <= 20
+
+
+def test_a_missing_token_is_an_auth_error_before_any_request() -> None:
+    with pytest.raises(AuthError, match="API token"):
+        AcmeAdapter(Connection(settings={"base_url": BASE_URL}))
+
+
+def test_a_wrong_token_is_an_auth_error_with_the_vendor_message(server: FakeAcmeServer) -> None:
+    adapter = AcmeAdapter(
+        Connection(settings={"base_url": BASE_URL}, secrets={"api_token": "revoked"}),
+        client=httpx.Client(transport=server.transport()),
+    )
+    try:
+        with pytest.raises(AuthError) as caught:
+            adapter.verify()
+        assert caught.value.vendor_message == "Invalid or expired token"
+        assert "revoked" not in str(caught.value)
+    finally:
+        adapter.close()
+
+
+def test_a_rejected_value_names_the_field(acme: AcmeAdapter, server: FakeAcmeServer) -> None:
+    contact_id = server.add_contact("Ada", "+14155550123")
+    [contact] = acme.find_contact("+14155550123")
+    assert contact.id == contact_id
+    ref = acme.create_call_log(inbound_call("+14155550123"), contact, _entry())
+    with pytest.raises(ValidationError) as caught:
+        acme.update_call_log(ref, LogUpdate(recording_url="http://insecure.example/rec"))
+    assert caught.value.field == "recording_url"
+    with pytest.raises(ValidationError) as unknown:
+        acme.upsert_disposition(ref, {"mood": "happy"})
+    assert unknown.value.field == "mood"
+
+
+def test_structured_fields_are_written_where_acme_has_them(acme: AcmeAdapter, server: FakeAcmeServer) -> None:
+    server.add_contact("Ada", "+14155550123")
+    [contact] = acme.find_contact("+14155550123")
+    ref = acme.create_call_log(inbound_call("+14155550123"), contact, _entry())
+    stored = acme.update_call_log(ref, LogUpdate(duration_seconds=194, recording_url="https://media.example/rec/1"))
+    assert (stored.duration_seconds, stored.recording_url) == (194, "https://media.example/rec/1")
+    assert server.activities[ref.log_id]["direction"] == "inbound"
+
+
+def _entry() -> LogEntry:
+    return LogEntry(subject="Call", body="Note", dispositions={"outcome": "connected"})
