@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Literal
@@ -89,7 +89,7 @@ class Registry:
     def __contains__(self, adapter_id: object) -> bool:
         return adapter_id in self.adapters
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[AdapterInfo]:
         return iter(self.adapters.values())
 
     def get(self, adapter_id: str) -> AdapterInfo:
