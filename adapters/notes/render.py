@@ -1,0 +1,203 @@
+# SPDX-License-Identifier: MIT
+"""Values as text: durations, dates, transcripts, AI notes, links, in each log format.
+
+Everything that came from outside (the agent, a CRM, RingCentral, the AI) goes through
+:func:`text` before it reaches an HTML body, so no value can open a tag or an attribute.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from adapters.base import LogFormat
+from adapters.notes.models import AiNote, Utterance, is_anonymous_speaker
+
+HTML: LogFormat = "text/html"
+PLAIN: LogFormat = "text/plain"
+MARKDOWN: LogFormat = "text/markdown"
+
+_NEWLINES = re.compile(r"\r\n|\r|\n")
+_SPACES = re.compile(r"[\r\n\t]+")
+
+
+def one_line(value: str) -> str:
+    """A value on a single line (scalar sections are one line each)."""
+    return _SPACES.sub(" ", value).strip()
+
+
+def text(value: str, fmt: LogFormat) -> str:
+    """``value`` made safe as text of ``fmt``: HTML-escaped (quotes too) for HTML, as is otherwise."""
+    return html.escape(value, quote=True) if fmt == HTML else value
+
+
+def safe_url(value: str) -> str | None:
+    """``value`` when it is an absolute http(s) URL without spaces or control characters."""
+    candidate = value.strip()
+    if not candidate or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in candidate):
+        return None
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return candidate
+
+
+def link(value: str, fmt: LogFormat) -> str:
+    """A link value: an anchor in HTML when it is an http(s) URL, escaped text otherwise."""
+    url = safe_url(value)
+    if fmt != HTML:
+        return one_line(value)
+    if url is None:
+        return text(one_line(value), fmt)
+    return f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer">open</a>'
+
+
+def duration(seconds: float) -> str:
+    """``3725`` → ``1 hour, 2 minutes, 5 seconds``; ``0`` → ``0 seconds``."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = []
+    for amount, unit in ((hours, "hour"), (minutes, "minute"), (secs, "second")):
+        if amount:
+            parts.append(f"{amount} {unit}{'' if amount == 1 else 's'}")
+    return ", ".join(parts) or "0 seconds"
+
+
+_TOKENS = re.compile(r"\[([^\]]*)\]|YYYY|YY|MMMM|MMM|MM|M|DD|D|dddd|ddd|HH|H|hh|h|mm|m|ss|s|A|a|Z")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def date_time(value: datetime, date_format: str, time_zone: str) -> str:
+    """``value`` in ``time_zone``, written with moment.js tokens (``YYYY-MM-DD hh:mm:ss A``).
+
+    A naive ``value`` is taken as UTC. ``[literal]`` text is copied as is.
+    """
+    from datetime import UTC
+
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    local = aware.astimezone(ZoneInfo(time_zone))
+    hour12 = local.hour % 12 or 12
+
+    def token(match: re.Match[str]) -> str:
+        if match.group(1) is not None:
+            return match.group(1)
+        tok = match.group(0)
+        offset = local.utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+        values = {
+            "YYYY": f"{local.year:04d}",
+            "YY": f"{local.year % 100:02d}",
+            "MMMM": _MONTHS[local.month - 1],
+            "MMM": _MONTHS[local.month - 1][:3],
+            "MM": f"{local.month:02d}",
+            "M": str(local.month),
+            "DD": f"{local.day:02d}",
+            "D": str(local.day),
+            "dddd": _DAYS[local.weekday()],
+            "ddd": _DAYS[local.weekday()][:3],
+            "HH": f"{local.hour:02d}",
+            "H": str(local.hour),
+            "hh": f"{hour12:02d}",
+            "h": str(hour12),
+            "mm": f"{local.minute:02d}",
+            "m": str(local.minute),
+            "ss": f"{local.second:02d}",
+            "s": str(local.second),
+            "A": "AM" if local.hour < 12 else "PM",
+            "a": "am" if local.hour < 12 else "pm",
+            "Z": f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}",
+        }
+        return values[tok]
+
+    return _TOKENS.sub(token, date_format)
+
+
+def clock(seconds: float) -> str:
+    """``65.4`` → ``00:01:05``."""
+    total = max(0, int(seconds))
+    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def transcript_lines(utterances: Sequence[Utterance], *, timestamps: bool = True) -> list[str]:
+    """Readable transcript lines: one per turn, consecutive utterances of a speaker merged.
+
+    Speakers without a name become "Speaker 1", "Speaker 2"… in order of first appearance.
+    """
+    anonymous: dict[str, str] = {}
+    lines: list[str] = []
+    current: str | None = None
+    stamp: float | None = None
+    parts: list[str] = []
+
+    def flush() -> None:
+        if current is None or not parts:
+            return
+        prefix = f"[{clock(stamp)}] " if timestamps and stamp is not None else ""
+        lines.append(f"{prefix}{current}: {' '.join(parts)}")
+
+    for utterance in utterances:
+        words = one_line(utterance.text)
+        if not words:
+            continue
+        raw_speaker = utterance.speaker
+        if is_anonymous_speaker(raw_speaker):
+            key = (raw_speaker or "").strip() or "?"
+            name = anonymous.setdefault(key, f"Speaker {len(anonymous) + 1}")
+        else:
+            name = one_line(raw_speaker or "")
+        if name != current:
+            flush()
+            current, stamp, parts = name, utterance.start, []
+        parts.append(words)
+    flush()
+    return lines
+
+
+def ai_note_parts(note: AiNote) -> list[tuple[str | None, list[str], bool]]:
+    """The recap as (heading, lines, bulleted) parts, in reading order."""
+    parts: list[tuple[str | None, list[str], bool]] = []
+    structured = note.model_copy(update={"text": None})
+    if note.summary:
+        parts.append(("Summary", [ln for ln in _NEWLINES.split(note.summary.strip()) if ln.strip()], False))
+    for heading, items in (
+        ("Key points", note.bulleted_summary),
+        ("Highlights", note.highlights),
+        ("Next steps", note.next_steps),
+        ("Decisions", note.decisions),
+    ):
+        cleaned = [one_line(i) for i in items if i.strip()]
+        if cleaned:
+            parts.append((heading, cleaned, True))
+    scores = []
+    if note.score:
+        scores.append(f"Call score: {one_line(note.score)}")
+    if note.sentiment:
+        scores.append(f"Sentiment: {one_line(note.sentiment)}")
+    if scores:
+        parts.append((None, scores, False))
+    if note.text and note.text.strip():
+        lines = [ln.rstrip() for ln in _NEWLINES.split(note.text.strip())]
+        parts.append(("Notes" if not structured.is_empty() else None, lines, False))
+    return parts
