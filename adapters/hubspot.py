@@ -33,9 +33,9 @@ limits, 10 s for the rolling one, an hour for the daily one).
 Versions: HubSpot offers no conditional writes, so ``expected_version`` is not enforced
 (``capabilities.versioned_writes`` is false); the version reported is ``updatedAt``.
 
-Search is eventually consistent: a call created a few seconds ago may not be found by
-:meth:`find_call_log` yet. The outbox should resolve an interrupted create no sooner than
-:data:`SEARCH_SETTLE_SECONDS` after it was sent.
+Search is eventually consistent: a call created a few seconds ago may be missing from search
+results. :meth:`HubSpotAdapter.find_call_log` therefore falls back to reading the calls
+associated with the caller's contacts, which is consistent.
 
 Developer option: ``LOGDESK_HUBSPOT_URL`` (or the connection setting ``api_base_url``) points the
 adapter at another API host, such as the fake in ``tests/fakes/hubspot.py``.
@@ -85,9 +85,10 @@ CRM = "HubSpot"
 API_BASE = "https://api.hubapi.com"
 ENV_BASE_URL = "LOGDESK_HUBSPOT_URL"
 BODY_LIMIT = 65536
-SEARCH_SETTLE_SECONDS = 10.0
 #: How many recently read or written calls the adapter remembers to complete PATCH answers.
 KNOWN_RECORDS = 200
+#: Crash recovery reads the calls of at most this many contacts having the caller's number.
+RECOVERY_CONTACTS = 5
 #: After HubSpot's daily limit is spent, ask again no sooner than this (seconds).
 DAILY_LIMIT_PAUSE = 3600.0
 CALL_TO_CONTACT = 194
@@ -451,6 +452,26 @@ class HubSpotAdapter:
         """
         if is_extension:
             return []
+        contacts: list[Contact] = []
+        for item in self._search_contacts(phone):
+            props: dict[str, Any] = item["properties"]
+            name = f"{props.get('firstname') or ''} {props.get('lastname') or ''}".strip()
+            owner_id = props.get("hubspot_owner_id")
+            contacts.append(
+                Contact(
+                    id=str(item["id"]),
+                    name=name or str(props.get("email") or f"Contact {item['id']}"),
+                    phone=props.get("phone") or props.get("mobilephone"),
+                    type="Contact",
+                    company=props.get("company") or None,
+                    owner=self._owner_name(str(owner_id)) if owner_id else None,
+                    created_at=_parse_time(props.get("createdate") or item.get("createdAt")),
+                )
+            )
+        return contacts
+
+    def _search_contacts(self, phone: str) -> list[dict[str, Any]]:
+        """The raw contact search results for ``phone`` (one search request)."""
         parsed = phones.parse(phone, self._region)
         national = parsed.national if parsed else phones.digits_only(phone)
         if not national:
@@ -470,25 +491,10 @@ class HubSpotAdapter:
         results = raw.get("results") if isinstance(raw, dict) else None
         if not isinstance(results, list):
             raise self._malformed("the contact search results")
-        contacts: list[Contact] = []
         for item in results:
             if not isinstance(item, dict) or not item.get("id") or not isinstance(item.get("properties"), dict):
                 raise self._malformed("a contact")
-            props: dict[str, Any] = item["properties"]
-            name = f"{props.get('firstname') or ''} {props.get('lastname') or ''}".strip()
-            owner_id = props.get("hubspot_owner_id")
-            contacts.append(
-                Contact(
-                    id=str(item["id"]),
-                    name=name or str(props.get("email") or f"Contact {item['id']}"),
-                    phone=props.get("phone") or props.get("mobilephone"),
-                    type="Contact",
-                    company=props.get("company") or None,
-                    owner=self._owner_name(str(owner_id)) if owner_id else None,
-                    created_at=_parse_time(props.get("createdate") or item.get("createdAt")),
-                )
-            )
-        return contacts
+        return results
 
     # --- call logs --------------------------------------------------------------------------
 
@@ -659,7 +665,58 @@ class HubSpotAdapter:
             self._patch(ref, props)
 
     def find_call_log(self, call: Call) -> CallLogRef | None:
-        """The call whose ``hs_call_external_id`` is this call's session id (one search request)."""
+        """The call whose ``hs_call_external_id`` is this call's session id.
+
+        First one call search. HubSpot's search index lags a few seconds behind writes, so when
+        the search finds nothing, the calls associated with the contacts having the caller's
+        number are read directly (associations and batch reads are not eventually consistent):
+        one contact search, one association read per contact (at most
+        :data:`RECOVERY_CONTACTS`) and one batch read. A create that reached HubSpot just before a
+        crash is therefore found at once, and a call is never logged twice.
+        """
+        found = self._search_call(call)
+        if found is not None:
+            return found
+        return self._find_through_contacts(call)
+
+    def _find_through_contacts(self, call: Call) -> CallLogRef | None:
+        number = call.remote.phone_number
+        if not number:
+            return None
+        call_ids: list[str] = []
+        for item in self._search_contacts(number)[:RECOVERY_CONTACTS]:
+            raw = self._request(
+                "GET", f"/crm/v3/objects/contacts/{item['id']}/associations/calls", params={"limit": 500}
+            )
+            results = raw.get("results") if isinstance(raw, dict) else None
+            if not isinstance(results, list):
+                raise self._malformed("the contact's calls")
+            call_ids += [str(r["id"]) for r in results if isinstance(r, dict) and r.get("id")]
+        # The most recent calls have the highest ids; one batch read takes 100.
+        recent = sorted(set(call_ids), key=lambda x: (len(x), x))[-100:]
+        if not recent:
+            return None
+        raw = self._request(
+            "POST",
+            "/crm/v3/objects/calls/batch/read",
+            json={"properties": ["hs_call_external_id"], "inputs": [{"id": i} for i in recent]},
+        )
+        results = raw.get("results") if isinstance(raw, dict) else None
+        if not isinstance(results, list):
+            raise self._malformed("the batch of calls")
+        matches = sorted(
+            (
+                str(r["id"])
+                for r in results
+                if isinstance(r, dict)
+                and isinstance(r.get("properties"), dict)
+                and r["properties"].get("hs_call_external_id") == call.session_id
+            ),
+            key=lambda x: (len(x), x),
+        )
+        return CallLogRef(adapter_id=self.manifest.id, log_id=matches[0]) if matches else None
+
+    def _search_call(self, call: Call) -> CallLogRef | None:
         body = {
             "filterGroups": [
                 {"filters": [{"propertyName": "hs_call_external_id", "operator": "EQ", "value": call.session_id}]}

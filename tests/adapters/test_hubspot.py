@@ -354,19 +354,23 @@ def test_update_without_changes_sends_no_write(hs: HubSpotHarness) -> None:
     assert hs.fake.count("PATCH") == 0
 
 
-def test_find_call_log_waits_for_hubspots_search_index() -> None:
+def test_find_call_log_finds_a_call_the_search_index_has_not_caught_up_with() -> None:
     fake = HubSpotFake(search_lag=5.0)
     h = HubSpotHarness(fake)
     try:
         contact_id = h.add_contact("Ana Diaz", E164)
+        other = calls.inbound_call(E164)
         call = calls.inbound_call(E164)
-        fake.clock.advance(5.0)
+        fake.clock.advance(5.0)  # the contact is indexed; the calls will not be yet
         contact = Contact(id=contact_id, name="Ana Diaz")
+        h.adapter.create_call_log(other, contact, _entry())
         ref = h.adapter.create_call_log(call, contact, _entry())
-        assert h.adapter.find_call_log(call) is None
-        fake.clock.advance(5.0)
+        before = len(fake.requests)
         found = h.adapter.find_call_log(call)
         assert found is not None and found.log_id == ref.log_id
+        assert [r.path.rsplit("/", 2)[-2:] for r in fake.requests[before:]] == [
+            ["calls", "search"], ["contacts", "search"], ["associations", "calls"], ["batch", "read"]]
+        assert h.adapter.find_call_log(calls.inbound_call(E164)) is None
     finally:
         h.close()
 

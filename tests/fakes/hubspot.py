@@ -292,6 +292,29 @@ class HubSpotFake(FakeApi):
             return 200, self._search(self.calls, raw, CALL_PROPERTIES | READ_ONLY)
         if method == "POST" and path == "/crm/v3/objects/calls":
             return 201, self._create_call(raw)
+        m = re.fullmatch(r"/crm/v3/objects/contacts/([^/]+)/associations/calls", path)
+        if m and method == "GET":
+            if m.group(1) not in self.contacts:
+                raise HubSpotError(404, "OBJECT_NOT_FOUND", f"Object not found. objectId: {m.group(1)}")
+            ids = [c["id"] for c in self.calls.values() if m.group(1) in c["contacts"] and not c["archived"]]
+            return 200, {"results": [{"id": i, "type": "contact_to_call"} for i in ids]}
+        if method == "POST" and path == "/crm/v3/objects/calls/batch/read":
+            inputs = raw.get("inputs") if isinstance(raw, dict) else None
+            if not isinstance(inputs, list) or len(inputs) > 100:
+                raise HubSpotError(400, "VALIDATION_ERROR", "inputs must be a list of at most 100 objects")
+            names = [*(raw.get("properties") or []), "hs_object_id", "hs_createdate", "hs_lastmodifieddate"]
+            found = [self.calls[str(i.get("id"))] for i in inputs
+                     if isinstance(i, dict) and str(i.get("id")) in self.calls
+                     and not self.calls[str(i.get("id"))]["archived"]]
+            now = iso(self.clock.time())
+            body: dict[str, Any] = {"status": "COMPLETE", "results": [self._shape(c, names) for c in found],
+                                    "startedAt": now, "completedAt": now}
+            missing = len(inputs) - len(found)
+            if missing:
+                body.update({"numErrors": missing, "errors": [{"status": "error", "category": "OBJECT_NOT_FOUND",
+                                                               "message": "Could not get some CALL objects"}]})
+                return 207, body
+            return 200, body
         m = re.fullmatch(r"/crm/v3/objects/calls/([^/]+)", path)
         if m:
             call = self.calls.get(m.group(1))
@@ -462,7 +485,8 @@ def _scope_for(method: str, path: str) -> str | None:
     if path.startswith("/crm/v3/owners"):
         return "crm.objects.owners.read"
     if path.startswith("/crm/v3/objects/"):
-        writes = method in ("PATCH", "PUT", "DELETE") or (method == "POST" and not path.endswith("/search"))
+        reads = path.endswith(("/search", "/batch/read"))
+        writes = method in ("PATCH", "PUT", "DELETE") or (method == "POST" and not reads)
         return "crm.objects.contacts.write" if writes else "crm.objects.contacts.read"
     return None
 
