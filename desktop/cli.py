@@ -16,6 +16,7 @@ from collections.abc import Sequence
 #: subcommand name → module exposing ``register(subparsers)``.
 SUBCOMMANDS: dict[str, str] = {
     "adapter": "adapters.template.cli",
+    "note": "adapters.notes.cli",
 }
 
 
