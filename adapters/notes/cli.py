@@ -1,0 +1,191 @@
+# SPDX-License-Identifier: MIT
+"""``logdesk note``: compose a note, or apply a change to an existing body, from JSON.
+
+    logdesk note compose --format text/html < content.json
+    logdesk note apply --format text/html --body body.html [--report report.json] < change.json
+
+The input is one JSON object, :class:`NoteInput` (its schema is in docs/note-format.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+from pydantic.alias_generators import to_camel
+
+from adapters.base import FieldLimits, LogFormat
+from adapters.models import Call, Contact
+from adapters.notes.engine import apply, compose
+from adapters.notes.models import (
+    AiNote,
+    NoteContent,
+    NoteSettings,
+    Utterance,
+    ai_note_from_insights,
+    utterances_from_insights,
+)
+
+FORMATS: tuple[str, ...] = get_args(LogFormat)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class ContactInput(_Strict):
+    """The CRM contact the call is logged against."""
+
+    name: str = ""
+    phone_number: str | None = None
+
+
+class LimitInput(_Strict):
+    """The CRM's field limit for the note body."""
+
+    body: int = Field(gt=0)
+    body_unit: str = Field(default="chars", pattern="^(chars|bytes)$")
+
+
+class SettingsInput(NoteSettings):
+    """The note settings; unknown keys are an error here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoteInput(_Strict):
+    """What ``logdesk note`` reads from standard input."""
+
+    call: dict[str, Any] = Field(description="A RingCentral call-log record, Detailed view, as the API returns it.")
+    note: str | None = Field(default=None, description="The agent's note.")
+    subject: str | None = Field(default=None, description="The log subject; a default is derived when omitted.")
+    contact: ContactInput | None = None
+    recording_link: str | None = Field(default=None, description="Overrides the link derived from `call.recording`.")
+    voicemail_link: str | None = None
+    ai_note: str | dict[str, Any] | None = Field(
+        default=None, description="Free text, or a RingSense insights object (`RecordingInsights`)."
+    )
+    transcript: str | list[Utterance] | None = Field(
+        default=None, description="Free text, or utterances `{speaker, start, end, text}` (seconds)."
+    )
+    expect_recording: bool = Field(default=False, description="Write a recording placeholder if no link is known.")
+    expect_ai: bool = Field(default=False, description="Write AI note and transcript placeholders if not known.")
+    settings: SettingsInput | None = None
+    limit: int | LimitInput | None = Field(default=None, description="Characters, or `{body, bodyUnit}`.")
+
+    def content(self) -> NoteContent:
+        call = Call.model_validate(self.call)
+        contact = None
+        if self.contact is not None:
+            contact = Contact(id="", name=self.contact.name, phone=self.contact.phone_number)
+        ai: AiNote | str | None = None
+        transcript: list[Utterance] | str | None = self.transcript
+        if isinstance(self.ai_note, Mapping):
+            ai = ai_note_from_insights(self.ai_note)
+            if transcript is None:
+                transcript = utterances_from_insights(self.ai_note, call) or None
+        else:
+            ai = self.ai_note
+        return NoteContent.from_call(
+            call,
+            note=self.note,
+            subject=self.subject,
+            contact=contact,
+            recording_link=self.recording_link,
+            voicemail_link=self.voicemail_link,
+            ai_note=ai,
+            transcript=transcript,
+            expect_recording=self.expect_recording,
+            expect_ai=self.expect_ai,
+        )
+
+    def field_limits(self) -> FieldLimits | None:
+        if self.limit is None:
+            return None
+        if isinstance(self.limit, int):
+            return FieldLimits(body=self.limit)
+        return FieldLimits(body=self.limit.body, body_unit="bytes" if self.limit.body_unit == "bytes" else "chars")
+
+    def note_settings(self) -> NoteSettings:
+        return NoteSettings.model_validate(self.settings.model_dump()) if self.settings else NoteSettings()
+
+
+def input_schema() -> dict[str, Any]:
+    """The JSON schema of the input object (documented in docs/note-format.md)."""
+    return NoteInput.model_json_schema(by_alias=True)
+
+
+class InputError(Exception):
+    """The input JSON is not a valid :class:`NoteInput`; the message names the key."""
+
+
+def _describe(exc: PydanticValidationError, prefix: tuple[str, ...] = ()) -> str:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in (*prefix, *error["loc"])) or "input"
+        if error["type"] == "extra_forbidden":
+            lines.append(f"unknown key {where!r}")
+        else:
+            lines.append(f"{where}: {error['msg']}")
+    return "; ".join(lines)
+
+
+def read_input(text: str) -> NoteInput:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"the input is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
+    if not isinstance(raw, dict):
+        raise InputError("the input must be one JSON object")
+    try:
+        parsed = NoteInput.model_validate(raw)
+    except PydanticValidationError as exc:
+        raise InputError(_describe(exc)) from exc
+    try:
+        Call.model_validate(parsed.call)
+    except PydanticValidationError as exc:
+        raise InputError(_describe(exc, ("call",))) from exc
+    return parsed
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        data = read_input(sys.stdin.read())
+        content = data.content()
+        settings = data.note_settings()
+        limit = data.field_limits()
+    except InputError as exc:
+        print(f"logdesk note: {exc}", file=sys.stderr)
+        return 2
+    if args.action == "compose":
+        sys.stdout.write(compose(content, settings, args.format, limit=limit))
+        return 0
+    try:
+        body = Path(args.body).read_text(encoding="utf-8")
+    except OSError as exc:
+        print(f"logdesk note: cannot read {args.body}: {exc.strerror}", file=sys.stderr)
+        return 2
+    new_body, report = apply(body, content, settings, args.format, limit=limit)
+    sys.stdout.write(new_body)
+    if args.report:
+        Path(args.report).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Adds ``note compose`` and ``note apply`` to the ``logdesk`` command line."""
+    parser = subparsers.add_parser("note", help="compose a CRM note or update one, from JSON on stdin")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    compose_parser = actions.add_parser("compose", help="print a new note for the call on stdin")
+    apply_parser = actions.add_parser("apply", help="print BODY with the change on stdin substituted in")
+    for sub in (compose_parser, apply_parser):
+        sub.add_argument("--format", choices=FORMATS, default="text/plain", help="the CRM's log format")
+        sub.set_defaults(run=_run)
+    apply_parser.add_argument("--body", required=True, help="file holding the body as the CRM has it")
+    apply_parser.add_argument("--report", help="write what was replaced, appended and skipped here, as JSON")
