@@ -8,6 +8,7 @@ fields (RingCentral adds fields without notice). :func:`validate` turns a pydant
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, TypeVar
 
 import pydantic
@@ -180,6 +181,7 @@ class Insights(_Wire):
     call_direction: str | None = None
     rs_record_uri: str | None = None
     recording_duration_ms: int | None = None
+    creation_time: datetime | None = None
     speaker_info: list[Speaker] = Field(default_factory=list)
     insights: dict[str, list[InsightItem]] = Field(default_factory=dict)
     raw: dict[str, Any] = Field(default_factory=dict, exclude=True)
