@@ -17,6 +17,7 @@ from collections.abc import Sequence
 SUBCOMMANDS: dict[str, str] = {
     "adapter": "adapters.template.cli",
     "note": "adapters.notes.cli",
+    "sandbox": "adapters.ringcentral.sandbox.cli",
 }
 
 
