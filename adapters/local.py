@@ -138,6 +138,8 @@ class LocalCrm:
         client: unused (no HTTP); accepted so every adapter is built the same way.
         save_secrets: unused (no credentials).
         clock: returns the current time (UTC); tests inject a fixed one.
+        busy_timeout: seconds to wait for another connection's write lock before giving up with
+            :class:`~adapters.base.TransientError`.
 
     Raises:
         ValidationError: when ``settings["path"]`` is missing.
@@ -184,6 +186,7 @@ class LocalCrm:
         client: httpx.Client | None = None,
         save_secrets: SecretsSaver | None = None,
         clock: Callable[[], datetime] = _now,
+        busy_timeout: float = 10.0,
     ) -> None:
         path = connection.settings.get("path", "").strip()
         if not path:
@@ -196,10 +199,10 @@ class LocalCrm:
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=10.0, check_same_thread=False, isolation_level=None)
+            conn = sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
             self._conn = conn
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
             if path != ":memory:":
                 conn.execute("PRAGMA journal_mode = WAL")
@@ -219,9 +222,11 @@ class LocalCrm:
             raise AdapterError(f"The Local CRM database {path} cannot be opened.", vendor_message=str(exc)) from exc
 
     @classmethod
-    def open(cls, path: str | Path, *, region: str = "US", clock: Callable[[], datetime] = _now) -> LocalCrm:
+    def open(
+        cls, path: str | Path, *, region: str = "US", clock: Callable[[], datetime] = _now, busy_timeout: float = 10.0
+    ) -> LocalCrm:
         """Shorthand for ``LocalCrm(Connection(settings={"path": str(path), "region": region}))``."""
-        return cls(Connection(settings={"path": str(path), "region": region}), clock=clock)
+        return cls(Connection(settings={"path": str(path), "region": region}), clock=clock, busy_timeout=busy_timeout)
 
     # --- plumbing -----------------------------------------------------------------------------
 

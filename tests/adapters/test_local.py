@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.base import AdapterError, ConflictError, Connection, ValidationError
+from adapters.base import AdapterError, ConflictError, Connection, TransientError, ValidationError
 from adapters.local import DEFAULT_DISPOSITIONS, LocalCrm
 from adapters.models import LogEntry, LogUpdate, Option
 from adapters.testing.calls import inbound_call, internal_call, outbound_call
@@ -291,3 +291,24 @@ def test_log_page_shows_the_live_disposition_list(crm: LocalCrm) -> None:
         assert page_fields_for(acme) == AcmeAdapter.manifest.page_fields
     finally:
         acme.close()
+
+
+def test_a_database_locked_by_another_program_is_a_transient_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "crm.sqlite3"
+    crm = LocalCrm.open(path, busy_timeout=0.05)
+    contact = crm.add_contact("Ada", "+14155550123")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        with pytest.raises(TransientError, match="busy"):
+            crm.create_call_log(inbound_call("+14155550123"), contact, _entry("Blocked"))
+        assert crm.find_contact("+14155550123")[0].id == contact.id, "reads go on while a writer holds the lock"
+        other.execute("ROLLBACK")
+        ref = crm.create_call_log(inbound_call("+14155550123"), contact, _entry("After"))
+        assert crm.get_call_log(ref).subject == "After"
+        assert [log.subject for log in crm.call_logs()] == ["After"], "the blocked write left nothing behind"
+    finally:
+        other.close()
+        crm.close()
