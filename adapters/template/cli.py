@@ -147,8 +147,8 @@ def _run_new(args: argparse.Namespace) -> int:
         return 2
     print(f"Created {root}")
     print("Next:")
-    print(f"  pip install -e {root}[test]")
-    print(f"  pytest {root}")
+    print(f'  pip install -e "{root}[test]"')
+    print(f'  pytest "{root}"')
     return 0
 
 
