@@ -336,7 +336,7 @@ def _parse_markdown(body: str) -> Parsed:
                 vstart = min(eol + 1, n)
                 details = _find_line(body, "## Call details", eol)
                 if details >= 0:
-                    vend = details - 1 if details - 1 >= vstart else vstart
+                    vend = max(details, vstart)
                     for _ in range(2):
                         if vend > vstart and body[vend - 1] == "\n":
                             vend -= 1
@@ -507,7 +507,8 @@ def _ai_note_text(content: NoteContent, fmt: LogFormat) -> str | None:
     if note is None or note.is_empty():
         return None
     out: list[str] = []
-    for heading, lines, bulleted in render.ai_note_parts(note):
+    for heading, lines, style in render.ai_note_parts(note):
+        bulleted = style == "bullets"
         if fmt == HTML:
             if heading:
                 out.append(f"<b>{render.text(heading, fmt)}</b>")
@@ -515,7 +516,7 @@ def _ai_note_text(content: NoteContent, fmt: LogFormat) -> str | None:
             continue
         if heading:
             out.append(f"#### {heading}" if fmt == MARKDOWN else f"{heading}:")
-        body = [("- " if bulleted or (fmt == MARKDOWN and heading is None) else "") + line for line in lines]
+        body = [("- " if bulleted or (fmt == MARKDOWN and style == "facts") else "") + line for line in lines]
         out.append(_block_text(body, fmt))
     return "<br>".join(out) if fmt == HTML else "\n".join(out)
 

@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -175,12 +176,18 @@ def transcript_lines(utterances: Sequence[Utterance], *, timestamps: bool = True
     return lines
 
 
-def ai_note_parts(note: AiNote) -> list[tuple[str | None, list[str], bool]]:
-    """The recap as (heading, lines, bulleted) parts, in reading order."""
-    parts: list[tuple[str | None, list[str], bool]] = []
+PartStyle = Literal["text", "bullets", "facts"]
+
+
+def ai_note_parts(note: AiNote) -> list[tuple[str | None, list[str], PartStyle]]:
+    """The recap as (heading, lines, style) parts, in reading order.
+
+    Styles: "text" lines as they are, "bullets" a list, "facts" short ``Name: value`` lines.
+    """
+    parts: list[tuple[str | None, list[str], PartStyle]] = []
     structured = note.model_copy(update={"text": None})
     if note.summary:
-        parts.append(("Summary", [ln for ln in _NEWLINES.split(note.summary.strip()) if ln.strip()], False))
+        parts.append(("Summary", [ln for ln in _NEWLINES.split(note.summary.strip()) if ln.strip()], "text"))
     for heading, items in (
         ("Key points", note.bulleted_summary),
         ("Highlights", note.highlights),
@@ -189,15 +196,15 @@ def ai_note_parts(note: AiNote) -> list[tuple[str | None, list[str], bool]]:
     ):
         cleaned = [one_line(i) for i in items if i.strip()]
         if cleaned:
-            parts.append((heading, cleaned, True))
+            parts.append((heading, cleaned, "bullets"))
     scores = []
     if note.score:
         scores.append(f"Call score: {one_line(note.score)}")
     if note.sentiment:
         scores.append(f"Sentiment: {one_line(note.sentiment)}")
     if scores:
-        parts.append((None, scores, False))
+        parts.append((None, scores, "facts"))
     if note.text and note.text.strip():
         lines = [ln.rstrip() for ln in _NEWLINES.split(note.text.strip())]
-        parts.append(("Notes" if not structured.is_empty() else None, lines, False))
+        parts.append(("Notes" if not structured.is_empty() else None, lines, "text"))
     return parts

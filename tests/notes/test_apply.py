@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: MIT
+"""apply(): substitution into existing bodies, ours and App Connect's."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.notes import AiNote, NoteContent, NoteSettings, Utterance, apply, compose, extract_agent_note
+from adapters.notes import replace_agent_note
+from tests.notes.conftest import FORMATS
+
+PENDING = NoteContent(note="Wants a quote", subject="Inbound call from Jane", duration=270, duration_pending=True,
+                      result="Accepted", recording_pending=True, ai_note_pending=True, transcript_pending=True)
+FINAL = NoteContent(duration=275, recording_link="https://example.com/rec/1",
+                    ai_note=AiNote(summary="Quote requested."),
+                    transcript=[Utterance(speaker="Jane", start=1, end=2, text="Hi")])
+S = NoteSettings()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_placeholders_are_replaced_by_final_values(fmt: str) -> None:
+    body = compose(PENDING, S, fmt)  # type: ignore[arg-type]
+    new, report = apply(body, FINAL, S, fmt)  # type: ignore[arg-type]
+    assert report.replaced == ["duration", "recording", "ai_note", "transcript"]
+    assert not report.appended and not report.skipped
+    assert new == compose(PENDING.model_copy(update={
+        "duration": 275, "duration_pending": False, "recording_link": "https://example.com/rec/1",
+        "recording_pending": False, "ai_note": FINAL.ai_note, "ai_note_pending": False,
+        "transcript": FINAL.transcript, "transcript_pending": False}), S, fmt)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_applying_the_same_change_twice_gives_the_same_body(fmt: str) -> None:
+    body = compose(PENDING, S, fmt)  # type: ignore[arg-type]
+    once, _ = apply(body, FINAL, S, fmt)  # type: ignore[arg-type]
+    twice, report = apply(once, FINAL, S, fmt)  # type: ignore[arg-type]
+    assert twice == once
+    assert report.unchanged == ["duration", "recording", "ai_note", "transcript"]
+    assert not report.changed
+
+
+def test_plain_text_value_edited_in_the_crm_is_left_alone_and_reported() -> None:
+    body = compose(PENDING, S, "text/plain").replace("4 minutes, 30 seconds (pending)", "about five minutes")
+    new, report = apply(body, FINAL, S, "text/plain")
+    assert "- Duration: about five minutes\n" in new
+    assert [(s.section, s.reason) for s in report.skipped] == [("duration", "edited in the CRM")]
+
+
+def test_value_deleted_in_the_crm_is_left_alone_and_reported() -> None:
+    body = compose(PENDING, S, "text/html").replace("&lt;recording being processed by RingCentral&gt;", "")
+    new, report = apply(body, FINAL, S, "text/html")
+    assert "<b>Call recording link</b>: <br>" in new
+    assert ("recording", "removed in the CRM") in [(s.section, s.reason) for s in report.skipped]
+
+
+def test_pending_value_never_replaces_a_final_one() -> None:
+    body = compose(NoteContent(duration=275), S, "text/plain")
+    new, report = apply(body, NoteContent(duration=270, duration_pending=True), S, "text/plain")
+    assert new == body
+    assert [(s.section, s.reason) for s in report.skipped] == [("duration", "already has a final value")]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_section_never_written_is_inserted_in_its_place(fmt: str) -> None:
+    body = compose(NoteContent(note="n", subject="S", duration=5, transcript="T"), S, fmt)  # type: ignore[arg-type]
+    new, report = apply(body, NoteContent(result="Accepted", ai_note=AiNote(text="A")), S, fmt)  # type: ignore[arg-type]
+    assert report.appended == ["result", "ai_note"]
+    expected = compose(NoteContent(note="n", subject="S", duration=5, result="Accepted", ai_note=AiNote(text="A"),
+                                   transcript="T"), S, fmt)  # type: ignore[arg-type]
+    assert new == expected
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_sections_are_appended_to_a_body_without_any(fmt: str) -> None:
+    new, report = apply("Typed in the CRM", NoteContent(duration=5, ai_note=AiNote(text="A")), S, fmt)  # type: ignore[arg-type]
+    assert new.startswith("Typed in the CRM")
+    assert report.appended == ["duration", "ai_note"]
+    again, _ = apply(new, NoteContent(duration=5, ai_note=AiNote(text="A")), S, fmt)  # type: ignore[arg-type]
+    assert again == new
+
+
+def test_plain_text_append_keeps_one_line_break() -> None:
+    new, _ = apply("Typed in the CRM\n", NoteContent(duration=5, ai_note=AiNote(text="A")), S, "text/plain")
+    assert new == "Typed in the CRM\n- Duration: 5 seconds\n\n- AI Note:\nA\n--- END\n"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_agent_note_edit_replaces_only_the_note(fmt: str) -> None:
+    body = compose(PENDING, S, fmt)  # type: ignore[arg-type]
+    new, report = apply(body, NoteContent(note="Quote sent\n- Pricing: $5"), S, fmt)  # type: ignore[arg-type]
+    assert report.replaced == ["note"]
+    assert extract_agent_note(new, fmt) == "Quote sent\n- Pricing: $5"  # type: ignore[arg-type]
+    assert new == compose(PENDING.model_copy(update={"note": "Quote sent\n- Pricing: $5"}), S, fmt)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_replace_agent_note_adds_a_note_to_a_body_without_one(fmt: str) -> None:
+    body = compose(NoteContent(subject="S", duration=5), S, fmt)  # type: ignore[arg-type]
+    new = replace_agent_note(body, "Called back", fmt)  # type: ignore[arg-type]
+    assert extract_agent_note(new, fmt) == "Called back"  # type: ignore[arg-type]
+    assert new == compose(NoteContent(note="Called back", subject="S", duration=5), S, fmt)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_repeated_updates_never_grow_blank_lines(fmt: str) -> None:
+    body = compose(PENDING, S, fmt)  # type: ignore[arg-type]
+    for round_ in range(5):
+        change = FINAL.model_copy(update={"note": f"edit {round_}"})
+        body, _ = apply(body, change, S, fmt)  # type: ignore[arg-type]
+    assert "\n\n\n" not in body
+    assert body == compose(PENDING.model_copy(update={
+        "note": "edit 4", "duration": 275, "duration_pending": False, "recording_link": "https://example.com/rec/1",
+        "recording_pending": False, "ai_note": FINAL.ai_note, "ai_note_pending": False,
+        "transcript": FINAL.transcript, "transcript_pending": False}), S, fmt)  # type: ignore[arg-type]
+
+
+def test_overwrite_replaces_a_value_the_agent_chose_in_the_app() -> None:
+    body = compose(NoteContent(subject="Old subject"), S, "text/plain")
+    new, report = apply(body, NoteContent(subject="New subject"), S, "text/plain", overwrite={"subject"})
+    assert new == "- Summary: New subject\n"
+    assert report.replaced == ["subject"]
+
+
+def test_turned_off_section_in_a_change_is_reported() -> None:
+    new, report = apply("", NoteContent(session_id="S1"), S, "text/plain")
+    assert new == ""
+    assert [(s.section, s.reason) for s in report.skipped] == [("session_id", "turned off in the note settings")]
+
+
+def test_label_trimmed_by_the_crm_is_still_found() -> None:
+    body = "- Note:\n- Duration:\n"
+    new, report = apply(body, NoteContent(note="hi"), S, "text/plain")
+    assert new == "- Note: hi\n- Duration:\n"
+    assert extract_agent_note(new, "text/plain") == "hi"
