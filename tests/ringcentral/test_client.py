@@ -371,3 +371,34 @@ def test_sign_out_revokes_the_session(socket_client: RingCentralClient, account:
     assert account._by_access[token].revoked
     with pytest.raises(AuthError, match="Not signed in"):
         socket_client.get_extension()
+
+
+def test_rate_limited_preset_is_learned_from_headers_and_only_other_limits_say_429(clock: ManualClock) -> None:
+    from adapters.ringcentral.sandbox import connect
+
+    account = SandboxAccount(clock=clock, scenario="rate-limited", seed=8)
+    rc = connect(account, max_wait=120)
+    other_limits = 0
+    for _ in range(30):
+        try:
+            rc.sync_call_log(None)
+        except RateLimited as exc:
+            other_limits += 1
+            assert exc.retry_after == 5
+    assert rc.rate_limit_status()[Group.HEAVY].limit == 4
+    per_user_429 = [r for r in account.requests if r.status == 429 and r.group == "Heavy"]
+    assert len(per_user_429) == other_limits  # every 429 was the headerless "other limit" kind
+    assert account.request_count(status=429) == other_limits
+    rc.close()
+
+
+def test_demo_client_runs_on_the_real_clock() -> None:
+    from adapters.ringcentral.sandbox import demo_client
+
+    rc = demo_client(seed=5)
+    try:
+        first = rc.sync_call_log(None)
+        assert first.full and len(first.records) >= 6
+        assert rc.get_extension().name == "Dana Agent"
+    finally:
+        rc.close()

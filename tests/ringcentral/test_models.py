@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: MIT
+"""RingCentral response models: unknown fields tolerated, missing ones named."""
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.base import MalformedResponse
+from adapters.ringcentral.models import Extension, Insights, RecordingInfo, SyncPage, validate
+
+
+def test_unknown_fields_are_tolerated() -> None:
+    ext = validate(Extension, {"id": 42, "extensionNumber": "7", "brandNew": {"x": 1}}, what="the extension")
+    assert ext.id == "42" and ext.extension_number == "7"
+
+
+def test_missing_field_is_named() -> None:
+    with pytest.raises(MalformedResponse, match="missing 'contentUri'"):
+        validate(RecordingInfo, {"id": "1"}, what="recording 1")
+
+
+def test_malformed_nested_field_is_named_with_its_path() -> None:
+    with pytest.raises(MalformedResponse, match=r"malformed 'syncInfo.syncToken'"):
+        validate(SyncPage, {"records": [], "syncInfo": {"syncType": "ISync", "syncToken": 5}}, what="a sync response")
+
+
+def test_insights_keep_the_raw_json_and_accept_numeric_scores() -> None:
+    raw = {
+        "sourceRecordId": "9",
+        "creationTime": "2026-04-10T15:30:00.000Z",
+        "speakerInfo": [{"speakerId": "p-1", "name": "Dana Agent"}],
+        "insights": {
+            "Transcript": [{"speakerId": "p-1", "start": 0.5, "end": 2.0, "text": "Hello"}],
+            "HighLights": [{"value": "x"}],
+            "AIScore": [{"value": 91}],
+            "FutureKind": [{"value": "y", "novel": True}],
+        },
+    }
+    insights = validate(Insights, raw, what="insights")
+    assert insights.raw == raw
+    assert insights.get("aiscore")[0].value == "91"
+    assert insights.get("Highlights")[0].value == "x"  # matched case-insensitively
+    assert insights.speaker_name(insights.transcript[0].speaker_id) == "Dana Agent"
+    assert insights.get("Summary") == []
