@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.base import AuthError, Connection, NotFound, RateLimited, ValidationError
+from adapters.base import AuthError, Connection, NotFound, RateLimited, TransientError, ValidationError
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.pipedrive import (
     PipedriveAdapter,
@@ -21,6 +21,7 @@ from adapters.pipedrive import (
 )
 from adapters.testing import ContractHarness, CrmAdapterContract, calls
 from tests.fakes.pipedrive import DEFAULT_TOKEN, PipedriveFake
+from tests.fakes.vendor_base import RealClock
 
 E164 = "+14155550123"
 BASE = "https://acme.pipedrive.com"
@@ -429,3 +430,18 @@ def test_region_setting_reads_numbers_written_without_a_country_code() -> None:
         assert [c.id for c in h.adapter.find_contact("020 7946 0958")] == [str(pid)]
     finally:
         h.close()
+
+
+def test_a_slow_fake_served_to_the_app_answers_late_enough_to_time_out() -> None:
+    fake = PipedriveFake(clock=RealClock())
+    with fake.serve() as base_url:
+        client = httpx.Client(timeout=0.2)
+        adapter = PipedriveAdapter(Connection(secrets={"api_token": DEFAULT_TOKEN},
+                                              settings={"company_domain": "acme", "api_base_url": base_url}),
+                                   client=client)
+        try:
+            fake.inject("slow", delay=1.0)
+            with pytest.raises(TransientError, match=r"Could not reach|did not answer"):
+                adapter.verify()
+        finally:
+            client.close()

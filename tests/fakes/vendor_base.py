@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -155,7 +156,21 @@ class FakeApi:
     # --- the entry point --------------------------------------------------------------------
 
     def handle(self, request: httpx.Request) -> httpx.Response:
-        """Answer one request: the ``httpx.MockTransport`` handler."""
+        """Answer one request: the ``httpx.MockTransport`` handler.
+
+        A ``"slow"`` fault on a fake with a :class:`FakeClock` moves that clock (and times out
+        when the delay reaches the client's read timeout); on a :class:`RealClock` (a fake served
+        to a running app) the answer really comes ``delay`` seconds late.
+        """
+        if isinstance(self.clock, RealClock):
+            with self.lock:
+                fault = self._faults[0] if self._faults and self._faults[0].kind == "slow" else None
+            if fault is not None and (fault.path_prefix is None or request.url.path.startswith(fault.path_prefix)):
+                with self.lock:
+                    self._faults.remove(fault)
+                threading.Event().wait(fault.delay)  # the server thread answers late, as a slow API would
+                with self.lock:
+                    return self.route(request)
         with self.lock:
             raw_json: Any = None
             if request.content:
@@ -243,9 +258,17 @@ class FakeApi:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                # A client that gave up on a slow answer closed its socket: not the fake's error.
+                if not isinstance(sys.exc_info()[1], ConnectionError):
+                    super().handle_error(request, client_address)
+
+        server = Server(("127.0.0.1", port), Handler)
         server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, name=f"{self.name}-fake", daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), name=f"{self.name}-fake", daemon=True)
         thread.start()
         try:
             yield f"http://127.0.0.1:{server.server_address[1]}"
