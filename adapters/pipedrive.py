@@ -30,7 +30,8 @@ placeholder, substituted by the engine.
 Rate limits: Pipedrive reports its 2-second burst window in
 ``x-ratelimit-limit/-remaining/-reset``; the search API has its own 10-per-2-seconds window. The
 adapter's :class:`~adapters.throttle.Throttle` keeps both, pausing when a window is spent rather
-than running into 429.
+than running into 429. When ``x-daily-requests-left`` (writes per day for an API token) reaches 0,
+writes are refused locally with :class:`~adapters.base.RateLimited` until midnight UTC.
 
 :meth:`PipedriveAdapter.find_call_log` lists the connected user's activities updated since the
 call started and picks the one whose note carries the call's session id or, failing that, the
@@ -48,7 +49,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -136,6 +137,12 @@ def normalize_domain(raw: str) -> str:
     text = raw.strip().lower()
     text = re.sub(r"^https?://", "", text).split("/", 1)[0]
     return text.removesuffix(".pipedrive.com")
+
+
+def _seconds_to_utc_midnight() -> float:
+    now = datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return (midnight - now).total_seconds()
 
 
 def _parse_time(raw: Any) -> datetime | None:
@@ -235,6 +242,8 @@ class PipedriveAdapter:
         self._throttle.limit("search", 10, 2.0)  # the search API's own window, the same on every plan
         self._me: int | None = None
         self._type: str | None = None
+        #: ``x-daily-requests-left`` reached 0: Pipedrive refuses writes by this token until midnight UTC.
+        self._writes_spent = False
         self._user_names: dict[int, str] | None = None
 
     # --- plumbing ---------------------------------------------------------------------------
@@ -245,6 +254,12 @@ class PipedriveAdapter:
             raise AuthError("No Pipedrive API token is saved. Paste yours in Settings → CRM.")
         if not self._base_overridden and not _DOMAIN.match(self._domain):
             raise AuthError("No Pipedrive company domain is saved. Enter it in Settings → CRM.")
+        if method in ("POST", "PUT", "PATCH") and self._writes_spent:
+            raise RateLimited(
+                f"{CRM}'s daily allowance of changes for this API token is used up; logging resumes after "
+                "midnight UTC.",
+                retry_after=_seconds_to_utc_midnight(),
+            )
         try:
             self._throttle.acquire(*buckets)
         except ThrottleTimeout as exc:
@@ -272,6 +287,9 @@ class PipedriveAdapter:
         return raw
 
     def _note_limits(self, headers: httpx.Headers) -> None:
+        writes_left = headers.get("x-daily-requests-left")
+        if writes_left is not None and writes_left.strip().lstrip("-").isdigit():
+            self._writes_spent = int(writes_left) <= 0
         try:
             limit = int(headers.get("x-ratelimit-limit", "0"))
             remaining = int(headers.get("x-ratelimit-remaining", "-1"))

@@ -332,6 +332,18 @@ def test_a_backlog_of_searches_keeps_to_the_search_window(pd: PipedriveHarness) 
     assert pd.fake.clock.time() - start >= 4.0  # 25 searches at 10 per 2 seconds
 
 
+def test_spent_daily_writes_stop_writes_without_sending_them_but_not_reads(pd: PipedriveHarness) -> None:
+    pd.fake.daily_writes = 1
+    contact = _contact(pd)
+    ref = pd.adapter.create_call_log(calls.inbound_call(E164), contact, _entry())
+    writes = pd.fake.count("POST") + pd.fake.count("PATCH")
+    with pytest.raises(RateLimited, match="daily allowance") as caught:
+        pd.adapter.update_call_log(ref, LogUpdate(subject="later"))
+    assert pd.fake.count("POST") + pd.fake.count("PATCH") == writes
+    assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 86400
+    assert pd.adapter.get_call_log(ref).subject == "Inbound call from Ana Diaz"
+
+
 def test_429_without_retry_after_waits_out_the_burst_window(pd: PipedriveHarness) -> None:
     pd.fake.burst_limit = 0
     with pytest.raises(RateLimited) as caught:
