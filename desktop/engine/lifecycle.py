@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from adapters import notes as note_engine
-from adapters.base import ConflictError, CrmAdapter, LogFormat
+from adapters.base import ConflictError, CrmAdapter, FieldLimits, LogFormat
 from adapters.models import Call, CallLogRef, Contact, FieldValue, LogEntry, LogUpdate, StoredCallLog
 from adapters.notes.models import (
     AiNote,
@@ -140,9 +140,8 @@ class Lifecycle:
         return self.adapter.manifest.log_format
 
     @property
-    def _limit(self) -> int | None:
-        limits = self.adapter.manifest.limits
-        return limits.body if limits.body_unit == "chars" else None
+    def _limit(self) -> FieldLimits:
+        return self.adapter.manifest.limits
 
     @property
     def _versioned(self) -> bool:
@@ -155,7 +154,8 @@ class Lifecycle:
             return True
         if not self.config.recordings_expected or call.short_recording:
             return False
-        return (call.result or "").lower() not in _NOT_CONNECTED and (call.duration or 0) > 0
+        in_progress = (call.result or "").lower() == "in progress"
+        return (call.result or "").lower() not in _NOT_CONNECTED and (in_progress or (call.duration or 0) > 0)
 
     def observe(self, conn: sqlite3.Connection, call: Call, now: datetime) -> bool:
         """Updates the call's artifact states from its latest record (inside the caller's transaction).
@@ -379,6 +379,9 @@ class Lifecycle:
         if call.recording is not None and recording_link is None:
             # The record's own link is used only once the artifact is ready (it is, in practice).
             content = content.model_copy(update={"recording_link": None, "recording_pending": True})
+        if state(ArtifactKind.DURATION) is ArtifactState.PENDING:
+            # "In Progress" is not a result: the final one is added with the final duration.
+            content = content.model_copy(update={"result": None})
         if state(ArtifactKind.DURATION) is ArtifactState.GIVEN_UP:
             content = content.model_copy(update={"duration_pending": False})
         if state(ArtifactKind.AI_NOTE) is ArtifactState.GIVEN_UP and ai_note is None:
@@ -397,6 +400,8 @@ class Lifecycle:
             if kind is ArtifactKind.DURATION:
                 values["duration"] = a.value if not given_up else call.duration
                 values["duration_pending"] = False
+                if call.result and call.result.lower() != "in progress":
+                    values["result"] = call.result
             elif kind is ArtifactKind.RECORDING:
                 values["recording_link"] = NOT_AVAILABLE[kind] if given_up else str(a.value)
             elif kind is ArtifactKind.AI_NOTE:
@@ -447,7 +452,7 @@ class Lifecycle:
         )
         self.store.mark_maybe_sent(item.id, now)
         ref = self.adapter.create_call_log(call, contact, entry)
-        self._finish_create(item, call, ref, included=included, now=now)
+        self._finish_create(item, call, ref, included=included, now=now, body=body)
         return None
 
     def _next_settle_time(self, arts: Mapping[ArtifactKind, Artifact], now: datetime) -> datetime:
@@ -456,13 +461,20 @@ class Lifecycle:
         return max(soonest, now + timedelta(seconds=1))
 
     def _finish_create(
-        self, item: OutboxItem, call: Call, ref: CallLogRef, *, included: Mapping[ArtifactKind, Any], now: datetime
+        self,
+        item: OutboxItem,
+        call: Call,
+        ref: CallLogRef,
+        *,
+        included: Mapping[ArtifactKind, Any],
+        now: datetime,
+        body: str | None = None,
     ) -> None:
         with self.store.transaction() as conn:
             conn.execute(
-                "UPDATE call_logs SET log_id = ?, version = ?, contact_id = COALESCE(?, contact_id), state = ?,"
-                " last_error = NULL, updated_at = ? WHERE session_id = ? AND extension_id = ?",
-                (ref.log_id, ref.version, ref.contact_id, LinkState.LOGGED, ts(now), item.session_id,
+                "UPDATE call_logs SET log_id = ?, version = ?, body = ?, contact_id = COALESCE(?, contact_id),"
+                " state = ?, last_error = NULL, updated_at = ? WHERE session_id = ? AND extension_id = ?",
+                (ref.log_id, ref.version, body, ref.contact_id, LinkState.LOGGED, ts(now), item.session_id,
                  item.extension_id),
             )
             needs_update = False
@@ -491,23 +503,34 @@ class Lifecycle:
             return
         ref = CallLogRef(adapter_id=link.adapter_id, log_id=link.log_id, contact_id=link.contact_id,
                          version=link.version)
+        # With a version precondition, the body we last wrote stands in for a read: if anyone
+        # changed the record since, the write fails with a conflict and the loop reads it.
+        cached = link.body if self._versioned and link.body is not None and link.version is not None else None
         for attempt in range(CONFLICT_ATTEMPTS):
             arts = self.store.artifacts(call.id)
             dirty = {k: a for k, a in arts.items() if a.dirty}
             if not dirty:
                 self._finish_item(item.id, now)
                 return
-            stored = self.adapter.get_call_log(ref)
+            from_cache = cached is not None and attempt == 0
+            if from_cache:
+                stored = StoredCallLog(ref=ref, subject="", body=cached or "")
+            else:
+                stored = self.adapter.get_call_log(ref)
             new_body, report = note_engine.apply(
                 stored.body, self.change(call, dirty), self.settings, self.fmt, limit=self._limit
             )
             update = LogUpdate(body=new_body if new_body != stored.body else None)
             dur, rec = dirty.get(ArtifactKind.DURATION), dirty.get(ArtifactKind.RECORDING)
-            if dur is not None and dur.state is ArtifactState.READY and stored.duration_seconds != dur.value:
+            if dur is not None and dur.state is ArtifactState.READY and (
+                from_cache or stored.duration_seconds != dur.value
+            ):
                 update.duration_seconds = int(dur.value)
-            if rec is not None and rec.state is ArtifactState.READY and stored.recording_url != rec.value:
+            if rec is not None and rec.state is ArtifactState.READY and (
+                from_cache or stored.recording_url != rec.value
+            ):
                 update.recording_url = str(rec.value)
-            version = stored.version
+            version, body = stored.version, stored.body
             if update.model_dump(exclude_none=True):
                 try:
                     result = self.adapter.update_call_log(
@@ -517,8 +540,8 @@ class Lifecycle:
                     if attempt == CONFLICT_ATTEMPTS - 1:
                         raise
                     continue
-                version = result.version
-            self._finish_complete(item, call, dirty, report, version, now)
+                version, body = result.version, result.body
+            self._finish_complete(item, call, dirty, report, version, body, now)
             return
 
     def _finish_complete(
@@ -528,6 +551,7 @@ class Lifecycle:
         sent: Mapping[ArtifactKind, Artifact],
         report: ApplyReport,
         version: str | None,
+        body: str,
         now: datetime,
     ) -> None:
         skipped = {s.section for s in report.skipped}
@@ -545,9 +569,9 @@ class Lifecycle:
                     state = a.state
                 put_artifact(conn, call.id, kind, state, now, value=a.value, dirty=False)
             conn.execute(
-                "UPDATE call_logs SET version = ?, last_error = NULL, updated_at = ? WHERE session_id = ?"
+                "UPDATE call_logs SET version = ?, body = ?, last_error = NULL, updated_at = ? WHERE session_id = ?"
                 " AND extension_id = ?",
-                (version, ts(now), item.session_id, item.extension_id),
+                (version, body, ts(now), item.session_id, item.extension_id),
             )
             still_dirty = conn.execute(
                 "SELECT 1 FROM artifacts WHERE call_id = ? AND dirty = 1", (call.id,)
@@ -582,7 +606,7 @@ class Lifecycle:
                 body=new_body if new_body != stored.body else None,
                 dispositions=dict(p["dispositions"]) if p["dispositions"] != stored.dispositions else None,
             )
-            version = stored.version
+            version, body = stored.version, stored.body
             if update.model_dump(exclude_none=True):
                 try:
                     result = self.adapter.update_call_log(
@@ -592,12 +616,12 @@ class Lifecycle:
                     if attempt == CONFLICT_ATTEMPTS - 1:
                         raise
                     continue
-                version = result.version
+                version, body = result.version, result.body
             with self.store.transaction() as conn:
                 conn.execute(
-                    "UPDATE call_logs SET version = ?, last_error = NULL, updated_at = ? WHERE session_id = ?"
+                    "UPDATE call_logs SET version = ?, body = ?, last_error = NULL, updated_at = ? WHERE session_id = ?"
                     " AND extension_id = ?",
-                    (version, ts(now), item.session_id, item.extension_id),
+                    (version, body, ts(now), item.session_id, item.extension_id),
                 )
                 conn.execute("UPDATE outbox SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
                              (ts(now), item.id))

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from adapters.base import AdapterError, AuthError, RateLimited, TransientError, ValidationError
+from adapters.base import AdapterError, AuthError, ConflictError, RateLimited, TransientError, ValidationError
 from desktop.engine.errors import EditConflict
 from desktop.engine.lifecycle import Lifecycle, Postpone
 from desktop.engine.models import OutboxOutcome
@@ -114,15 +114,17 @@ class Outbox:
     def run(self, max_items: int | None = None) -> OutboxOutcome:
         """Executes due items until none is due, the budget is spent, or ``max_items`` ran."""
         done = failed = retried = 0
+        seen: set[int] = set()
         with self.lock:
             ran = 0
             while max_items is None or ran < max_items:
                 now = self.clock.now()
-                items = self.store.due_items(self.account, now, limit=20)
+                items = [i for i in self.store.due_items(self.account, now, limit=20) if i.id not in seen]
                 if not items:
                     break
                 stop = False
                 for item in items:
+                    seen.add(item.id)
                     if max_items is not None and ran >= max_items:
                         stop = True
                         break
@@ -131,7 +133,10 @@ class Outbox:
                         stop = True
                         break
                     ran += 1
-                    outcome = self.execute(item, now)
+                    try:
+                        outcome = self.execute(item, now)
+                    except EditConflict:
+                        outcome = "failed"  # the item and the call say why; the editor resolves it
                     if outcome == "done":
                         done += 1
                     elif outcome == "failed":
@@ -169,10 +174,10 @@ class Outbox:
             self.store.retry_item(item.id, until, str(exc), now, maybe_sent=item.maybe_sent)
             self.health.last_error = str(exc)
             return "blocked"
-        except TransientError as exc:
+        except (TransientError, ConflictError) as exc:
+            # A conflict that outlived the re-read loop is retried later like a transient error.
             fresh = self.store.item(item.id)
-            attempts = fresh.attempts if fresh else item.attempts + 1
-            self.store.retry_item(item.id, now + backoff(max(1, attempts)), str(exc), now,
+            self.store.retry_item(item.id, now + backoff(item.attempts + 1), str(exc), now,
                                   maybe_sent=fresh.maybe_sent if fresh else True)
             self.health.consecutive_transient += 1
             self.health.last_error = str(exc)

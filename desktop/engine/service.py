@@ -302,6 +302,11 @@ class Engine:
                 self._rc_offline_since = self._rc_offline_since or now
                 self._next_sync = now + backoff(self._sync_failures, cap=self.plan.sync_every.total_seconds() * 4)
                 return SyncOutcome(offline=True)
+            except AdapterError as exc:
+                # Signed out or not allowed: nothing to gain from asking often; the status says why.
+                self._rc_error = str(exc)
+                self._next_sync = now + self.plan.resume_gap
+                return SyncOutcome()
             self._sync_failures = 0
             self._rc_offline_since = None
             self._rc_error = None
@@ -383,6 +388,9 @@ class Engine:
                     self._rc_error = str(exc)
                     self.lifecycle.insights_arrived(call, None, now)
                     continue
+                except AdapterError as exc:
+                    self._rc_error = str(exc)
+                    break
                 raw = getattr(insights, "raw", None) if insights is not None else None
                 if insights is not None and raw is None and isinstance(insights, dict):
                     raw = insights

@@ -36,7 +36,7 @@ from desktop.engine.models import (
     LogStatus,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -121,6 +121,11 @@ _MIGRATIONS: dict[int, str] = {
         updated_at TEXT NOT NULL
     );
     """,
+    # The body as last written or read, with its version: with a version precondition an update
+    # can substitute into it without reading the record first (a conflict means: read again).
+    2: """
+    ALTER TABLE call_logs ADD COLUMN body TEXT
+    """,
 }
 
 
@@ -171,6 +176,8 @@ class Link:
     version: str | None
     state: str
     last_error: str | None
+    #: The CRM body as of ``version`` (what we last wrote or read), if known.
+    body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -503,15 +510,14 @@ class Store:
     def mark_maybe_sent(self, item_id: int, now: datetime) -> None:
         """Recorded right before a request goes out: after a crash, the request may have reached the CRM."""
         with self.transaction() as conn:
-            conn.execute(
-                "UPDATE outbox SET maybe_sent = 1, attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                (ts(now), item_id),
-            )
+            conn.execute("UPDATE outbox SET maybe_sent = 1, updated_at = ? WHERE id = ?", (ts(now), item_id))
 
     def retry_item(self, item_id: int, next_attempt: datetime, error: str, now: datetime, *, maybe_sent: bool) -> None:
+        """Counts a failed attempt and schedules the next one."""
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE outbox SET next_attempt = ?, last_error = ?, maybe_sent = ?, updated_at = ? WHERE id = ?",
+                "UPDATE outbox SET next_attempt = ?, last_error = ?, maybe_sent = ?, attempts = attempts + 1,"
+                " updated_at = ? WHERE id = ?",
                 (ts(next_attempt), error, 1 if maybe_sent else 0, ts(now), item_id),
             )
 
@@ -691,6 +697,7 @@ def _link(r: sqlite3.Row) -> Link:
         version=r["version"],
         state=r["state"],
         last_error=r["last_error"],
+        body=r["body"],
     )
 
 

@@ -33,7 +33,8 @@ class ScriptedCall:
     appear: datetime
     recording_at: datetime | None = None
     insights_at: datetime | None = None
-    final_duration: int | None = None
+    #: Until then the record says "In Progress" with no duration; None: final from the start.
+    final_at: datetime | None = None
     raw_insights: Mapping[str, Any] | None = None
 
 
@@ -70,11 +71,14 @@ class _Window:
         self.seconds = seconds
         self.sent: deque[datetime] = deque()
         self.penalty_until: datetime | None = None
+        #: Requests that arrived while a penalty (a Retry-After) was running.
+        self.too_early = 0
 
     def admit(self, now: datetime) -> float | None:
         """None when the request is allowed; else the Retry-After to send."""
         if self.penalty_until is not None and now < self.penalty_until:
             # Every request in the penalty window restarts it (RingCentral's rule).
+            self.too_early += 1
             self.penalty_until = now + timedelta(seconds=60)
             return 60.0
         horizon = now - timedelta(seconds=self.seconds)
@@ -100,6 +104,13 @@ class SimulatedRingCentral:
     requests: dict[str, int] = field(default_factory=lambda: {"heavy": 0, "light": 0})
     rate_limited: int = 0
     injected: int = 0
+    #: While True every request fails as if the network were down.
+    offline: bool = False
+
+    @property
+    def too_early(self) -> int:
+        """Requests sent while a Retry-After was running (must stay 0)."""
+        return self._heavy.too_early + self._light.too_early
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -109,6 +120,8 @@ class SimulatedRingCentral:
 
     def _gate(self, group: str) -> None:
         now = self.clock.now()
+        if self.offline:
+            raise TransientError("Could not reach RingCentral; will retry.")
         self.requests[group] += 1
         window = self._heavy if group == "heavy" else self._light
         retry = window.admit(now)
@@ -117,7 +130,12 @@ class SimulatedRingCentral:
             raise RateLimited("RingCentral asks to slow down.", retry_after=retry, status=429)
         if self.fault_rate and self._rng.random() < self.fault_rate:
             self.injected += 1
-            if self._rng.random() < 0.5:
+            roll = self._rng.random()
+            if roll < 0.25:
+                retry = float(self._rng.choice([5, 15, 30, 60]))
+                window.penalty_until = now + timedelta(seconds=retry)
+                raise RateLimited("RingCentral asks to slow down.", retry_after=retry, status=429)
+            if roll < 0.6:
                 raise TransientError("RingCentral had a server error (503); will retry.", status=503)
             raise TransientError("RingCentral did not answer in time; will retry.")
 
@@ -126,12 +144,15 @@ class SimulatedRingCentral:
         updates: dict[str, Any] = {}
         if s.recording_at is None or now < s.recording_at:
             updates["recording"] = None
-        if s.final_duration is not None:
-            updates["duration"] = s.final_duration
+            updates["legs"] = [leg.model_copy(update={"recording": None}) for leg in s.call.legs]
+        if s.final_at is not None and now < s.final_at:
+            updates["duration"] = None
+            updates["duration_ms"] = None
+            updates["result"] = "In Progress"
         return s.call.model_copy(update=updates)
 
     def _changed_at(self, s: ScriptedCall) -> list[datetime]:
-        return [t for t in (s.appear, s.recording_at) if t is not None]
+        return [t for t in (s.appear, s.final_at, s.recording_at) if t is not None]
 
     def sync_call_log(self, sync_token: str | None) -> Batch:
         self._gate("heavy")
@@ -164,7 +185,10 @@ class SimulatedRingCentral:
     def next_event(self, after: datetime) -> datetime | None:
         """The next moment something changes in the account (for driving loops)."""
         times = [
-            t for s in self.script for t in (s.appear, s.recording_at, s.insights_at) if t is not None and t > after
+            t
+            for s in self.script
+            for t in (s.appear, s.final_at, s.recording_at, s.insights_at)
+            if t is not None and t > after
         ]
         return min(times) if times else None
 
@@ -201,6 +225,8 @@ class FaultyCrm:
         self.too_early = 0
         self.injected: dict[str, int] = {}
         self.requests = 0
+        #: While True every request fails as if the network were down.
+        self.offline = False
 
     def __getattribute__(self, name: str) -> Any:
         if name == "manifest":
@@ -210,6 +236,8 @@ class FaultyCrm:
     def _before(self) -> str | None:
         """Raises a failure that happens before the CRM acts; returns "reset" for one after."""
         now = self.clock.now()
+        if self.offline:
+            raise TransientError("Could not reach the CRM; will retry.")
         self.requests += 1
         if self.penalty_until is not None and now < self.penalty_until:
             self.too_early += 1

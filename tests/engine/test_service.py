@@ -1,0 +1,214 @@
+# SPDX-License-Identifier: MIT
+"""The Engine facade: auto-log, all-at-once, Retry-After, offline periods, sleep/resume, status."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.base import PermissionDenied, RateLimited
+from adapters.local import LocalCrm
+from adapters.models import Call, CallLogRef, Contact, LogEntry
+from desktop.engine.errors import UnknownCall
+from desktop.engine.models import ArtifactKind, ArtifactState, CallFilter, Draft, LogStatus
+from tests.engine.fakes import FoundInsights, SimulatedRingCentral
+from tests.engine.world import World, all_settled, drive
+
+
+def test_auto_log_is_off_by_default(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.contact("Ada", "+14155550123")
+    world.add_call()
+    rc = world.rc()
+    engine = world.engine(rc)
+    drive(engine, world.clock, rc, until=lambda: world.clock.now() > world.script[0].appear + timedelta(hours=1))
+    assert world.crm.call_logs() == []
+    assert engine.calls()[0].status is LogStatus.UNLOGGED
+
+
+def test_auto_log_creates_the_log_when_exactly_one_contact_matches(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    ada = world.contact("Ada", "+14155550123")
+    world.add_call(phone="+14155550123")
+    rc = world.rc()
+    engine = world.engine(rc, auto_log=True)
+    drive(engine, world.clock, rc, until=lambda: all_settled(engine) and bool(engine.calls()))
+    [log] = world.crm.call_logs()
+    assert log.contact_id == ada.id
+    assert engine.calls()[0].status is LogStatus.COMPLETE
+
+
+def test_auto_log_leaves_ambiguous_and_unknown_callers_unlogged_with_the_reason(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.contact("Ada", "+14155550123")
+    world.contact("Ada's husband", "+14155550123")
+    world.add_call(phone="+14155550123", at=0)
+    world.add_call(phone="+12125550000", at=10)
+    rc = world.rc()
+    engine = world.engine(rc, auto_log=True)
+    drive(engine, world.clock, rc, until=lambda: len(engine.calls()) == 2 and all(
+        r.unlogged_reason for r in engine.calls()))
+    assert world.crm.call_logs() == []
+    reasons = {r.remote_number: r.unlogged_reason for r in engine.calls(CallFilter.UNLOGGED)}
+    assert reasons["+14155550123"] == "2 contacts match +14155550123"
+    assert reasons["+12125550000"] == "No contact matches +12125550000"
+    # The agent resolves one by hand.
+    row = next(r for r in engine.calls() if r.remote_number == "+14155550123")
+    contact = engine.match_contacts(row.call_id)[1]
+    engine.log_call(row.call_id, Draft(contact_id=contact.id, contact_name=contact.name, note="picked"))
+    engine.run_outbox()
+    assert [log.contact_id for log in world.crm.call_logs()] == [contact.id]
+    assert engine.calls(CallFilter.UNLOGGED)[0].remote_number == "+12125550000"
+
+
+def test_all_at_once_waits_for_every_artifact_then_creates_once(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    c = world.contact("Ada", "+14155550123")
+    world.add_call(final_after=30, recording_after=200, insights_after=900)
+    rc = world.rc()
+    engine = world.engine(rc, all_at_once=True)
+    engine.sync()
+    engine.log_call(engine.calls()[0].call_id, Draft(contact_id=c.id, contact_name=c.name, note="once"))
+    engine.run_outbox()
+    assert engine.calls()[0].status is LogStatus.WAITING
+    assert world.crm.call_logs() == []
+    drive(engine, world.clock, rc, until=lambda: all_settled(engine))
+    [log] = world.crm.call_logs()
+    assert "Hello, thanks for calling." in log.body and "(pending)" not in log.body
+    assert engine.adapter.counts["create_call_log"] == 1
+    assert engine.adapter.counts["update_call_log"] == 0
+
+
+class _OneRateLimit:
+    """The Local CRM, answering the first create with 429 Retry-After: 45; records request times."""
+
+    def __init__(self, inner: LocalCrm, clock: Any) -> None:
+        self.inner = inner
+        self.clock = clock
+        self.creates: list[datetime] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def create_call_log(self, call: Call, contact: Contact, entry: LogEntry) -> CallLogRef:
+        self.creates.append(self.clock.now())
+        if len(self.creates) == 1:
+            raise RateLimited("Slow down.", retry_after=45, status=429)
+        return self.inner.create_call_log(call, contact, entry)
+
+
+def test_retry_after_is_honoured_before_the_next_attempt(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    c = world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=None)
+    crm = _OneRateLimit(world.crm, world.clock)
+    rc = world.rc()
+    engine = world.engine(rc, adapter=crm)  # type: ignore[arg-type]
+    engine.sync()
+    engine.log_call(engine.calls()[0].call_id, Draft(contact_id=c.id, contact_name=c.name))
+    engine.run_outbox()
+    assert engine.status().rate_limited_until["crm"] == crm.creates[0] + timedelta(seconds=45)
+    drive(engine, world.clock, rc, until=lambda: all_settled(engine))
+    assert len(crm.creates) == 2
+    assert crm.creates[1] - crm.creates[0] >= timedelta(seconds=45)
+    assert len(world.crm.call_logs()) == 1
+
+
+def test_offline_period_queues_shows_offline_and_resumes(tmp_path: Path) -> None:
+    from tests.engine.fakes import FaultyCrm
+
+    world = World(tmp_path)
+    c = world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=60, insights_after=300)
+    faulty = FaultyCrm(world.crm, world.clock, rate=0.0)
+    rc = world.rc()
+    engine = world.engine(rc, adapter=faulty)
+    engine.sync()
+    faulty.offline = rc.offline = True
+    engine.log_call(engine.calls()[0].call_id, Draft(contact_id=c.id, contact_name=c.name, note="kept"))
+    end = world.clock.now() + timedelta(hours=1)
+    drive(engine, world.clock, rc, until=lambda: world.clock.now() >= end)
+    status = engine.status()
+    assert status.offline and status.queued == 1
+    assert status.last_error is not None
+    assert world.crm.call_logs() == []
+    faulty.offline = rc.offline = False
+    drive(engine, world.clock, rc, until=lambda: all_settled(engine))
+    [log] = world.crm.call_logs()
+    assert "kept" in log.body and "Hello, thanks for calling." in log.body
+    assert not engine.status().offline
+
+
+def test_resume_after_sleep_syncs_at_once_and_cuts_backoff_short(tmp_path: Path) -> None:
+    from tests.engine.fakes import FaultyCrm
+
+    world = World(tmp_path)
+    c = world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=None)
+    faulty = FaultyCrm(world.crm, world.clock, rate=0.0)
+    rc = world.rc()
+    engine = world.engine(rc, adapter=faulty)
+    engine.tick()
+    faulty.offline = True
+    engine.log_call(engine.calls()[0].call_id, Draft(contact_id=c.id, contact_name=c.name))
+
+    def backoff_at_cap() -> bool:
+        [item] = engine.store.items(state="queued")
+        return item.next_attempt - world.clock.now() == timedelta(minutes=10)
+
+    drive(engine, world.clock, rc, until=backoff_at_cap)
+    # The machine sleeps for six minutes and wakes with the network back.
+    faulty.offline = False
+    world.clock.advance(6 * 60)
+    heavy_before = rc.requests["heavy"]
+    engine.tick()
+    assert rc.requests["heavy"] == heavy_before + 1
+    assert len(world.crm.call_logs()) == 1
+
+
+class _Unlicensed(SimulatedRingCentral):
+    def get_insights(self, recording_id: str) -> FoundInsights | None:
+        raise PermissionDenied("RingSense is not licensed for this user.", status=403)
+
+
+def test_no_ringsense_licence_stops_expecting_ai_notes(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    c = world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=60)
+    rc = _Unlicensed(world.clock, world.script)
+    engine = world.engine(rc)
+    engine.sync()
+    engine.log_call(engine.calls()[0].call_id, Draft(contact_id=c.id, contact_name=c.name))
+    drive(engine, world.clock, rc, until=lambda: all_settled(engine))
+    arts = engine.store.artifacts(engine.calls()[0].call_id)
+    assert arts[ArtifactKind.AI_NOTE].state is ArtifactState.ABSENT
+    assert arts[ArtifactKind.RECORDING].state is ArtifactState.WRITTEN
+    assert engine.calls()[0].status is LogStatus.COMPLETE
+
+
+def test_status_counts_pending_calls_and_queue(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    c = world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=60)
+    rc = world.rc()
+    engine = world.engine(rc)
+    engine.sync()
+    engine.log_call(engine.calls()[0].call_id, Draft(contact_id=c.id, contact_name=c.name))
+    assert engine.status().queued == 1
+    engine.run_outbox()
+    status = engine.status()
+    assert status.queued == 0 and status.pending_calls == 1 and not status.offline
+    assert status.next_due is not None and status.last_sync_at == world.clock.now()
+
+
+def test_unknown_call_is_refused(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    engine = world.engine(world.rc())
+    with pytest.raises(UnknownCall):
+        engine.log_call("nope", Draft())
+    with pytest.raises(UnknownCall):
+        engine.save_draft("nope", Draft())
+
