@@ -160,6 +160,7 @@ class RingCentralAuth:
         open_url: Callable[[str], None],
         *,
         port: int = DEFAULT_REDIRECT_PORT,
+        path: str = REDIRECT_PATH,
         timeout: float = 300.0,
         on_receiver: Callable[[LoopbackReceiver], None] | None = None,
     ) -> TokenSet:
@@ -168,6 +169,7 @@ class RingCentralAuth:
         Args:
             open_url: opens the URL in the system browser (the UI passes ``QDesktopServices.openUrl``).
             port: the registered redirect port.
+            path: the registered redirect path (``/callback``).
             timeout: seconds the user has to finish in the browser.
             on_receiver: receives the listener, so a Cancel button can call ``receiver.cancel()``.
 
@@ -183,7 +185,7 @@ class RingCentralAuth:
             self._http,
             open_url=open_url,
             port=port,
-            path=REDIRECT_PATH,
+            path=path,
             timeout=timeout,
             clock=self._clock,
             vendor=VENDOR,

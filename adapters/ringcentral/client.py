@@ -164,7 +164,8 @@ class RingCentralClient:
         self._rng = rng or random.Random()
         self.limiter: RateLimiter = tokens.limiter
         self._ringsense_refused: NotLicensed | None = None
-        #: Records left out of the last listing or sync because they failed validation.
+        #: Records left out of the most recent listing or sync because they failed validation
+        #: (informational; with several threads prefer ``SyncResult.rejected``).
         self.rejected: list[RejectedRecord] = []
 
     # --- observable state -------------------------------------------------------------------------
@@ -221,13 +222,14 @@ class RingCentralClient:
         }
         if date_to is not None:
             params["dateTo"] = _iso(date_to)
-        self.rejected = []
+        rejected: list[RejectedRecord] = []
+        self.rejected = rejected
         url: str | None = f"{self.server_url}{_EXT}/call-log"
         query: dict[str, str] | None = params
         while url is not None:
             response = self._request("GET", url, group=Group.HEAVY, route="call-log", params=query)
             page = validate(CallLogPage, self._json(response), what="a call-log page")
-            yield from self._records(page.records)
+            yield from self._records(page.records, rejected)
             url = page.navigation.next_page.uri if page.navigation.next_page else None
             query = None  # nextPage carries the full query
 
@@ -263,7 +265,6 @@ class RingCentralClient:
             raise MalformedResponse("RingCentral refused a full call-log sync.") from exc
 
     def _sync(self, params: dict[str, str], *, full: bool) -> SyncResult:
-        self.rejected = []
         url = f"{self.server_url}{_EXT}/call-log-sync"
         try:
             response = self._request("GET", url, group=Group.HEAVY, route="call-log-sync", params=params)
@@ -272,8 +273,10 @@ class RingCentralClient:
                 raise _SyncExpired() from exc
             raise
         page = validate(SyncPage, self._json(response), what="a call-log sync response")
-        records = list(self._records(page.records))
-        return SyncResult(records=records, sync_token=page.sync_info.sync_token, full=full, rejected=self.rejected)
+        rejected: list[RejectedRecord] = []
+        records = list(self._records(page.records, rejected))
+        self.rejected = rejected
+        return SyncResult(records=records, sync_token=page.sync_info.sync_token, full=full, rejected=rejected)
 
     def get_call(self, record_id: str) -> Call:
         """One call-log record by id (Detailed view).
@@ -286,7 +289,7 @@ class RingCentralClient:
         response = self._request("GET", url, group=Group.HEAVY, route="call-log-record", params={"view": "Detailed"})
         return validate(Call, self._json(response), what=f"call-log record {record_id}")
 
-    def _records(self, raw_records: list[dict[str, Any]]) -> Iterator[Call]:
+    def _records(self, raw_records: list[dict[str, Any]], rejected: list[RejectedRecord]) -> Iterator[Call]:
         for raw_record in raw_records:
             try:
                 yield Call.model_validate(raw_record)
@@ -294,7 +297,7 @@ class RingCentralClient:
                 record_id = raw_record.get("id") if isinstance(raw_record.get("id"), str) else None
                 reason = f"missing or malformed '{field_path(exc)}'"
                 log.info("skipped call-log record %s: %s", record_id or "(no id)", reason)
-                self.rejected.append(RejectedRecord(id=record_id, reason=reason))
+                rejected.append(RejectedRecord(id=record_id, reason=reason))
 
     # --- recordings -------------------------------------------------------------------------------
 

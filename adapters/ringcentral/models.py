@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import pydantic
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from adapters.base import MalformedResponse
@@ -66,7 +66,7 @@ class AccountRef(_Wire):
 class Extension(_Wire):
     """The signed-in user: ``GET /restapi/v1.0/account/~/extension/~``."""
 
-    id: str = Field(validation_alias=AliasChoices("id"))
+    id: str
     extension_number: str | None = None
     name: str | None = None
     contact: Contact | None = None
