@@ -64,7 +64,7 @@ CRM = "Acme CRM"
 DEFAULT_BASE_URL = "https://api.acme-crm.example"
 
 #: Page-field id → Acme activity field. Everything the log page offers is listed here.
-_FIELD_MAP = {"outcome": "outcome", "follow_up": "follow_up"}
+_FIELD_MAP = {"outcome": "outcome", "follow_up": "follow_up", "deal": "deal_id", "ticket": "ticket"}
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -79,6 +79,12 @@ def _acme_error(raw_body: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
+class _AcmeDeal(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    name: str
+
+
 class _AcmePerson(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: str
@@ -86,6 +92,7 @@ class _AcmePerson(BaseModel):
     phone: str | None = None
     company: str | None = None
     extension: str | None = None
+    deals: list[_AcmeDeal] = []
 
 
 class _AcmeActivity(BaseModel):
@@ -98,6 +105,8 @@ class _AcmeActivity(BaseModel):
     recording_url: str | None = None
     outcome: str | None = None
     follow_up: bool = False
+    deal_id: str | None = None
+    ticket: str | None = None
     version: int
     updated_at: datetime | None = None
 
@@ -141,6 +150,18 @@ class AcmeAdapter:
                 defaults={"Inbound": "connected"},
             ),
             PageField(id="follow_up", label="Follow up", kind=PageFieldKind.CHECKBOX, defaults={"*": False}),
+            # Options come from the chosen contact (Contact.options["deal"]), as find_contact returns them.
+            PageField(id="deal", label="Deal", kind=PageFieldKind.SELECTION, contact_dependent=True),
+            PageField(
+                id="ticket",
+                label="Support ticket",
+                kind=PageFieldKind.TEXT,
+                pattern=r"[A-Z]{2,5}-\d{1,6}",
+                help="e.g. SUP-123",
+            ),
+            PageField(
+                id="acme_notice", label="Logs appear on the contact's timeline in Acme.", kind=PageFieldKind.NOTICE
+            ),
         ],
         limits=FieldLimits(subject_chars=200, body=10_000, body_unit="chars"),
         capabilities=Capabilities(extension_logging=True, find_by_session_id=True, versioned_writes=True),
@@ -203,7 +224,12 @@ class AcmeAdapter:
             ref=ref,
             subject=activity.subject,
             body=activity.note,
-            dispositions={"outcome": activity.outcome, "follow_up": activity.follow_up},
+            dispositions={
+                "outcome": activity.outcome,
+                "follow_up": activity.follow_up,
+                "deal": activity.deal_id,
+                "ticket": activity.ticket,
+            },
             contact_id=activity.contact_id,
             duration_seconds=activity.duration_seconds,
             recording_url=activity.recording_url,
@@ -237,8 +263,12 @@ class AcmeAdapter:
         seen: dict[str, Contact] = {}
         for raw in raw_contacts or []:
             person = self._parse(_AcmePerson, raw)
+            deals = [Option(id=d.id, label=d.name) for d in person.deals]
             seen.setdefault(
-                person.id, Contact(id=person.id, name=person.name, phone=person.phone, company=person.company)
+                person.id,
+                Contact(
+                    id=person.id, name=person.name, phone=person.phone, company=person.company, options={"deal": deals}
+                ),
             )
         return list(seen.values())
 

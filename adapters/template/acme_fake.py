@@ -11,7 +11,7 @@ The API (all JSON, errors as ``{"error": {"code", "message", "field"}}``):
 
 - ``GET /v1/me``: the token's user.
 - ``GET /v1/contacts?phone=A&phone=B``: contacts whose stored phone text equals any value
-  exactly (at most 20 values). ``GET /v1/users?extension=102``: internal users.
+  exactly (at most 20 values), each with its open ``deals``. ``GET /v1/users?extension=102``: internal users.
 - ``POST /v1/activities``: create a call activity → 201 ``{"data": activity}``.
 - ``GET /v1/activities/{id}``, ``PATCH /v1/activities/{id}`` (``If-Match: <version>``).
 - ``GET /v1/activities?external_id=<session id>``.
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -40,11 +41,13 @@ SUBJECT_LIMIT = 200
 NOTE_LIMIT = 10_000
 MAX_PHONE_VALUES = 20
 
+TICKET_PATTERN = r"[A-Z]{2,5}-\d{1,6}"
+
 _CREATE_FIELDS = {
     "subject", "note", "contact_id", "direction", "started_at", "duration_seconds",
-    "recording_url", "outcome", "follow_up", "external_id",
+    "recording_url", "outcome", "follow_up", "deal_id", "ticket", "external_id",
 }  # fmt: skip
-_PATCH_FIELDS = {"subject", "note", "duration_seconds", "recording_url", "outcome", "follow_up"}
+_PATCH_FIELDS = {"subject", "note", "duration_seconds", "recording_url", "outcome", "follow_up", "deal_id", "ticket"}
 
 
 class _Reject(Exception):
@@ -90,8 +93,15 @@ class FakeAcmeServer:
     def add_contact(self, name: str, phone: str, company: str | None = None) -> str:
         with self._lock:
             cid = str(next(self._ids))
-            self.contacts[cid] = {"id": cid, "name": name, "phone": phone, "company": company}
+            self.contacts[cid] = {"id": cid, "name": name, "phone": phone, "company": company, "deals": []}
             return cid
+
+    def add_deal(self, contact_id: str, name: str) -> str:
+        """A deal (an open opportunity) of a contact: the log page offers it for that contact only."""
+        with self._lock:
+            did = str(next(self._ids))
+            self.contacts[contact_id]["deals"].append({"id": did, "name": name})
+            return did
 
     def add_user(self, name: str, extension: str, phone: str | None = None) -> str:
         with self._lock:
@@ -199,6 +209,16 @@ class FakeAcmeServer:
         url = raw_body.get("recording_url")
         if url is not None and not (isinstance(url, str) and url.startswith("https://")):
             raise _Reject(422, "invalid_field", "recording_url must be an https URL", "recording_url")
+        ticket = raw_body.get("ticket")
+        if ticket is not None and not (isinstance(ticket, str) and re.fullmatch(TICKET_PATTERN, ticket)):
+            raise _Reject(422, "invalid_field", "ticket must look like SUP-123", "ticket")
+
+    def _check_deal(self, contact_id: str, deal_id: Any) -> None:
+        if deal_id is None:
+            return
+        deals = self.contacts.get(contact_id, {}).get("deals", [])
+        if not any(d["id"] == deal_id for d in deals):
+            raise _Reject(422, "invalid_field", "deal_id is not a deal of this contact", "deal_id")
 
     def _create(self, raw_body: dict[str, Any]) -> httpx.Response:
         unknown = set(raw_body) - _CREATE_FIELDS
@@ -210,6 +230,7 @@ class FakeAcmeServer:
         self._check_values(raw_body)
         if raw_body["contact_id"] not in self.contacts and raw_body["contact_id"] not in self.users:
             raise _Reject(422, "invalid_field", "contact_id does not exist", "contact_id")
+        self._check_deal(raw_body["contact_id"], raw_body.get("deal_id"))
         if raw_body["direction"] not in ("inbound", "outbound"):
             raise _Reject(422, "invalid_field", "direction must be inbound or outbound", "direction")
         try:
@@ -230,6 +251,8 @@ class FakeAcmeServer:
             "recording_url": raw_body.get("recording_url"),
             "outcome": raw_body.get("outcome"),
             "follow_up": bool(raw_body.get("follow_up", False)),
+            "deal_id": raw_body.get("deal_id"),
+            "ticket": raw_body.get("ticket"),
             "external_id": raw_body.get("external_id"),
             "version": 0,
         }
@@ -249,6 +272,8 @@ class FakeAcmeServer:
                 422, "read_only" if name in _CREATE_FIELDS else "unknown_field", f"{name} cannot be changed", name
             )
         self._check_values(raw_body)
+        if "deal_id" in raw_body:
+            self._check_deal(activity["contact_id"], raw_body["deal_id"])
         activity.update(raw_body)
         self._touch(activity)
         return self._one(activity, 200)

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from adapters.base import Connection
-from adapters.models import CallLogRef
+from adapters.models import CallLogRef, Contact, FieldValue
 from adapters.template.acme import AcmeAdapter
 from adapters.template.acme_fake import BASE_URL, TEST_TOKEN, FakeAcmeServer
 from adapters.testing import ContractHarness, FailureKind
@@ -30,7 +30,10 @@ class AcmeHarness(ContractHarness):
     def add_contact(self, name: str, phone: str, *, extension: str | None = None) -> str:
         if extension is not None:
             return self.server.add_user(name, extension, phone)
-        return self.server.add_contact(name, phone)
+        contact_id = self.server.add_contact(name, phone)
+        self.server.add_deal(contact_id, f"{name}: renewal")
+        self.server.add_deal(contact_id, f"{name}: upgrade")
+        return contact_id
 
     def person_edits_log(
         self, ref: CallLogRef, *, subject: str | None = None, body: Callable[[str], str] | None = None
@@ -40,8 +43,20 @@ class AcmeHarness(ContractHarness):
     def read_log_raw(self, ref: CallLogRef) -> dict[str, Any]:
         raw = dict(self.server.activities[ref.log_id])
         raw["body"] = raw["note"]
-        raw["dispositions"] = {"outcome": raw["outcome"], "follow_up": raw["follow_up"]}
+        raw["dispositions"] = {
+            "outcome": raw["outcome"],
+            "follow_up": raw["follow_up"],
+            "deal": raw["deal_id"],
+            "ticket": raw["ticket"],
+        }
         return raw
+
+    def sample_dispositions(self, contact: Contact, *, alternate: bool = False) -> dict[str, FieldValue]:
+        # The generic values, plus one for the patterned "ticket" field the generic ones skip.
+        return {
+            **super().sample_dispositions(contact, alternate=alternate),
+            "ticket": "SUP-7" if alternate else "SUP-1042",
+        }
 
     def inject_failure(self, kind: FailureKind, *, retry_after: float | None = None, body: Any = None) -> None:
         self.server.faults.inject(kind, retry_after=retry_after, body=body)

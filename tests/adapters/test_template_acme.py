@@ -107,3 +107,22 @@ def test_structured_fields_are_written_where_acme_has_them(acme: AcmeAdapter, se
 
 def _entry() -> LogEntry:
     return LogEntry(subject="Call", body="Note", dispositions={"outcome": "connected"})
+
+
+def test_deals_are_offered_per_contact_and_checked_by_acme(acme: AcmeAdapter, server: FakeAcmeServer) -> None:
+    ada_id = server.add_contact("Ada", "+14155550123")
+    renewal = server.add_deal(ada_id, "Renewal")
+    bob_id = server.add_contact("Bob", "+12125557464")
+    bobs_deal = server.add_deal(bob_id, "Bob's deal")
+    [ada] = acme.find_contact("+14155550123")
+    assert [(o.id, o.label) for o in ada.options["deal"]] == [(renewal, "Renewal")]
+    ref = acme.create_call_log(inbound_call("+14155550123"), ada, _entry())
+    acme.upsert_disposition(ref, {"deal": renewal, "ticket": "SUP-12"})
+    stored = acme.get_call_log(ref)
+    assert (stored.dispositions["deal"], stored.dispositions["ticket"]) == (renewal, "SUP-12")
+    with pytest.raises(ValidationError) as caught:
+        acme.upsert_disposition(ref, {"deal": bobs_deal})
+    assert caught.value.field == "deal_id"
+    with pytest.raises(ValidationError) as bad_ticket:
+        acme.upsert_disposition(ref, {"ticket": "not a ticket"})
+    assert bad_ticket.value.field == "ticket"
