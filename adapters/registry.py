@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 import httpx
 
-from adapters.base import Connection, CrmAdapter, Manifest, SecretsSaver
+from adapters.base import AdapterError, Connection, CrmAdapter, Manifest, SecretsSaver
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +114,22 @@ class Registry:
         client: httpx.Client | None = None,
         save_secrets: SecretsSaver | None = None,
     ) -> CrmAdapter:
-        """Builds an adapter instance for one CRM account."""
+        """Builds an adapter instance for one CRM account.
+
+        Raises:
+            KeyError: no adapter has that id.
+            AdapterError: the adapter refused the connection (e.g. ``AuthError`` for a missing
+                token), or its constructor failed in any other way (a bug in a plug-in): reported,
+                never a crash.
+        """
         info = self.get(adapter_id)
-        adapter: CrmAdapter = info.adapter_class(connection, client=client, save_secrets=save_secrets)
+        try:
+            adapter: CrmAdapter = info.adapter_class(connection, client=client, save_secrets=save_secrets)
+        except AdapterError:
+            raise
+        except Exception as exc:  # third-party code: anything can happen
+            log.warning("CRM adapter %r from %s failed to start: %s", adapter_id, info.origin, _describe(exc))
+            raise AdapterError(f"The {info.name} adapter failed to start.", vendor_message=_describe(exc)) from exc
         return adapter
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from adapters import registry
-from adapters.base import Connection
+from adapters.base import AdapterError, Connection, ValidationError
 from adapters.local import LocalCrm
 
 _PLUGIN_SOURCE = """
@@ -203,3 +203,23 @@ def test_distribution_built_and_installed_by_pip_shows_up(tmp_path: Path, site: 
     # Then the installed adapter is there
     assert found.get("pipcrm").origin.endswith("(logdesk-pipcrm)")
     assert found.create("pipcrm", Connection()).verify() == "Pip CRM user"
+
+
+def test_a_plugin_whose_constructor_crashes_is_an_adapter_error(site: Path, caplog: pytest.LogCaptureFixture) -> None:
+    module = _unique("fragile")
+    source = _PLUGIN_SOURCE.format(cls="Fragile", adapter_id="fragile", name="Fragile CRM").replace(
+        "self.connection = connection", "raise TypeError('unexpected keyword in vendor SDK')"
+    )
+    _install_dist_info(site, "logdesk_fragile", {"fragile": f"{module}:Fragile"}, {module: source})
+    found = registry.discover()
+    with pytest.raises(AdapterError, match="Fragile CRM adapter failed to start") as caught:
+        found.create("fragile", Connection())
+    assert "unexpected keyword" in str(caught.value.vendor_message)
+    assert "fragile" in caplog.text
+
+
+def test_an_adapter_refusing_its_connection_keeps_its_own_error(tmp_path: Path) -> None:
+    found = registry.discover(include_plugins=False)
+    with pytest.raises(ValidationError) as caught:
+        found.create("local", Connection())
+    assert caught.value.field == "path"
