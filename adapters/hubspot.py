@@ -19,7 +19,8 @@ Where call data goes (everything structured; the note engine's body goes to ``hs
 ``hs_call_recording_url``  the recording link, when it is https
 ``hs_call_from_number``    E.164 as RingCentral reports it
 ``hs_call_to_number``
-``hs_call_external_id``    the RingCentral session id: how :meth:`find_call_log` recovers
+``hs_call_external_id``    the RingCentral session id  } how :meth:`find_call_log`
+``..._external_account_id``  the agent's extension id     } recognises the call
 ``hubspot_owner_id``       the owner whose e-mail the user gave, when given
 association                call → contact, ``HUBSPOT_DEFINED`` type 194
 =========================  =============================================================
@@ -190,6 +191,14 @@ def _parse_time(raw: Any) -> datetime | None:
         return datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
         return None
+
+
+def _agent_extension(call: Call) -> str | None:
+    """The agent's RingCentral extension id: with the session id, what identifies a logged call
+    (a colleague in the same session logs their own)."""
+    if call.extension is not None and call.extension.id not in (None, ""):
+        return str(call.extension.id)
+    return call.local.extension_id or None
 
 
 def call_status(call: Call) -> str:
@@ -512,6 +521,9 @@ class HubSpotAdapter:
             "hs_call_status": call_status(call),
             "hs_call_external_id": call.session_id,
         }
+        account = _agent_extension(call)
+        if account:
+            props["hs_call_external_account_id"] = account
         for key, party in (("hs_call_from_number", call.from_), ("hs_call_to_number", call.to)):
             number = party.phone_number or party.extension_number
             if number:
@@ -680,6 +692,7 @@ class HubSpotAdapter:
         return self._find_through_contacts(call)
 
     def _find_through_contacts(self, call: Call) -> CallLogRef | None:
+        account = _agent_extension(call)
         number = call.remote.phone_number
         if not number:
             return None
@@ -699,7 +712,10 @@ class HubSpotAdapter:
         raw = self._request(
             "POST",
             "/crm/v3/objects/calls/batch/read",
-            json={"properties": ["hs_call_external_id"], "inputs": [{"id": i} for i in recent]},
+            json={
+                "properties": ["hs_call_external_id", "hs_call_external_account_id"],
+                "inputs": [{"id": i} for i in recent],
+            },
         )
         results = raw.get("results") if isinstance(raw, dict) else None
         if not isinstance(results, list):
@@ -711,17 +727,20 @@ class HubSpotAdapter:
                 if isinstance(r, dict)
                 and isinstance(r.get("properties"), dict)
                 and r["properties"].get("hs_call_external_id") == call.session_id
+                and r["properties"].get("hs_call_external_account_id") in (None, "", account)
             ),
             key=lambda x: (len(x), x),
         )
         return CallLogRef(adapter_id=self.manifest.id, log_id=matches[0]) if matches else None
 
     def _search_call(self, call: Call) -> CallLogRef | None:
+        filters = [{"propertyName": "hs_call_external_id", "operator": "EQ", "value": call.session_id}]
+        account = _agent_extension(call)
+        if account:
+            filters.append({"propertyName": "hs_call_external_account_id", "operator": "EQ", "value": account})
         body = {
-            "filterGroups": [
-                {"filters": [{"propertyName": "hs_call_external_id", "operator": "EQ", "value": call.session_id}]}
-            ],
-            "properties": ["hs_call_external_id", "hs_lastmodifieddate"],
+            "filterGroups": [{"filters": filters}],
+            "properties": ["hs_call_external_id", "hs_call_external_account_id"],
             "limit": 10,
         }
         raw = self._request("POST", "/crm/v3/objects/calls/search", bucket="search", json=body)

@@ -19,7 +19,7 @@ from adapters.base import (
     ValidationError,
 )
 from adapters.hubspot import API_BASE, DEFAULT_OUTCOMES, HubSpotAdapter, call_status, parse_hubspot_error
-from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
+from adapters.models import Call, CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, calls
 from tests.fakes.hubspot import CUSTOM_OUTCOME, DEFAULT_TOKEN, HubSpotFake
 
@@ -352,6 +352,20 @@ def test_update_without_changes_sends_no_write(hs: HubSpotHarness) -> None:
     ref = hs.adapter.create_call_log(calls.inbound_call(E164), _contact(hs), _entry())
     hs.adapter.update_call_log(ref, LogUpdate())
     assert hs.fake.count("PATCH") == 0
+
+
+def test_a_colleagues_log_of_the_same_session_is_not_taken_for_ours(hs: HubSpotHarness) -> None:
+    contact = _contact(hs)
+    ours = calls.inbound_call(E164)
+    colleague_raw = ours.to_raw()  # the same session, seen from a colleague's extension
+    colleague_raw["to"]["extensionId"] = "400200000777"
+    colleague = Call.model_validate(colleague_raw)
+    hs.adapter.create_call_log(colleague, contact, _entry())
+    assert hs.adapter.find_call_log(ours) is None
+    ref = hs.adapter.create_call_log(ours, contact, _entry())
+    found = hs.adapter.find_call_log(ours)
+    assert found is not None and found.log_id == ref.log_id
+    assert hs.fake.calls[ref.log_id]["properties"]["hs_call_external_account_id"] == ours.local.extension_id
 
 
 def test_find_call_log_finds_a_call_the_search_index_has_not_caught_up_with() -> None:
