@@ -23,6 +23,7 @@ thread; :meth:`RingCentralAuth.access_token` may be called from any worker threa
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -85,6 +86,8 @@ class RingCentralAuth:
         limiter: the rate limiter shared with :class:`~adapters.ringcentral.client.RingCentralClient`.
         margin: refresh this many seconds before the access token expires.
         max_wait: longest wait for the Auth budget before raising :class:`RateLimited`.
+        jwt: a JWT credential (with ``client_secret``): when there is no usable pair, the session
+            signs in again with it instead of asking the user to reconnect.
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class RingCentralAuth:
         limiter: RateLimiter | None = None,
         margin: float = 120.0,
         max_wait: float = 15.0,
+        jwt: str | None = None,
     ) -> None:
         self.server_url = server_url.rstrip("/")
         self.endpoints = endpoints(server_url, client_id, client_secret)
@@ -111,6 +115,8 @@ class RingCentralAuth:
         self._sleep = sleep
         self._max_wait = max_wait
         self.limiter = limiter if limiter is not None else RateLimiter(clock=clock)
+        self._jwt = jwt
+        self._jwt_lock = threading.Lock()
         self._manager = TokenManager(
             tokens, refresh=self._refresh, save=save, clock=clock, margin=margin, revoke=self._revoke
         )
@@ -143,7 +149,12 @@ class RingCentralAuth:
             AuthError: not signed in, or the session ended (reconnect).
             RateLimited, TransientError, MalformedResponse, TokenSaveFailed.
         """
-        return self._manager.access_token()
+        try:
+            return self._manager.access_token()
+        except AuthError:
+            if self._jwt is None:
+                raise
+            return self._jwt_again(None)
 
     def refresh_after_rejection(self, rejected_access_token: str) -> str:
         """After a 401: one refresh, unless another thread did it already or the pair is brand new.
@@ -151,7 +162,28 @@ class RingCentralAuth:
         Raises:
             AuthError: the refreshed token is refused too, or the refresh is refused.
         """
-        return self._manager.refresh_after_rejection(rejected_access_token, min_age=60.0)
+        try:
+            return self._manager.refresh_after_rejection(rejected_access_token, min_age=60.0)
+        except AuthError:
+            if self._jwt is None:
+                raise
+            return self._jwt_again(rejected_access_token)
+
+    def _jwt_again(self, rejected: str | None) -> str:
+        """Signs in with the JWT credential once, however many threads found the session dead."""
+        with self._jwt_lock:
+            current = self._manager.tokens
+            if (
+                current is not None
+                and current.access_token != rejected
+                and not current.expires_within(0, now=self._clock())
+            ):
+                try:
+                    return self._manager.access_token()
+                except AuthError:
+                    pass
+            assert self._jwt is not None
+            return self.sign_in_jwt(self._jwt).access_token
 
     # --- signing in and out ---------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pydantic
@@ -70,6 +70,33 @@ _ACCOUNT = "/restapi/v1.0/account/~"
 _RINGSENSE = "/ai/ringsense/v1/public/accounts/~/domains/pbx"
 #: FSync's maximum ``recordCount``.
 FSYNC_MAX_RECORDS = 250
+
+
+#: Secret-store keys (the app's store; the client only calls ``get``/``set`` through it).
+TOKENS_KEY = "ringcentral:tokens"
+JWT_KEY = "ringcentral:jwt"
+CLIENT_SECRET_KEY = "ringcentral:client_secret"  # noqa: S105 (a key name)
+
+
+class SecretAccess(Protocol):
+    """The part of the app's secret store the client uses."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+
+class RingCentralConfig(Protocol):
+    """The RingCentral settings the client is built from (``desktop.settings.RingCentralSettings``)."""
+
+    @property
+    def server(self) -> str: ...
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def auth_mode(self) -> str: ...
 
 
 class NotLicensed(PermissionDenied):
@@ -164,9 +191,55 @@ class RingCentralClient:
         self._rng = rng or random.Random()
         self.limiter: RateLimiter = tokens.limiter
         self._ringsense_refused: NotLicensed | None = None
+        self._extension_id: str | None = None
         #: Records left out of the most recent listing or sync because they failed validation
         #: (informational; with several threads prefer ``SyncResult.rejected``).
         self.rejected: list[RejectedRecord] = []
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: RingCentralConfig,
+        secrets: SecretAccess,
+        *,
+        http: httpx.Client | None = None,
+        clock: Clock = time.time,
+        sleep: Sleep = time.sleep,
+    ) -> RingCentralClient:
+        """The production client from the app's settings and secret store.
+
+        Reads :data:`TOKENS_KEY` (a :class:`~adapters.oauth.TokenSet` as JSON) and, in JWT mode,
+        :data:`JWT_KEY` and :data:`CLIENT_SECRET_KEY` now (call this where reading the store is
+        allowed). Rotated pairs are written back with ``secrets.set(TOKENS_KEY, ...)`` from the
+        worker thread that refreshed, before the new token is used: the store must be thread-safe.
+        No request is made here.
+        """
+        from adapters.oauth import TokenSet
+
+        tokens = TokenSet.from_secrets({"tokens": secrets.get(TOKENS_KEY) or ""})
+        jwt_mode = settings.auth_mode == "jwt"
+
+        def save(new: TokenSet) -> None:
+            secrets.set(TOKENS_KEY, new.model_dump_json())
+
+        auth = RingCentralAuth(
+            settings.server,
+            settings.client_id,
+            tokens,
+            save=save,
+            http=http,
+            client_secret=secrets.get(CLIENT_SECRET_KEY) if jwt_mode else None,
+            jwt=secrets.get(JWT_KEY) if jwt_mode else None,
+            clock=clock,
+            sleep=sleep,
+        )
+        return cls(settings.server, auth, client=http, clock=clock, sleep=sleep)
+
+    def extension_id(self) -> str:
+        """The signed-in extension id: from the token pair (no request), else ``get_extension``."""
+        if self._extension_id is None:
+            self._extension_id = self.auth.owner_id or self.get_extension().id
+        return self._extension_id
 
     # --- observable state -------------------------------------------------------------------------
 
@@ -184,9 +257,10 @@ class RingCentralClient:
         return self._ringsense_refused is None
 
     def close(self) -> None:
-        """Closes the owned httpx client (an injected one is the caller's to close)."""
+        """Closes the owned httpx clients (an injected one is the caller's to close)."""
         if self._own_http:
             self._http.close()
+        self.auth.close()
 
     # --- identity ---------------------------------------------------------------------------------
 

@@ -108,3 +108,47 @@ def test_refresh_token_expired_means_reconnect(clock: ManualClock) -> None:
     with pytest.raises(AuthError, match="Reconnect"):
         rc.get_extension()
     rc.close()
+
+
+def test_from_settings_reads_the_secret_store_and_writes_rotated_pairs_back(
+    account: SandboxAccount, clock: ManualClock, secret_store: object
+) -> None:
+    from desktop.secrets import MemorySecretStore
+    from desktop.settings import RingCentralSettings
+
+    assert isinstance(secret_store, MemorySecretStore)
+    with httpx.Client(transport=account.transport()) as http:
+        first = connect(account, http=http, server_url=PLATFORM_BASE)
+        stored = first.auth.tokens
+        assert stored is not None
+        secret_store.set("ringcentral:tokens", stored.model_dump_json())
+        settings = RingCentralSettings(server=PLATFORM_BASE, client_id=DESKTOP_CLIENT_ID)
+        rc = RingCentralClient.from_settings(settings, secret_store, http=http, clock=clock, sleep=clock.sleep)
+        sent = len(account.requests)
+        assert rc.extension_id() == "400200000001"
+        assert len(account.requests) == sent  # known from the token pair, no request
+        account.advance(3600)
+        rc.get_extension()
+        rotated = TokenSet.model_validate_json(secret_store.get("ringcentral:tokens") or "")
+        assert rotated.access_token != stored.access_token
+        assert rotated.access_token == rc.auth.access_token()
+
+
+def test_jwt_mode_signs_in_again_instead_of_asking_to_reconnect(
+    account: SandboxAccount, clock: ManualClock, secret_store: object
+) -> None:
+    from desktop.secrets import MemorySecretStore
+    from desktop.settings import RingCentralSettings
+
+    assert isinstance(secret_store, MemorySecretStore)
+    secret_store.set("ringcentral:jwt", account.make_jwt())
+    secret_store.set("ringcentral:client_secret", ADMIN_CLIENT_SECRET)
+    settings = RingCentralSettings(server=PLATFORM_BASE, client_id=ADMIN_CLIENT_ID, auth_mode="jwt")
+    with httpx.Client(transport=account.transport()) as http:
+        rc = RingCentralClient.from_settings(settings, secret_store, http=http, clock=clock, sleep=clock.sleep)
+        assert rc.get_extension().id == "400200000001"  # no stored pair: JWT sign-in on first use
+        account.advance(120)
+        account.revoke_all_sessions()
+        assert rc.get_extension().id == "400200000001"  # session gone: JWT again, no reconnect
+        assert account.request_count(path_contains="/oauth/token", status=200) == 2
+        assert secret_store.get("ringcentral:tokens")
