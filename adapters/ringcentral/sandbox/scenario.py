@@ -37,8 +37,9 @@ class Delays:
 REALISTIC_DELAYS = Delays()
 
 #: A demo that shows everything in under two minutes: a call every 30–60 s, visible 15–25 s after
-#: it ends, the recording 25–40 s after, insights 30–60 s after that.
-DEMO_DELAYS = Delays(visible=(15.0, 25.0), recording=(25.0, 40.0), insights=(30.0, 60.0), call_interval=(30.0, 60.0))
+#: it ends, the recording 35–50 s after it ends (always after the record appeared, so the agent
+#: sees it pending first), insights 30–60 s after that.
+DEMO_DELAYS = Delays(visible=(15.0, 25.0), recording=(35.0, 50.0), insights=(30.0, 60.0), call_interval=(30.0, 60.0))
 
 
 @dataclass(frozen=True)
