@@ -93,6 +93,19 @@ class TestClioContract(CrmAdapterContract):
         h.close()
 
 
+class TestClioContractOverLoopback(CrmAdapterContract):
+    """The same suite with the fake on a real socket."""
+
+    @pytest.fixture
+    def harness(self) -> Iterator[ContractHarness]:
+        fake = ClioFake()
+        with LoopbackServer(fake.handler) as server:
+            fake.base_url = server.base_url
+            h = ClioHarness(fake, client=httpx.Client(timeout=0.5))
+            yield h
+            h.close()
+
+
 @pytest.fixture
 def clio() -> Iterator[ClioHarness]:
     h = ClioHarness()

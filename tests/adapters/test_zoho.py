@@ -100,6 +100,19 @@ class TestZohoContract(CrmAdapterContract):
         h.close()
 
 
+class TestZohoContractOverLoopback(CrmAdapterContract):
+    """The same suite with the fake on real sockets (accounts and API on separate ports)."""
+
+    @pytest.fixture
+    def harness(self) -> Iterator[ContractHarness]:
+        fake = ZohoFake()
+        with LoopbackServer(fake.handler) as accounts, LoopbackServer(fake.handler) as api:
+            fake.accounts_url, fake.api_url = accounts.base_url, api.base_url
+            h = ZohoHarness(fake, client=httpx.Client(timeout=0.5))
+            yield h
+            h.close()
+
+
 @pytest.fixture
 def zoho() -> Iterator[ZohoHarness]:
     h = ZohoHarness()
