@@ -198,11 +198,12 @@ def _trim_back(body: str, start: int, end: int) -> int:
     return end
 
 
-def _find_line(body: str, line: str, pos: int) -> int:
+def _find_line(finds: _Finds, line: str, pos: int) -> int:
     """Start of the first line at or after ``pos`` that reads ``line`` (trailing blanks allowed)."""
+    body = finds.body
     needle = "\n" + line
     while True:
-        at = body.find(needle, pos)
+        at = finds.find(needle, pos)
         if at < 0:
             return -1
         start = at + 1
@@ -210,6 +211,29 @@ def _find_line(body: str, line: str, pos: int) -> int:
         if not body[start + len(line) : after].strip():
             return start
         pos = after
+
+
+class _Finds:
+    """``str.find`` for forward scans, remembering each needle's last answer.
+
+    A scan only moves forward, so a needle's next hit stays valid until the scan passes it, and
+    a needle that was not found stays not found: each needle costs one pass over the body in
+    total, even when a body repeats a broken section thousands of times.
+    """
+
+    def __init__(self, body: str) -> None:
+        self.body = body
+        self.memo: dict[str, tuple[int, int]] = {}
+
+    def find(self, needle: str, pos: int) -> int:
+        memo = self.memo.get(needle)
+        if memo is not None:
+            since, hit = memo
+            if since <= pos and (hit < 0 or hit >= pos):
+                return hit
+        hit = self.body.find(needle, pos)
+        self.memo[needle] = (pos, hit)
+        return hit
 
 
 class _LineStarts:
@@ -244,6 +268,7 @@ def _parse_plain(body: str) -> Parsed:
     note: Found | None = None
     n = len(body)
     starts = _LineStarts(body, ("- ",))
+    finds = _Finds(body)
     pos = 0
 
     def close_note(at: int) -> None:
@@ -274,7 +299,7 @@ def _parse_plain(body: str) -> Parsed:
             if body[match.end() : eol].strip():
                 pos = eol
                 continue
-            end_line = _find_line(body, spec.end, eol)
+            end_line = _find_line(finds, spec.end, eol)
             if end_line < 0:
                 pos = eol
                 continue
@@ -300,6 +325,7 @@ def _parse_markdown(body: str) -> Parsed:
     parsed = Parsed()
     n = len(body)
     starts = _LineStarts(body, ("#", "**", "- **"))
+    finds = _Finds(body)
     open_note: Found | None = None
     open_block: Found | None = None
     note_seen = False
@@ -334,7 +360,7 @@ def _parse_markdown(body: str) -> Parsed:
                 close(p)
                 note_seen = True
                 vstart = min(eol + 1, n)
-                details = _find_line(body, "## Call details", eol)
+                details = _find_line(finds, "## Call details", eol)
                 if details >= 0:
                     vend = max(details, vstart)
                     for _ in range(2):
@@ -371,6 +397,7 @@ def _parse_html(body: str) -> Parsed:
     n = len(body)
     open_note: Found | None = None
     note_seen = False
+    finds = _Finds(body)
     pos = 0
 
     def strip_brs(start: int, end: int, times: int) -> int:
@@ -390,11 +417,10 @@ def _parse_html(body: str) -> Parsed:
             open_note = None
 
     while True:
-        i = body.find("<b>", pos)
+        lower, upper = finds.find("<b>", pos), finds.find("<B>", pos)
+        i = lower if upper < 0 else upper if lower < 0 else min(lower, upper)
         if i < 0:
-            i = body.find("<B>", pos)
-            if i < 0:
-                break
+            break
         match = _H_LABEL.match(body, i)
         if match is None:
             pos = i + 3
@@ -412,7 +438,7 @@ def _parse_html(body: str) -> Parsed:
             note_seen = True
             br = _H_BR.match(body, after)
             vstart = br.end() if br else after
-            details = body.find("<b>Call details</b>", vstart)
+            details = finds.find("<b>Call details</b>", vstart)
             if details >= 0:
                 vend = strip_brs(vstart, details, 2)
                 span_end = details + len("<b>Call details</b>")
@@ -428,7 +454,7 @@ def _parse_html(body: str) -> Parsed:
                 continue
             br = _H_BR.match(body, after)
             vstart = br.end() if br else after
-            close_at = body.find("</div>", vstart)
+            close_at = finds.find("</div>", vstart)
             if close_at < 0:
                 pos = after
                 continue
@@ -442,7 +468,8 @@ def _parse_html(body: str) -> Parsed:
             continue
         vstart = _span_end(_H_SPACE, body, colon + 1)
         if body[vstart : vstart + 2].lower() == "<a":
-            anchor_end = _find_ci(body, "</a>", vstart)
+            lower, upper = finds.find("</a>", vstart), finds.find("</A>", vstart)
+            anchor_end = lower if upper < 0 else upper if lower < 0 else min(lower, upper)
             vend = anchor_end + 4 if anchor_end >= 0 else _span_end(_H_VALUE, body, vstart)
         else:
             vend = _span_end(_H_VALUE, body, vstart)
@@ -465,14 +492,6 @@ def _span_end(pattern: re.Pattern[str], body: str, pos: int) -> int:
     """End of ``pattern`` (which can match empty) at ``pos``."""
     match = pattern.match(body, pos)
     return match.end() if match is not None else pos
-
-
-def _find_ci(body: str, needle: str, pos: int) -> int:
-    hit = body.find(needle, pos)
-    upper = body.find(needle.upper(), pos)
-    if hit < 0:
-        return upper
-    return hit if upper < 0 else min(hit, upper)
 
 
 def parse(body: str, fmt: LogFormat) -> dict[str, Found]:
@@ -628,14 +647,17 @@ def _section(spec: Spec, value: str, fmt: LogFormat, content: NoteContent | None
     return f"- {label}: {value}"
 
 
-def _join(sections: list[tuple[Spec, str]], fmt: LogFormat, *, lead: bool) -> str:
+def _join(sections: list[tuple[Spec, str]], fmt: LogFormat, *, lead: bool | Literal["note"]) -> str:
     """Sections written one after another, as :func:`compose` lays them out."""
     if fmt == HTML:
         return "".join(text for _, text in sections)
     out: list[str] = []
     for index, (spec, text) in enumerate(sections):
         if index or lead:
-            out.append("\n\n" if spec.kind == "block" else "\n")
+            # A blank line before each block, except right after a plain-text note, whose end
+            # is the next section's line.
+            blank = spec.kind == "block" and not (index == 0 and lead == "note" and fmt == PLAIN)
+            out.append("\n\n" if blank else "\n")
         out.append(text)
     return "".join(out)
 
@@ -668,7 +690,7 @@ def compose(content: NoteContent, settings: NoteSettings, fmt: LogFormat, *, lim
         body = head + _join(parts, fmt, lead=False)
     else:
         head = _note_section(note_value(content.note or "", fmt), fmt) if has_note else ""
-        body = head + _join(parts, fmt, lead=bool(head))
+        body = head + _join(parts, fmt, lead="note" if head else False)
         body = body + "\n" if body else body
     return _fit(body, fmt, limit, ApplyReport())
 
@@ -842,8 +864,8 @@ def _insert(
                 pos += 5
             edits.append((pos, pos, rank, _section(spec, value, fmt, content, style)))
         else:
-            sep = "\n\n" if spec.kind == "block" else "\n"
-            edits.append((pos, pos, rank, sep + _section(spec, value, fmt, content)))
+            blank = spec.kind == "block" and not (fmt == PLAIN and anchor.spec.key == "note")
+            edits.append((pos, pos, rank, ("\n\n" if blank else "\n") + _section(spec, value, fmt, content)))
         return
     if after:
         anchor = min(after, key=lambda f: ORDER[f.spec.key])
