@@ -71,10 +71,11 @@ def test_jwt_grant_signs_in_an_admin_tool(account: SandboxAccount, clock: Manual
 
 
 def test_jwt_grant_without_a_secret_is_refused_locally(account: SandboxAccount) -> None:
-    auth = RingCentralAuth(PLATFORM_BASE, DESKTOP_CLIENT_ID, None, save=lambda t: None, http=httpx.Client())
-    with pytest.raises(AuthError, match="client secret"):
-        auth.sign_in_jwt(account.make_jwt())
-    auth.close()
+    with httpx.Client(transport=account.transport()) as http:
+        auth = RingCentralAuth(PLATFORM_BASE, DESKTOP_CLIENT_ID, None, save=lambda t: None, http=http)
+        with pytest.raises(AuthError, match="client secret"):
+            auth.sign_in_jwt(account.make_jwt())
+    assert account.request_count(path_contains="/oauth") == 0
 
 
 def test_many_threads_near_expiry_cause_exactly_one_refresh(

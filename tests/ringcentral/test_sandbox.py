@@ -390,3 +390,22 @@ def test_demo_account_generates_calls_on_its_own(clock: ManualClock) -> None:
 def test_unknown_path_is_cmn_102(http: httpx.Client) -> None:
     response = http.get("/restapi/v1.0/nope")
     assert response.status_code == 404 and response.json()["errors"][0]["errorCode"] == "CMN-102"
+
+
+def test_several_ids_answer_207_multipart(http: httpx.Client, account: SandboxAccount) -> None:
+    token = _sign_in(http)["access_token"]
+    a = account.place_call("inbound", ended_ago=120)
+    b = account.place_call("outbound", ended_ago=120)
+    response = _get(http, f"{EXT}/call-log/{a.id},{b.id},missing1", token)
+    assert response.status_code == 207 and response.headers["Content-Type"].startswith("multipart/mixed")
+    assert '{"response": [{"status": 200}, {"status": 200}, {"status": 404}]}' in response.text
+    assert a.id in response.text and b.id in response.text
+
+
+def test_active_calls_hold_calls_ended_less_than_two_minutes_ago(http: httpx.Client, account: SandboxAccount) -> None:
+    token = _sign_in(http)["access_token"]
+    recent = account.place_call("inbound", ended_ago=5)  # not in the call log yet
+    account.place_call("inbound", ended_ago=600)
+    records = _get(http, f"{EXT}/active-calls", token).json()["records"]
+    assert [r["id"] for r in records] == [recent.id]
+    assert _get(http, f"{EXT}/call-log/{recent.id}", token).status_code == 404
