@@ -115,7 +115,7 @@ def test_app_connect_markdown_body_edited_by_hand_then_updated_keeps_the_edit() 
 
 def test_app_connect_blocks_are_replaced_in_place_not_duplicated() -> None:
     body = "- Note: x\n- AI Note:\n<AI note being prepared by RingCentral>\n--- END\n\nMy own line\n"
-    new, report = apply(body, NoteContent(ai_note=AiNote(text="Recap")), S, "text/plain")
+    new, _report = apply(body, NoteContent(ai_note=AiNote(text="Recap")), S, "text/plain")
     assert new == "- Note: x\n- AI Note:\nRecap\n--- END\n\nMy own line\n"
     assert new.count("- AI Note:") == 1
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.notes import AiNote, NoteContent, NoteSettings, Utterance, apply, compose, extract_agent_note
-from adapters.notes import replace_agent_note
+from adapters.notes import (
+    AiNote,
+    NoteContent,
+    NoteSettings,
+    Utterance,
+    apply,
+    compose,
+    extract_agent_note,
+    replace_agent_note,
+)
 from tests.notes.conftest import FORMATS
 
 PENDING = NoteContent(note="Wants a quote", subject="Inbound call from Jane", duration=270, duration_pending=True,
@@ -129,6 +137,6 @@ def test_turned_off_section_in_a_change_is_reported() -> None:
 
 def test_label_trimmed_by_the_crm_is_still_found() -> None:
     body = "- Note:\n- Duration:\n"
-    new, report = apply(body, NoteContent(note="hi"), S, "text/plain")
+    new, _report = apply(body, NoteContent(note="hi"), S, "text/plain")
     assert new == "- Note: hi\n- Duration:\n"
     assert extract_agent_note(new, "text/plain") == "hi"
