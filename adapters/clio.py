@@ -55,8 +55,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
@@ -272,6 +273,13 @@ def reduce_candidates(candidates: list[str]) -> list[str]:
     return sorted(kept, key=lambda c: order[c])
 
 
+def _matter_id(value: FieldValue) -> int:
+    text = str(value).strip()
+    if not text.isdigit():
+        raise ValidationError(f"{text!r} is not a {NAME} matter.", field="matter")
+    return int(text)
+
+
 def _iso(when: datetime) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -434,8 +442,18 @@ class ClioAdapter:
 
     def _whoami(self) -> dict[str, Any]:
         if self._me is None:
-            self._me = self._object(self._request("GET", "/users/who_am_i.json", params={"fields": "id,name,email"}))
+            self._me = self._object(
+                self._request("GET", "/users/who_am_i.json", params={"fields": "id,name,email,time_zone"})
+            )
         return self._me
+
+    def _zone(self) -> tzinfo:
+        """The signed-in user's time zone in Clio (time entries are dated in it); UTC if unknown."""
+        name = self._whoami().get("time_zone")
+        try:
+            return ZoneInfo(str(name)) if name else UTC
+        except (ZoneInfoNotFoundError, ValueError):
+            return UTC
 
     def verify(self) -> str:
         me = self._whoami()
@@ -504,6 +522,8 @@ class ClioAdapter:
         if not contact.id.isdigit():
             raise ValidationError(f"{contact.id!r} is not a {NAME} contact id.", field="contact")
         values = dict(entry.dispositions)
+        matter = values.get("matter")
+        matter_ref = {"id": _matter_id(matter)} if matter not in (None, "", False) else None
         raw_data: dict[str, Any] = {
             "type": "PhoneCommunication",
             "subject": entry.subject,
@@ -511,9 +531,8 @@ class ClioAdapter:
             "received_at": _iso(call.start_time),
             **self._parties(call, contact.id),
         }
-        matter = values.get("matter")
-        if matter not in (None, "", False):
-            raw_data["matter"] = {"id": int(str(matter))}
+        if matter_ref is not None:
+            raw_data["matter"] = matter_ref
         response = self._request("POST", "/communications.json", params={"fields": "id,etag"}, json={"data": raw_data})
         created = self._object(response)
         ref = CallLogRef(
@@ -545,7 +564,7 @@ class ClioAdapter:
     ) -> None:
         raw_data: dict[str, Any] = {
             "type": "TimeEntry",
-            "date": day.astimezone(UTC).date().isoformat(),
+            "date": day.astimezone(self._zone()).date().isoformat(),
             "quantity": int(quantity),
             "non_billable": not billable,
             "note": note,
@@ -620,7 +639,7 @@ class ClioAdapter:
         values = change.dispositions or {}
         if "matter" in values:
             matter = values["matter"]
-            raw_data["matter"] = {"id": int(str(matter))} if matter not in (None, "", False) else None
+            raw_data["matter"] = {"id": _matter_id(matter)} if matter not in (None, "", False) else None
         if raw_data:
             headers = {"If-Match": expected_version} if expected_version else {}
             response = self._request(

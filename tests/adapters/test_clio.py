@@ -450,3 +450,21 @@ def test_slow_answer_within_the_timeout_arrives_and_a_slower_one_is_transient() 
         fake.delay_next(6)
         with pytest.raises(TransientError, match="did not answer in time"):
             h.adapter.find_contact(E164)
+
+
+def test_time_entry_is_dated_in_the_users_time_zone(clio: ClioHarness) -> None:
+    from datetime import UTC, datetime
+
+    clio.fake.user["time_zone"] = "America/Los_Angeles"
+    contact = _contact(clio)
+    call = inbound_call(E164, start_time=datetime(2026, 4, 11, 2, 30, tzinfo=UTC))  # 19:30 on the 10th in LA
+    ref = clio.adapter.create_call_log(call, contact, _entry(dispositions={"time_entry": "billable"}))
+    assert clio.fake.time_entries(int(ref.log_id))[0]["date"] == "2026-04-10"
+
+
+def test_a_matter_that_is_not_a_clio_id_is_refused_before_sending(clio: ClioHarness) -> None:
+    contact = _contact(clio)
+    sent = len(clio.fake.requests)
+    with pytest.raises(ValidationError) as caught:
+        clio.adapter.create_call_log(inbound_call(E164), contact, _entry(dispositions={"matter": "deal:7"}))
+    assert caught.value.field == "matter" and len(clio.fake.requests) == sent
