@@ -246,6 +246,8 @@ def test_malformed_records_are_left_out_and_named(clock: ManualClock) -> None:
     result = rc.sync_call_log(first.sync_token)
     assert result.rejected, "the malformed preset should have produced a bad record"
     assert len(result.records) + len(result.rejected) == 12
+    tolerated = {account.calls[r.id].malformed for r in result.records}
+    assert tolerated & {"formatted-number", "extra-fields"}, "valid oddities must be accepted"
     reasons = {r.reason for r in result.rejected}
     assert reasons <= {
         "missing or malformed 'startTime'",
@@ -402,3 +404,15 @@ def test_demo_client_runs_on_the_real_clock() -> None:
         assert rc.get_extension().name == "Dana Agent"
     finally:
         rc.close()
+
+
+def test_missing_app_permission_is_permission_denied_with_vendor_words(
+    socket_client: RingCentralClient, account: SandboxAccount
+) -> None:
+    from adapters.base import PermissionDenied
+
+    account.inject("no-permission", path_contains="call-log-sync")
+    with pytest.raises(PermissionDenied) as info:
+        socket_client.sync_call_log(None)
+    assert not isinstance(info.value, NotLicensed)
+    assert "CMN-401" in (info.value.vendor_message or "")

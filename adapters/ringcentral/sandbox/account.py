@@ -432,12 +432,13 @@ class SandboxAccount:
             kind: ``server-error`` (500 CMN-201), ``unavailable`` (503 CMN-203), ``timeout`` (no
                 answer), ``truncated`` (connection cut mid-body), ``not-json`` (an HTML error page
                 with status 200), ``cut-json`` (a JSON body cut short), ``other-limit`` (429 with no
-                ``X-Rate-Limit-*`` headers), ``token-invalid`` (401 as if revoked).
+                ``X-Rate-Limit-*`` headers), ``token-invalid`` (401 as if revoked),
+                ``no-permission`` (403 ``InsufficientPermissions`` / ``CMN-401``).
             path_contains: only requests whose path contains this.
             times: how many requests.
         """
         kinds = {"server-error", "unavailable", "timeout", "truncated", "not-json", "cut-json", "other-limit"}
-        if kind not in kinds | {"token-invalid"}:
+        if kind not in kinds | {"token-invalid", "no-permission"}:
             raise ValueError(f"unknown fault {kind!r}")
         with self._lock:
             self._faults.append(_Fault(kind, path_contains, times))
@@ -778,6 +779,17 @@ class SandboxAccount:
             return SandboxResponse(200, {"Content-Type": "application/json"}, b'{"uri":"x","records":[{"id":"abc","sta')
         if kind == "other-limit":
             return self._other_limit()
+        if kind == "no-permission":
+            message = "In order to call this API endpoint, application needs to have [ReadCallLog] permission"
+            return _json(
+                403,
+                {
+                    "errorCode": "InsufficientPermissions",
+                    "message": message,
+                    "errors": [{"errorCode": "CMN-401", "message": message, "permissionName": "ReadCallLog"}],
+                    "permissionName": "ReadCallLog",
+                },
+            )
         return token_invalid("OAU-213", "Token not found")
 
     def _other_limit(self) -> SandboxResponse:
@@ -1247,7 +1259,9 @@ class SandboxAccount:
                     call.recordings.append(rec)
                     self._recordings[rec.id] = (call, rec)
         if not settled and self.scenario.malformed_share and rng.random() < self.scenario.malformed_share:
-            call.malformed = rng.choice(["no-start-time", "bad-start-time", "bad-direction", "no-id"])
+            call.malformed = rng.choice(
+                ["no-start-time", "bad-start-time", "bad-direction", "no-id", "formatted-number", "extra-fields"]
+            )
         self.calls[call.id] = call
         return call
 
@@ -1337,6 +1351,18 @@ class SandboxAccount:
             record["direction"] = "Sideways"
         elif call.malformed == "no-id":
             record.pop("id")
+        elif call.malformed == "formatted-number":
+            # Valid, but the number carries formatting, as the API reference warns it may.
+            side = "from" if call.direction == "Inbound" else "to"
+            number = record[side].get("phoneNumber")
+            if isinstance(number, str) and number.startswith("+1") and len(number) == 12:
+                record[side]["phoneNumber"] = f"({number[2:5]}){number[5:8]}-{number[8:]}"
+        elif call.malformed == "extra-fields":
+            # Valid, with fields and values newer than the models know.
+            record["metadataCategories"] = ["AiNotes"]
+            record["sipUuidInfo"] = f"{call.session_id}-sip"
+            record["internalType"] = "SomethingNew"
+            record["result"] = "Callback requested"
         return record
 
     def _recording_ref(self, req: SandboxRequest, rec: SimRecording) -> dict[str, Any]:
