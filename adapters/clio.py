@@ -211,7 +211,6 @@ def oauth_endpoints(settings: Mapping[str, str], secrets: Mapping[str, str]) -> 
 
 def sign_in(
     settings: Mapping[str, str],
-    secrets: Mapping[str, str],
     http: httpx.Client,
     *,
     open_url: Callable[[str], None],
@@ -219,26 +218,30 @@ def sign_in(
     timeout: float = 300.0,
     clock: Callable[[], float] = time.time,
     on_receiver: Callable[[oauth.LoopbackReceiver], None] | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Signs in through the system browser; returns the secrets to keep (``{"tokens": ...}``).
 
-    Blocks until the user finishes: call it on a worker thread.
+    Same shape as the other OAuth adapters' ``sign_in``. Blocks until the user finishes: call it
+    on a worker thread.
 
     Args:
-        settings: ``region`` (or ``base_url``).
-        secrets: ``client_id`` and ``client_secret`` of the user's Clio application.
+        settings: ``region`` (or ``base_url``); may also carry ``client_id``/``client_secret``.
         http: used for the code exchange.
         open_url: opens the authorize URL in the system browser.
         port: the loopback port registered with the application (``0``: any free port).
         timeout: seconds the user has to finish in the browser.
         clock: UNIX seconds, for token expiry.
         on_receiver: receives the redirect listener, so the UI can offer Cancel.
+        secrets: ``client_id`` and ``client_secret`` of the user's Clio application (from the
+            keyring); they win over the same keys in ``settings``.
 
     Raises:
         AuthError: declined, timed out, wrong application secret, or Clio refused the code.
     """
+    credentials = {**settings, **(secrets or {})}
     tokens = oauth.sign_in(
-        oauth_endpoints(settings, secrets),
+        oauth_endpoints(settings, credentials),
         http,
         open_url=open_url,
         port=DEFAULT_REDIRECT_PORT if port is None else port,

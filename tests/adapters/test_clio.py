@@ -148,7 +148,7 @@ def test_pkce_sign_in_through_loopback_servers_with_the_users_own_app() -> None:
         fake.base_url = server.base_url
         settings = {"base_url": server.base_url}
         # When the user signs in with their application's key and secret
-        secrets = sign_in(settings, APP, http, open_url=_play_browser(http), port=0, timeout=10)
+        secrets = sign_in(settings, http, secrets=APP, open_url=_play_browser(http), port=0, timeout=10)
         # Then the code was exchanged with the verifier and the secret, and the API answers
         exchange = [r for r in fake.requests if r.url.path == "/oauth/token"]
         assert len(exchange) == 1
@@ -163,8 +163,8 @@ def test_sign_in_with_a_wrong_app_secret_says_to_check_the_app() -> None:
     with pytest.raises(AuthError, match="does not recognise this application"):
         sign_in(
             {"base_url": fake.base_url},
-            {**APP, "client_secret": "wrong"},
             http,
+            secrets={**APP, "client_secret": "wrong"},
             open_url=_play_browser(http),
             port=0,
             timeout=10,
@@ -173,7 +173,7 @@ def test_sign_in_with_a_wrong_app_secret_says_to_check_the_app() -> None:
 
 def test_sign_in_needs_the_app_key_and_secret() -> None:
     with pytest.raises(AuthError, match="key and secret"):
-        sign_in({"region": "us"}, {}, httpx.Client(), open_url=lambda url: None, port=0)
+        sign_in({"region": "us"}, httpx.Client(), open_url=lambda url: None, port=0)
 
 
 def test_region_setting_sends_everything_to_that_regions_host() -> None:
@@ -181,7 +181,7 @@ def test_region_setting_sends_everything_to_that_regions_host() -> None:
     http = httpx.Client(
         transport=httpx.MockTransport(HostRouter({"app.clio.com": us.handler, "eu.app.clio.com": eu.handler}))
     )
-    secrets = sign_in({"region": "eu"}, APP, http, open_url=_play_browser(http), port=0, timeout=10)
+    secrets = sign_in({"region": "eu", **APP}, http, open_url=_play_browser(http), port=0, timeout=10)
     adapter = ClioAdapter(Connection(settings={"region": "eu"}, secrets={**APP, **secrets}), client=http)
     contact_id = eu.add_contact("Ada Lovelace", E164)
     assert [c.id for c in adapter.find_contact(E164)] == [str(contact_id)]
