@@ -212,16 +212,18 @@ class RingCentralAuth:
             SignInCancelled, StateMismatch, SignInTimeout, AuthError, RateLimited, TransientError.
         """
         self._spend_auth_budget()
-        tokens = sign_in(
-            self.endpoints,
-            self._http,
-            open_url=open_url,
-            port=port,
-            path=path,
-            timeout=timeout,
-            clock=self._clock,
-            vendor=VENDOR,
-            on_receiver=on_receiver,
+        tokens = self._guard(
+            lambda: sign_in(
+                self.endpoints,
+                self._http,
+                open_url=open_url,
+                port=port,
+                path=path,
+                timeout=timeout,
+                clock=self._clock,
+                vendor=VENDOR,
+                on_receiver=on_receiver,
+            )
         )
         self._install(tokens)
         return tokens

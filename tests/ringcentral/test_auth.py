@@ -153,3 +153,18 @@ def test_jwt_mode_signs_in_again_instead_of_asking_to_reconnect(
         assert rc.get_extension().id == "400200000001"  # session gone: JWT again, no reconnect
         assert account.request_count(path_contains="/oauth/token", status=200) == 2
         assert secret_store.get("ringcentral:tokens")
+
+
+def test_429_on_refresh_pauses_the_auth_group(client: RingCentralClient, account: SandboxAccount) -> None:
+    from adapters.base import RateLimited
+    from adapters.ringcentral.ratelimit import Group
+
+    account.advance(3600 - 30)
+    account.inject("other-limit", path_contains="/oauth/token")
+    with pytest.raises(RateLimited) as info:
+        client.get_extension()
+    assert info.value.retry_after == 5
+    status = client.rate_limit_status()[Group.AUTH]
+    assert status.paused and status.wait == pytest.approx(5)
+    account.advance(5)
+    assert client.get_extension().id == "400200000001"  # the old refresh token still works
