@@ -95,7 +95,7 @@ from adapters.models import (
     Option,
     StoredCallLog,
 )
-from adapters.phone import same_number, search_candidates
+from adapters.phone import digits_only, same_number, search_candidates
 from adapters.throttle import Throttle, ThrottleTimeout
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,8 @@ REGIONS: dict[str, str] = {
     "au": "https://au.app.clio.com",
 }
 DEFAULT_REDIRECT_PORT = 53692
+
+_MIN_QUERY_DIGITS = 7
 
 TIME_BILLABLE = "billable"
 TIME_NON_BILLABLE = "non_billable"
@@ -466,7 +468,10 @@ class ClioAdapter:
     def find_contact(self, phone: str, *, is_extension: bool = False) -> list[Contact]:
         if is_extension:
             return []  # Clio users have no extension numbers to search.
-        queries = reduce_candidates(search_candidates(phone, region=self._country, patterns=self._patterns))
+        # A short query would match half the firm through Clio's substring search: only notations
+        # with at least 7 digits are sent.
+        candidates = search_candidates(phone, region=self._country, patterns=self._patterns)
+        queries = reduce_candidates([q for q in candidates if len(digits_only(q)) >= _MIN_QUERY_DIGITS])
         found: dict[str, Contact] = {}
         fields = "id,name,type,primary_phone_number,phone_numbers{number},company{name},created_at"
         for query in queries:

@@ -468,3 +468,10 @@ def test_a_matter_that_is_not_a_clio_id_is_refused_before_sending(clio: ClioHarn
     with pytest.raises(ValidationError) as caught:
         clio.adapter.create_call_log(inbound_call(E164), contact, _entry(dispositions={"matter": "deal:7"}))
     assert caught.value.field == "matter" and len(clio.fake.requests) == sent
+
+
+def test_a_short_or_unreadable_number_is_not_sent_as_a_query(clio: ClioHarness) -> None:
+    clio.fake.add_contact("Ada Lovelace", E164)
+    assert clio.adapter.find_contact("102") == []
+    assert clio.adapter.find_contact("Anonymous") == []
+    assert _requests(clio.fake, "GET", "/api/v4/contacts.json") == []
