@@ -19,9 +19,11 @@ lock); the socket server calls them from many threads.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import random
+import re
 import secrets
 import string
 import threading
@@ -1458,10 +1460,14 @@ class SandboxAccount:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def pattern_match(pattern: str, path: str) -> tuple[str, ...] | None:
-    import re
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
-    match = re.fullmatch(pattern, path)
+
+def pattern_match(pattern: str, path: str) -> tuple[str, ...] | None:
+    """The groups of ``pattern`` matching the whole ``path``, or ``None``."""
+    match = _compiled(pattern).fullmatch(path)
     return match.groups() if match else None
 
 
