@@ -22,6 +22,7 @@ Where call data goes:
                       one clears the other
 ``owner_id``          the connected user (known after :meth:`verify`; Pipedrive defaults to
                       the token's user otherwise)
+``org_id``            the person's organisation, when the contact search saw it
 ====================  ======================================================================
 
 Pipedrive activities have no outcome or recording field: the recording link lives in the note's
@@ -245,6 +246,8 @@ class PipedriveAdapter:
         #: ``x-daily-requests-left`` reached 0: Pipedrive refuses writes by this token until midnight UTC.
         self._writes_spent = False
         self._user_names: dict[int, str] | None = None
+        #: Person id → organisation id, learnt from contact searches (no extra request at create).
+        self._person_orgs: dict[int, int] = {}
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -447,6 +450,8 @@ class PipedriveAdapter:
         contacts = []
         for item in found:
             person = people.get(item["id"], {})
+            if isinstance(person.get("org_id"), int):
+                self._person_orgs[item["id"]] = person["org_id"]
             org = item.get("organization")
             owner_id = person.get("owner_id") or (item.get("owner") or {}).get("id")
             raw_phones = item.get("phones") or []
@@ -520,6 +525,9 @@ class PipedriveAdapter:
             payload["duration"] = format_duration(entry.duration_seconds)
         if contact.id.isdigit() and not contact.is_internal:
             payload["participants"] = [{"person_id": int(contact.id), "primary": True}]
+            org_id = self._person_orgs.get(int(contact.id))
+            if org_id is not None:
+                payload["org_id"] = org_id  # the activity shows on the organisation's timeline too
         if self._me is not None:
             payload["owner_id"] = self._me
         related = entry.dispositions.get(RELATED)

@@ -176,6 +176,14 @@ def test_contact_carries_company_owner_creation_and_open_deals_and_leads(pd: Pip
     ]
 
 
+def test_the_call_is_filed_under_the_persons_organisation_too(pd: PipedriveHarness) -> None:
+    org = pd.fake.add_org("Diaz Supply")
+    pd.fake.add_person("Ana Diaz", [E164], org_id=org)
+    [contact] = pd.adapter.find_contact(E164)
+    ref = pd.adapter.create_call_log(calls.inbound_call(E164), contact, _entry())
+    assert pd.fake.activities[int(ref.log_id)]["org_id"] == org
+
+
 def test_person_search_uses_the_national_number(pd: PipedriveHarness) -> None:
     pd.add_contact("Ana Diaz", "+1 415-555-0123")
     pd.adapter.find_contact(E164)

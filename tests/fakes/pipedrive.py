@@ -371,6 +371,8 @@ class PipedriveFake(FakeApi):
                 changes["note"] = re.sub(r"<script\b[^>]*>.*?</script\s*>", "", note, flags=re.I | re.S)
         if raw.get("owner_id") is not None and raw["owner_id"] not in self.users:
             raise PipedriveError(400, f"Validation failed: owner_id: User {raw['owner_id']} not found")
+        if raw.get("org_id") is not None and raw["org_id"] not in self.orgs:
+            raise PipedriveError(400, f"Validation failed: org_id: Organization {raw['org_id']} not found")
         if raw.get("deal_id") is not None and (not isinstance(raw["deal_id"], int) or raw["deal_id"] not in self.deals):
             raise PipedriveError(400, f"Validation failed: deal_id: Deal {raw['deal_id']} not found")
         if raw.get("lead_id") is not None:
