@@ -56,6 +56,8 @@ class SalesforceHarness(ContractHarness):
         self.seen: list[httpx.Request] = []
         #: Called with each request before the fake answers it (to act "while it is in flight").
         self.on_request: Callable[[httpx.Request], None] | None = None
+        #: The first request this matches is carried out by the org, but its answer never arrives.
+        self.lose_answer: Callable[[httpx.Request], bool] | None = None
         self.client = httpx.Client(transport=httpx.MockTransport(self._handle), timeout=5.0)
         self.saved: list[dict[str, str]] = []
         now = self.fake.clock.time()
@@ -75,7 +77,11 @@ class SalesforceHarness(ContractHarness):
         self.seen.append(request)
         if self.on_request is not None:
             self.on_request(request)
-        return self.fake.handle(request)
+        response = self.fake.handle(request)
+        if self.lose_answer is not None and self.lose_answer(request):
+            self.lose_answer = None
+            raise httpx.ReadTimeout("the answer was lost on the way back", request=request)
+        return response
 
     def add_contact(self, name: str, phone: str, *, extension: str | None = None) -> str:
         if extension is not None:
@@ -778,3 +784,27 @@ def test_reads_the_task_shape_salesforce_documents() -> None:
     assert stored.version == "2026-09-30T14:07:02.000+0000"
     assert stored.modified_at is not None and stored.modified_at.isoformat() == "2026-09-30T14:07:02+00:00"
     assert adapter.api_usage == (18, 15000)
+
+
+def test_engine_resolves_a_create_whose_answer_was_lost_without_logging_twice(tmp_path: Path) -> None:
+    # Given a create that Salesforce carried out but whose answer never arrived
+    world = World(tmp_path)
+    h = SalesforceHarness()
+    try:
+        contact = _contact(h)
+        world.add_call(phone=E164, at=0, final_after=30, recording_after=None)
+        rc = world.rc()
+        engine = world.engine(rc, adapter=h.adapter, recordings_expected=False)
+        engine.sync()
+        [row] = engine.calls(CallFilter.UNLOGGED)
+        h.lose_answer = lambda r: r.method == "POST" and r.url.path.endswith("/sobjects/Task")
+        engine.log_call(row.call_id, Draft(contact_id=contact.id, contact_name=contact.name, note="Call me back"))
+        # When the engine retries
+        drive(engine, world.clock, rc, until=lambda: all_settled(engine))
+        # Then the task was found by its CallObject and completed, not created again
+        assert len(h.fake.records["Task"]) == 1
+        assert len(_requests(h, "GET", "/query")) >= 1
+        [task] = h.fake.records["Task"].values()
+        assert "Call me back" in task["Description"] and task["CallObject"] == world.script[0].call.session_id
+    finally:
+        h.close()
