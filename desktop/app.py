@@ -75,10 +75,50 @@ class AppContext:
         self.engine.close()
 
 
+class ContactNames:
+    """Who each number belongs to in the CRM, for the Contact column of calls not logged yet.
+
+    Looks up at most ``per_tick`` new numbers per poll (each is a CRM request) and remembers the
+    answer: one match gives its name, several give "2 contacts", none gives nothing.
+
+    Threading contract: used by the poll job only (jobs never overlap).
+    """
+
+    def __init__(self, engine: Engine, per_tick: int = 10) -> None:
+        self._engine = engine
+        self._per_tick = per_tick
+        self._names: dict[str, str] = {}
+
+    def fill(self, rows: list[Any]) -> list[Any]:
+        budget = self._per_tick
+        out = []
+        for row in rows:
+            number = row.remote_number
+            if row.contact_name or not number:
+                out.append(row)
+                continue
+            if number not in self._names and budget > 0:
+                budget -= 1
+                try:
+                    found = self._engine.match_contacts(row.call_id)
+                except Exception as exc:
+                    log.info("contact look-up for the calls list failed: %s", exc)
+                    budget = 0
+                else:
+                    self._names[number] = (
+                        found[0].name if len(found) == 1 else f"{len(found)} contacts" if found else ""
+                    )
+            name = self._names.get(number)
+            out.append(row.model_copy(update={"contact_name": name}) if name else row)
+        return out
+
+
 def poll_work(engine: Engine) -> Callable[[int], PollResult]:
     """The poller's blocking job: one engine tick, then the rows on screen and the status."""
     from desktop.engine.models import CallFilter
     from desktop.poller import PollResult
+
+    names = ContactNames(engine)
 
     def work(window: int) -> PollResult:
         next_due = engine.tick()
@@ -88,20 +128,29 @@ def poll_work(engine: Engine) -> Callable[[int], PollResult]:
         for extra in (CallFilter.PENDING, CallFilter.FAILED):
             rows += [r for r in engine.calls(extra, limit=200) if r.call_id not in seen]
             seen.update(r.call_id for r in rows)
-        return PollResult(rows=rows, status=engine.status(), next_due=next_due)
+        return PollResult(rows=names.fill(rows), status=engine.status(), next_due=next_due)
 
     return work
 
 
-def make_window(*, sandbox: bool) -> MainWindow:
-    """The main window with an empty table: only Qt-side modules are imported."""
-    from desktop.ui.call_table_model import CallFilterProxy, CallTableModel
+def make_window(*, sandbox: bool, calls: bool = True) -> MainWindow:
+    """The main window; with ``calls`` its (empty) calls table too. Only Qt-side modules load."""
     from desktop.ui.main_window import MainWindow
+
+    window = MainWindow(sandbox=sandbox)
+    if calls:
+        install_calls(window)
+    return window
+
+
+def install_calls(window: MainWindow) -> None:
+    """Adds the calls table (model, proxy, view) to a window shell."""
+    from desktop.ui.call_table_model import CallFilterProxy, CallTableModel
 
     model = CallTableModel()
     proxy = CallFilterProxy()
     proxy.setSourceModel(model)
-    return MainWindow(model, proxy, sandbox=sandbox)
+    window.install_calls(model, proxy)
 
 
 def build_main_window(
@@ -131,6 +180,8 @@ def build_main_window(
     from desktop.ui.main_controller import MainController
 
     window = window or make_window(sandbox=ctx.is_sandbox)
+    if not window.calls_installed:
+        install_calls(window)
     for message in ctx.warnings:
         window.add_banner("warning", message)
     if not ctx.secrets.is_persistent and not any("keyring" in m for m in ctx.warnings):
@@ -256,18 +307,20 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
     assert isinstance(app, QApplication)
     app.setApplicationName("Logdesk")
     app.setOrganizationName("Logdesk")
-    app.setStyle("Fusion")
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")
     from desktop.ui.resources import app_stylesheet, icon
 
     app.setStyleSheet(app_stylesheet())
-    app.setWindowIcon(icon("logdesk"))
-    window = make_window(sandbox=sandbox)
+    window = make_window(sandbox=sandbox, calls=False)
     state: dict[str, Any] = {}
     painted = _FirstPaint(window, on_first_paint)
     window.show()
 
     def finish() -> None:
         try:
+            app.setWindowIcon(icon("logdesk"))
+            install_calls(window)
             state.update(_finish_startup(app, window, sandbox=sandbox))
         except Exception as exc:
             log.exception("start-up failed")

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from PySide6.QtCore import (
@@ -109,7 +110,7 @@ class CallItem:
             call_id=str(row.call_id),
             direction=str(getattr(row.direction, "value", row.direction)),
             start_time=row.start_time,
-            phone=row.remote_number or "",
+            phone=display_number(row.remote_number),
             contact_name=row.contact_name or row.remote_name or "",
             duration_seconds=row.duration,
             result=row.result or "",
@@ -139,6 +140,25 @@ def _status_of(row: Any) -> LogStatus:
     return LogStatus.UNLOGGED
 
 
+@lru_cache(maxsize=4096)
+def display_number(raw: str | None) -> str:
+    """``+14045550158`` → ``+1 404-555-0158``; extensions and unparsable text as they are."""
+    if not raw:
+        return ""
+    text = raw.strip()
+    if len(_digits(text)) <= 6:
+        return f"ext {text}" if text.isdigit() else text
+    try:
+        import phonenumbers
+
+        parsed = phonenumbers.parse(text, None if text.startswith("+") else "US")
+        if not phonenumbers.is_possible_number(parsed):
+            return text
+        return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+    except Exception:
+        return text
+
+
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
@@ -153,8 +173,13 @@ def format_duration(seconds: int | None) -> str:
 
 def format_time(when: datetime, now: datetime) -> str:
     """``14:05`` today, ``Yesterday 09:12``, ``Mon 12 Nov 14:05`` this year, else with the year."""
-    local = when.astimezone() if when.tzinfo else when
     today = now.astimezone().date() if now.tzinfo else now.date()
+    return _format_time(when, today)
+
+
+@lru_cache(maxsize=8192)
+def _format_time(when: datetime, today: date) -> str:
+    local = when.astimezone() if when.tzinfo else when
     day = local.date()
     clock = f"{local:%H:%M}"
     if day == today:
@@ -183,6 +208,10 @@ class CallTableModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[CallItem] = []
         self._row_of: dict[str, int] = {}
+        #: Per row, parallel to ``_rows``: the search key and the filter bits (see ``filter_bits``).
+        self._keys: list[str] = []
+        self._flags = bytearray()
+        self._unlogged: int | None = None
         self._clock = clock
         self._icons: dict[str, Any] = {}
         self._missed_brush = QBrush(QColor("#b91c1c"))
@@ -208,10 +237,15 @@ class CallTableModel(QAbstractTableModel):
 
     @override
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(self._HEADERS):
+        if not index.isValid():
             return None
-        item = self._rows[index.row()]
-        col = index.column()
+        return self.cell(index.row(), index.column(), role)
+
+    def cell(self, row: int, col: int, role: int) -> Any:
+        """``data()`` by row and column (the proxy calls this directly)."""
+        if not (0 <= row < len(self._rows)) or not (0 <= col < len(self._HEADERS)):
+            return None
+        item = self._rows[row]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display_data(item, col)
         if role == self.SortRole:
@@ -281,6 +315,9 @@ class CallTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = list(items)
         self._row_of = {item.call_id: i for i, item in enumerate(self._rows)}
+        self._keys = [item.search_key for item in self._rows]
+        self._flags = bytearray(filter_bits(item) for item in self._rows)
+        self._unlogged = None
         self.endResetModel()
 
     def upsert(self, items: Iterable[CallItem]) -> tuple[int, int]:
@@ -301,6 +338,9 @@ class CallTableModel(QAbstractTableModel):
             if row is not None:
                 if self._rows[row] != item:
                     self._rows[row] = item
+                    self._keys[row] = item.search_key
+                    self._flags[row] = filter_bits(item)
+                    self._unlogged = None
                     changed += 1
                     self.dataChanged.emit(
                         self.index(row, 0),
@@ -315,12 +355,18 @@ class CallTableModel(QAbstractTableModel):
             new_top.sort(key=lambda i: _aware(i.start_time), reverse=True)
             self.beginInsertRows(QModelIndex(), 0, len(new_top) - 1)
             self._rows[:0] = new_top
+            self._keys[:0] = [item.search_key for item in new_top]
+            self._flags[:0] = bytearray(filter_bits(item) for item in new_top)
+            self._unlogged = None
             self._row_of = {item.call_id: i for i, item in enumerate(self._rows)}
             self.endInsertRows()
         if new_bottom:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(new_bottom) - 1)
             self._rows.extend(new_bottom)
+            self._keys.extend(item.search_key for item in new_bottom)
+            self._flags.extend(filter_bits(item) for item in new_bottom)
+            self._unlogged = None
             for offset, item in enumerate(new_bottom):
                 self._row_of[item.call_id] = first + offset
             self.endInsertRows()
@@ -340,6 +386,12 @@ class CallTableModel(QAbstractTableModel):
     def items(self) -> list[CallItem]:
         """The rows (do not mutate)."""
         return self._rows
+
+    def unlogged_count(self) -> int:
+        """Calls still to log (unlogged or failed); cached until the rows change."""
+        if self._unlogged is None:
+            self._unlogged = sum(1 for f in self._flags if f & BIT_UNLOGGED)
+        return self._unlogged
 
     def oldest(self) -> datetime | None:
         if not self._rows:
@@ -390,6 +442,24 @@ def sort_key(col: int) -> Callable[[CallItem], Any]:
         order = {s: n for n, s in enumerate(LogStatus)}
         return lambda i: (order[i.status], len(i.pending))
     return lambda i: 0
+
+
+BIT_UNLOGGED, BIT_LOGGED, BIT_PENDING, BIT_MISSED = 1, 2, 4, 8
+FILTER_MASK = {
+    CallFilter.UNLOGGED: BIT_UNLOGGED,
+    CallFilter.LOGGED: BIT_LOGGED,
+    CallFilter.PENDING: BIT_PENDING,
+    CallFilter.MISSED: BIT_MISSED,
+}
+
+
+def filter_bits(item: CallItem) -> int:
+    """Which filters ``item`` belongs to, as bits (so filtering 100,000 rows is one pass)."""
+    bits = 0
+    for which, bit in FILTER_MASK.items():
+        if matches_filter(item, which):
+            bits |= bit
+    return bits
 
 
 def matches_filter(item: CallItem, which: CallFilter) -> bool:
@@ -481,7 +551,12 @@ class CallFilterProxy(QAbstractProxyModel):
         source_row = self._src()._row_of.get(call_id)
         if source_row is None:
             return None
-        return self._proxy_rows().get(source_row)
+        if self._proxy_row is not None:
+            return self._proxy_row.get(source_row)
+        try:
+            return self._visible.index(source_row)  # one C-level scan; cheaper than building the map
+        except ValueError:
+            return None
 
     def visible_items(self) -> list[CallItem]:
         items = self._src().items()
@@ -536,6 +611,19 @@ class CallFilterProxy(QAbstractProxyModel):
         return None
 
     @override
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        # Straight to the row, without building a source index per cell (painting calls this a lot).
+        if not index.isValid() or index.row() >= len(self._visible):
+            return None
+        return self._src().cell(self._visible[index.row()], index.column(), role)
+
+    @override
+    def flags(self, index: ModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    @override
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not (0 <= column < self.columnCount()):
             return
@@ -554,15 +642,17 @@ class CallFilterProxy(QAbstractProxyModel):
         return self._order
 
     def _accepted(self, candidates: Iterable[int]) -> list[int]:
-        items = self._src().items()
+        source = self._src()
+        keys, flags = source._keys, source._flags
         which, needle = self._filter, self._needle
         if which is CallFilter.ALL and not needle:
             return list(candidates)
         if which is CallFilter.ALL:
-            return [r for r in candidates if needle in items[r].search_key]
+            return [r for r in candidates if needle in keys[r]]
+        mask = FILTER_MASK[which]
         if not needle:
-            return [r for r in candidates if matches_filter(items[r], which)]
-        return [r for r in candidates if needle in items[r].search_key and matches_filter(items[r], which)]
+            return [r for r in candidates if flags[r] & mask]
+        return [r for r in candidates if flags[r] & mask and needle in keys[r]]
 
     def _proxy_rows(self) -> dict[int, int]:
         if self._proxy_row is None:

@@ -33,8 +33,8 @@ from adapters.models import FieldValue
 from desktop.engine.errors import EditConflict
 from desktop.engine.models import EditSession
 from desktop.ui.call_table_model import CallItem, format_duration, format_time
-from desktop.ui.main_window import Banner
 from desktop.ui.page_fields_form import PageFieldsForm, form_label
+from desktop.ui.widgets import Banner
 from desktop.workers import Submit
 
 

@@ -39,8 +39,8 @@ from adapters.base import Manifest, PageField
 from adapters.models import Contact
 from desktop.engine.models import Draft
 from desktop.ui.call_table_model import CallItem, format_duration, format_time
-from desktop.ui.main_window import Banner
 from desktop.ui.page_fields_form import PageFieldsForm, form_label
+from desktop.ui.widgets import Banner
 from desktop.workers import Submit
 
 CREATE_NEW = "__create__"

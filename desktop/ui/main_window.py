@@ -1,147 +1,34 @@
 # SPDX-License-Identifier: MIT
 """The main window's layout: header, banners, filters and search, the calls table, the status bar.
 
-Behaviour lives in :mod:`desktop.ui.main_controller`; this module only builds widgets and turns
-clicks and shortcuts into signals.
+Built in two steps so the window paints fast: the constructor makes the shell (header, banners,
+status bar) with a few light widgets; :meth:`MainWindow.install_calls` adds the calls table,
+filters and search right after the first paint. Behaviour lives in
+:mod:`desktop.ui.main_controller`; this module builds widgets and turns clicks into signals.
 
 Threading contract: GUI thread only.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QButtonGroup,
-    QFrame,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QMenu,
-    QPushButton,
-    QSizePolicy,
-    QStatusBar,
-    QTableView,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
 from typing_extensions import override
 
-from desktop.ui.call_table_model import CallFilter, CallFilterProxy, CallItem, CallTableModel, RowAction
-from desktop.ui.delegates import ActionDelegate, ContactDelegate, StatusDelegate
 from desktop.ui.resources import icon
 
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QLineEdit, QMenu, QToolButton
 
-class Banner(QFrame):
-    """A one-line coloured message with an optional action button and a close button.
+    from desktop.ui.call_table_model import CallFilter, CallFilterProxy, CallItem, CallTableModel, RowAction
+    from desktop.ui.calls_view import CallsTableView
+    from desktop.ui.delegates import ActionDelegate
+    from desktop.ui.widgets import Banner
 
-    Signals:
-        action_clicked(): the action button was pressed.
-    """
-
-    action_clicked = Signal()
-
-    def __init__(self, kind: str, text: str = "", action: str | None = None, closable: bool = True) -> None:
-        super().__init__()
-        self.setProperty("banner", kind)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 8, 8, 8)
-        layout.setSpacing(10)
-        self.label = QLabel(text)
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.label, 1)
-        self.action = QPushButton(action or "")
-        self.action.setVisible(bool(action))
-        self.action.clicked.connect(self.action_clicked)
-        layout.addWidget(self.action)
-        if closable:
-            close = QToolButton()
-            close.setText("✕")
-            close.setAutoRaise(True)
-            close.setToolTip("Dismiss")
-            close.clicked.connect(self.hide)
-            layout.addWidget(close)
-
-    def set_kind(self, kind: str) -> None:
-        self.setProperty("banner", kind)
-        self.style().unpolish(self)
-        self.style().polish(self)
-
-    def set_text(self, text: str) -> None:
-        self.label.setText(text)
-
-
-class CallsTableView(QTableView):
-    """The calls table. Enter logs (or edits) the current call.
-
-    Signals:
-        activated_call(str): Enter or double-click on a row; the call id.
-    """
-
-    activated_call = Signal(str)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setObjectName("CallsTable")
-        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setShowGrid(False)
-        self.setWordWrap(False)
-        self.setSortingEnabled(True)
-        self.setMouseTracking(True)
-        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-        self.verticalHeader().setVisible(False)
-        self.verticalHeader().setDefaultSectionSize(40)
-        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.horizontalHeader().setHighlightSections(False)
-        self.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.doubleClicked.connect(self._on_double_clicked)
-
-    def configure_columns(self) -> None:
-        header = self.horizontalHeader()
-        widths = {
-            CallTableModel.COL_DIRECTION: 40,
-            CallTableModel.COL_TIME: 130,
-            CallTableModel.COL_DURATION: 80,
-            CallTableModel.COL_RESULT: 140,
-            CallTableModel.COL_STATUS: 260,
-            CallTableModel.COL_ACTION: 96,
-        }
-        for col, width in widths.items():
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
-            self.setColumnWidth(col, width)
-        header.setSectionResizeMode(CallTableModel.COL_CONTACT, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(CallTableModel.COL_ACTION, QHeaderView.ResizeMode.Fixed)
-        header.setMinimumSectionSize(40)
-
-    def current_item(self) -> CallItem | None:
-        index = self.currentIndex()
-        if not index.isValid() or not self.selectionModel().isRowSelected(index.row(), QModelIndex()):
-            return None
-        value = index.data(CallTableModel.CallRole)
-        return value if isinstance(value, CallItem) else None
-
-    def _on_double_clicked(self, index: QModelIndex) -> None:
-        value = index.data(CallTableModel.CallRole)
-        if isinstance(value, CallItem) and index.column() != CallTableModel.COL_ACTION:
-            self.activated_call.emit(value.call_id)
-
-    @override
-    def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            item = self.current_item()
-            if item is not None:
-                self.activated_call.emit(item.call_id)
-                return
-        super().keyPressEvent(event)
+__all__ = ["MainWindow"]
 
 
 class MainWindow(QMainWindow):
@@ -165,80 +52,56 @@ class MainWindow(QMainWindow):
     error_details_requested = Signal()
     closing = Signal()
 
-    def __init__(self, model: CallTableModel, proxy: CallFilterProxy, *, sandbox: bool = False) -> None:
+    # Set by install_calls().
+    model: CallTableModel
+    proxy: CallFilterProxy
+    table: CallsTableView
+    search_box: QLineEdit
+    filter_buttons: dict[CallFilter, QPushButton]
+    action_delegate: ActionDelegate
+    offline_banner: Banner
+    sync_label: QLabel
+    pending_label: QLabel
+    rate_label: QLabel
+    error_button: QToolButton
+
+    def __init__(self, *, sandbox: bool = False) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.setWindowTitle("Logdesk — sandbox" if sandbox else "Logdesk")
-        self.setWindowIcon(icon("logdesk"))
-        self.model = model
-        self.proxy = proxy
-        model.set_icons({"inbound": icon("inbound"), "outbound": icon("outbound"), "missed": icon("missed")})
-
         central = QWidget()
         root = QVBoxLayout(central)
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
         root.addWidget(self._build_header(sandbox))
-
-        body = QWidget()
-        body_layout = QVBoxLayout(body)
-        body_layout.setContentsMargins(16, 12, 16, 12)
-        body_layout.setSpacing(10)
+        self.body = QWidget()
+        self.body_layout = QVBoxLayout(self.body)
+        self.body_layout.setContentsMargins(16, 12, 16, 12)
+        self.body_layout.setSpacing(10)
         self.banners = QVBoxLayout()
         self.banners.setSpacing(6)
-        body_layout.addLayout(self.banners)
-        self.offline_banner = Banner("error", "", action="Retry now", closable=False)
-        self.offline_banner.action_clicked.connect(self.refresh_requested)
-        self.offline_banner.hide()
-        self.banners.addWidget(self.offline_banner)
-        body_layout.addLayout(self._build_filter_row())
-
-        self.table = CallsTableView()
-        self.table.setModel(proxy)
-        self.table.setAlternatingRowColors(False)
-        self.table.setItemDelegateForColumn(CallTableModel.COL_CONTACT, ContactDelegate(self.table))
-        self.table.setItemDelegateForColumn(CallTableModel.COL_STATUS, StatusDelegate(self.table))
-        self.action_delegate = ActionDelegate(self.table)
-        self.action_delegate.action_requested.connect(self.row_action)
-        self.table.setItemDelegateForColumn(CallTableModel.COL_ACTION, self.action_delegate)
-        self.table.configure_columns()
-        self.table.horizontalHeader().setSortIndicator(CallTableModel.COL_TIME, Qt.SortOrder.DescendingOrder)
-        self.table.activated_call.connect(self._on_activated_call)
-        self.table.customContextMenuRequested.connect(self._on_context_menu)
-        body_layout.addWidget(self.table, 1)
-
-        self.empty_label = QLabel("")
-        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setProperty("role", "muted")
-        self.empty_label.hide()
-        body_layout.addWidget(self.empty_label)
-
-        footer = QHBoxLayout()
-        self.count_label = QLabel("")
-        self.count_label.setProperty("role", "muted")
-        footer.addWidget(self.count_label)
-        footer.addStretch(1)
-        self.load_older_button = QPushButton("Load older calls")
-        self.load_older_button.clicked.connect(self.load_older_requested)
-        footer.addWidget(self.load_older_button)
-        body_layout.addLayout(footer)
-        root.addWidget(body, 1)
+        self.body_layout.addLayout(self.banners)
+        self.placeholder = QLabel("Loading your calls…")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setProperty("role", "muted")
+        self.body_layout.addWidget(self.placeholder, 1)
+        root.addWidget(self.body, 1)
         self.setCentralWidget(central)
-        self._build_status_bar()
-        self._build_actions()
         self.resize(1120, 680)
+        self.calls_installed = False
 
     # --- construction ---------------------------------------------------------------------------
 
     def _build_header(self, sandbox: bool) -> QWidget:
-        header = QFrame()
+        header = QWidget()
         header.setObjectName("HeaderBar")
+        header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         layout = QHBoxLayout(header)
         layout.setContentsMargins(16, 10, 16, 10)
         layout.setSpacing(10)
-        logo = QLabel()
-        logo.setPixmap(icon("logdesk").pixmap(28, 28))
-        layout.addWidget(logo)
+        self.logo = QLabel()
+        self.logo.setFixedSize(28, 28)
+        layout.addWidget(self.logo)
         title = QLabel("Logdesk")
         title.setObjectName("AppTitle")
         layout.addWidget(title)
@@ -251,13 +114,59 @@ class MainWindow(QMainWindow):
         self.connection_label = QLabel("")
         self.connection_label.setObjectName("Subtle")
         layout.addWidget(self.connection_label)
-        self.settings_button = QPushButton(icon("settings"), "Settings")
+        self.settings_button = QPushButton("Settings")
         self.settings_button.setToolTip("Settings (Ctrl+,)")
         self.settings_button.clicked.connect(self.settings_requested)
         layout.addWidget(self.settings_button)
         return header
 
-    def _build_filter_row(self) -> QHBoxLayout:
+    def _build_status_bar(self) -> None:
+        from PySide6.QtWidgets import QStatusBar, QToolButton
+
+        bar = QStatusBar()
+        bar.setSizeGripEnabled(False)
+        self.sync_label = QLabel("Starting…")
+        self.sync_label.setObjectName("SyncState")
+        bar.addWidget(self.sync_label)
+        self.pending_label = QLabel("")
+        self.pending_label.setObjectName("PendingState")
+        bar.addWidget(self.pending_label)
+        self.rate_label = QLabel("")
+        self.rate_label.setObjectName("RateLimitState")
+        bar.addWidget(self.rate_label)
+        self.error_button = QToolButton()
+        self.error_button.setObjectName("LastError")
+        self.error_button.setToolTip("Show details")
+        self.error_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.error_button.clicked.connect(self.error_details_requested)
+        self.error_button.hide()
+        bar.addPermanentWidget(self.error_button)
+        self.setStatusBar(bar)
+
+    def install_calls(self, model: CallTableModel, proxy: CallFilterProxy) -> None:
+        """Adds the icons, the filters, the search box, the calls table and the footer."""
+        from PySide6.QtWidgets import QButtonGroup, QLineEdit
+
+        from desktop.ui.call_table_model import CallFilter, CallTableModel
+        from desktop.ui.calls_view import CallsTableView
+        from desktop.ui.delegates import ActionDelegate, ContactDelegate, StatusDelegate
+        from desktop.ui.widgets import Banner
+
+        self.model = model
+        self.proxy = proxy
+        self._build_status_bar()
+        self.offline_banner = Banner("error", "", action="Retry now", closable=False)
+        self.offline_banner.action_clicked.connect(self.refresh_requested)
+        self.offline_banner.hide()
+        self.banners.insertWidget(0, self.offline_banner)
+        self.setWindowIcon(icon("logdesk"))
+        self.logo.setPixmap(icon("logdesk").pixmap(28, 28))
+        self.settings_button.setIcon(icon("settings"))
+        model.set_icons({"inbound": icon("inbound"), "outbound": icon("outbound"), "missed": icon("missed")})
+        layout = self.body_layout
+        layout.removeWidget(self.placeholder)
+        self.placeholder.hide()
+
         row = QHBoxLayout()
         row.setSpacing(8)
         bar = QWidget()
@@ -267,7 +176,7 @@ class MainWindow(QMainWindow):
         bar_layout.setSpacing(6)
         self.filter_group = QButtonGroup(self)
         self.filter_group.setExclusive(True)
-        self.filter_buttons: dict[CallFilter, QPushButton] = {}
+        self.filter_buttons = {}
         for which in CallFilter:
             button = QPushButton(which.value)
             button.setCheckable(True)
@@ -292,31 +201,45 @@ class MainWindow(QMainWindow):
         self.refresh_button.setToolTip("Fetch new calls now (F5)")
         self.refresh_button.clicked.connect(self.refresh_requested)
         row.addWidget(self.refresh_button)
-        return row
+        layout.addLayout(row)
 
-    def _build_status_bar(self) -> None:
-        bar = QStatusBar()
-        bar.setSizeGripEnabled(False)
-        self.sync_label = QLabel("Starting…")
-        self.sync_label.setObjectName("SyncState")
-        bar.addWidget(self.sync_label)
-        self.pending_label = QLabel("")
-        self.pending_label.setObjectName("PendingState")
-        bar.addWidget(self.pending_label)
-        self.rate_label = QLabel("")
-        self.rate_label.setObjectName("RateLimitState")
-        bar.addWidget(self.rate_label)
-        self.error_button = QToolButton()
-        self.error_button.setObjectName("LastError")
-        self.error_button.setToolTip("Show details")
-        self.error_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.error_button.clicked.connect(self.error_details_requested)
-        self.error_button.hide()
-        bar.addPermanentWidget(self.error_button)
-        self.setStatusBar(bar)
+        self.table = CallsTableView()
+        self.table.setModel(proxy)
+        self.table.setItemDelegateForColumn(CallTableModel.COL_CONTACT, ContactDelegate(self.table))
+        self.table.setItemDelegateForColumn(CallTableModel.COL_STATUS, StatusDelegate(self.table))
+        self.action_delegate = ActionDelegate(self.table)
+        self.action_delegate.action_requested.connect(self.row_action)
+        self.table.setItemDelegateForColumn(CallTableModel.COL_ACTION, self.action_delegate)
+        self.table.configure_columns()
+        self.table.horizontalHeader().setSortIndicator(CallTableModel.COL_TIME, Qt.SortOrder.DescendingOrder)
+        self.table.activated_call.connect(self._on_activated_call)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
+        layout.addWidget(self.table, 1)
+
+        self.empty_label = QLabel("")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setProperty("role", "muted")
+        self.empty_label.hide()
+        layout.addWidget(self.empty_label)
+
+        footer = QHBoxLayout()
+        self.count_label = QLabel("")
+        self.count_label.setProperty("role", "muted")
+        footer.addWidget(self.count_label)
+        footer.addStretch(1)
+        self.load_older_button = QPushButton("Load older calls")
+        self.load_older_button.clicked.connect(self.load_older_requested)
+        footer.addWidget(self.load_older_button)
+        layout.addLayout(footer)
+        self._build_actions()
+        self.calls_installed = True
 
     def _build_actions(self) -> None:
-        def add(text: str, keys: list[QKeySequence | str], slot: object) -> QAction:
+        from PySide6.QtGui import QAction, QKeySequence
+
+        from desktop.ui.call_table_model import RowAction
+
+        def add(text: str, keys: list[Any], slot: Any) -> QAction:
             action = QAction(text, self)
             action.setShortcuts([QKeySequence(k) for k in keys])
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -351,6 +274,10 @@ class MainWindow(QMainWindow):
         self.update_counts()
 
     def select_call(self, call_id: str) -> bool:
+        from PySide6.QtWidgets import QAbstractItemView
+
+        from desktop.ui.call_table_model import CallTableModel
+
         row = self.proxy.proxy_row_of(call_id)
         if row is None:
             return False
@@ -366,13 +293,15 @@ class MainWindow(QMainWindow):
             self.row_action.emit(item.call_id, action.value)
 
     def _on_activated_call(self, call_id: str) -> None:
+        from desktop.ui.call_table_model import primary_action
+
         item = self.model.item(call_id)
         if item is not None:
-            from desktop.ui.call_table_model import primary_action
-
             self.row_action.emit(call_id, primary_action(item).value)
 
     def _on_context_menu(self, pos: QPoint) -> None:
+        from desktop.ui.call_table_model import CallItem, CallTableModel
+
         index = self.table.indexAt(pos)
         value = index.data(CallTableModel.CallRole) if index.isValid() else None
         if not isinstance(value, CallItem):
@@ -382,6 +311,10 @@ class MainWindow(QMainWindow):
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
     def build_row_menu(self, item: CallItem) -> QMenu:
+        from PySide6.QtWidgets import QMenu
+
+        from desktop.ui.call_table_model import RowAction
+
         menu = QMenu(self)
         logged = item.crm_log_id is not None
         entries = [
@@ -397,20 +330,24 @@ class MainWindow(QMainWindow):
         return menu
 
     def update_counts(self) -> None:
+        from desktop.ui.call_table_model import CallFilter
+
         total = self.model.rowCount()
         shown = self.proxy.rowCount()
-        unlogged = sum(1 for i in self.model.items() if i.status.value in ("Unlogged", "Failed"))
+        unlogged = self.model.unlogged_count()
         self.filter_buttons[CallFilter.UNLOGGED].setText(f"Unlogged  {unlogged}" if unlogged else "Unlogged")
         if total == 0:
             self.count_label.setText("No calls yet")
         elif shown == total:
-            self.count_label.setText(f"{total} calls")
+            self.count_label.setText(f"{total:,} calls")
         else:
-            self.count_label.setText(f"Showing {shown} of {total} calls")
+            self.count_label.setText(f"Showing {shown:,} of {total:,} calls")
         self.empty_label.setVisible(total > 0 and shown == 0)
         self.empty_label.setText("No calls match this filter." if total else "")
 
     def add_banner(self, kind: str, text: str, action: str | None = None) -> Banner:
+        from desktop.ui.widgets import Banner
+
         banner = Banner(kind, text, action)
         self.banners.addWidget(banner)
         return banner
@@ -428,6 +365,8 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def copy_to_clipboard(text: str) -> None:
+        from PySide6.QtGui import QGuiApplication
+
         clipboard = QGuiApplication.clipboard()
         if clipboard is not None:
             clipboard.setText(text)
@@ -436,7 +375,3 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.closing.emit()
         super().closeEvent(event)
-
-
-def _expanding() -> QSizePolicy:
-    return QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)

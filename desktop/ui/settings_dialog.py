@@ -38,8 +38,8 @@ from adapters.base import AuthField, AuthKind, Connection, Manifest
 from adapters.models import Call
 from adapters.notes.models import AiNote, NoteContent, NoteSettings
 from desktop.settings import AppSettings
-from desktop.ui.main_window import Banner
 from desktop.ui.page_fields_form import form_label
+from desktop.ui.widgets import Banner
 from desktop.workers import Submit
 
 log = logging.getLogger(__name__)

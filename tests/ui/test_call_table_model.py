@@ -49,7 +49,7 @@ def proxy(model: CallTableModel) -> CallFilterProxy:
 
 
 def test_set_rows_populates_model(model: CallTableModel) -> None:
-    assert model.rowCount() == 5
+    assert model.rowCount() == 5 and model.columnCount() == 7
     assert model.data(model.index(0, CallTableModel.COL_CONTACT)) == "Contact 0"
     assert model.data(model.index(2, CallTableModel.COL_DURATION)) == "1:02"
     assert model.data(model.index(0, CallTableModel.COL_STATUS)) == "Unlogged"
