@@ -808,3 +808,19 @@ def test_engine_resolves_a_create_whose_answer_was_lost_without_logging_twice(tm
         assert "Call me back" in task["Description"] and task["CallObject"] == world.script[0].call.session_id
     finally:
         h.close()
+
+
+def test_not_signed_in_says_connect_without_sending_anything() -> None:
+    seen: list[httpx.Request] = []
+
+    def org(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(500)
+
+    with httpx.Client(transport=httpx.MockTransport(org)) as client:
+        adapter = SalesforceAdapter(Connection(settings={"client_id": DEFAULT_CLIENT_ID}), client=client)
+        with pytest.raises(AuthError, match="Connect Salesforce in Settings"):
+            adapter.verify()
+        with pytest.raises(AuthError, match="Connect Salesforce in Settings"):
+            adapter.find_contact(E164)
+    assert seen == []
