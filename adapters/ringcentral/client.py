@@ -141,6 +141,10 @@ def _iso(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+class _InsightsPage(pydantic.BaseModel):
+    records: list[dict[str, Any]]
+
+
 class _SyncExpired(Exception):
     """ISync refused the token: start over with FSync."""
 
@@ -452,15 +456,39 @@ class RingCentralClient:
         except NotFound:
             return None
         except PermissionDenied as exc:
-            refused = NotLicensed(
-                "RingSense AI insights are not available for this RingCentral user (licence or permission "
-                "missing). Logdesk will not ask for AI notes again in this session.",
-                vendor_message=exc.vendor_message,
-                status=exc.status,
-            )
-            self._ringsense_refused = refused
-            raise refused from exc
+            raise self._refuse_ringsense(exc) from exc
         return validate(Insights, self._json(response), what=f"RingSense insights for recording {recording_id}")
+
+    def get_session_insights(self, telephony_session_id: str) -> list[Insights]:
+        """RingSense insights for every recording of a call (transfers have one per leg) — Light.
+
+        Returns:
+            One :class:`~.models.Insights` per recording that has them; empty when none is ready.
+
+        Raises:
+            NotLicensed: as :meth:`get_insights`.
+        """
+        if self._ringsense_refused is not None:
+            raise self._ringsense_refused
+        url = f"{self.server_url}{_RINGSENSE}/sessions/{telephony_session_id}/insights"
+        try:
+            response = self._request("GET", url, group=Group.LIGHT, route="insights")
+        except NotFound:
+            return []
+        except PermissionDenied as exc:
+            raise self._refuse_ringsense(exc) from exc
+        page = validate(_InsightsPage, self._json(response), what=f"RingSense insights for {telephony_session_id}")
+        return [validate(Insights, raw, what=f"RingSense insights for {telephony_session_id}") for raw in page.records]
+
+    def _refuse_ringsense(self, exc: PermissionDenied) -> NotLicensed:
+        refused = NotLicensed(
+            "RingSense AI insights are not available for this RingCentral user (licence or permission "
+            "missing). Logdesk will not ask for AI notes again in this session.",
+            vendor_message=exc.vendor_message,
+            status=exc.status,
+        )
+        self._ringsense_refused = refused
+        return refused
 
     # --- the request path ---------------------------------------------------------------------------
 

@@ -416,3 +416,14 @@ def test_missing_app_permission_is_permission_denied_with_vendor_words(
         socket_client.sync_call_log(None)
     assert not isinstance(info.value, NotLicensed)
     assert "CMN-401" in (info.value.vendor_message or "")
+
+
+def test_session_insights_cover_every_leg_of_a_transfer(
+    socket_client: RingCentralClient, account: SandboxAccount
+) -> None:
+    call = account.place_call("transfer", duration=300, recorded=True)
+    assert socket_client.get_session_insights(call.telephony_session_id) == []
+    account.advance(5 * 3600)
+    found = socket_client.get_session_insights(call.telephony_session_id)
+    assert sorted(i.source_record_id for i in found) == sorted(r.id for r in call.recordings)
+    assert len(found) == 2 and all(i.source_session_id == call.telephony_session_id for i in found)
