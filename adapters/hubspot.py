@@ -22,7 +22,8 @@ Where call data goes (everything structured; the note engine's body goes to ``hs
 ``hs_call_external_id``    the RingCentral session id  } how :meth:`find_call_log`
 ``..._external_account_id``  the agent's extension id     } recognises the call
 ``hubspot_owner_id``       the owner whose e-mail the user gave, when given
-association                call → contact, ``HUBSPOT_DEFINED`` type 194
+association                call → contact, ``HUBSPOT_DEFINED`` type 194, and call → the
+                           contact's primary company (type 182) when the search saw it
 =========================  =============================================================
 
 Rate limits: the search endpoints allow about 4 requests per second per token; everything else
@@ -93,6 +94,7 @@ RECOVERY_CONTACTS = 5
 #: After HubSpot's daily limit is spent, ask again no sooner than this (seconds).
 DAILY_LIMIT_PAUSE = 3600.0
 CALL_TO_CONTACT = 194
+CALL_TO_COMPANY = 182
 
 #: HubSpot's default call outcomes (the same GUIDs in every portal). Used only when the portal's
 #: own list cannot be read; custom outcomes always come from the portal.
@@ -112,7 +114,7 @@ _CALL_PROPERTIES = (
 )
 _CONTACT_PROPERTIES = (
     "firstname", "lastname", "email", "phone", "mobilephone", "company", "hubspot_owner_id", "createdate",
-    "lifecyclestage",
+    "lifecyclestage", "associatedcompanyid",
 )
 
 #: RingCentral ``result`` → ``hs_call_status``.
@@ -285,6 +287,8 @@ class HubSpotAdapter:
         self._owner_id: str | None = None
         self._owner_resolved = False
         self._owner_names: dict[str, str] | None = None
+        #: Contact id → primary company id, learnt from contact searches (no extra request at create).
+        self._contact_companies: dict[str, str] = {}
         #: The last known properties of each call this instance read or wrote, so a PATCH
         #: (which answers with the written properties only) still yields a whole record.
         self._known: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -466,6 +470,8 @@ class HubSpotAdapter:
             props: dict[str, Any] = item["properties"]
             name = f"{props.get('firstname') or ''} {props.get('lastname') or ''}".strip()
             owner_id = props.get("hubspot_owner_id")
+            if props.get("associatedcompanyid"):
+                self._contact_companies[str(item["id"])] = str(props["associatedcompanyid"])
             contacts.append(
                 Contact(
                     id=str(item["id"]),
@@ -545,11 +551,13 @@ class HubSpotAdapter:
             props["hubspot_owner_id"] = owner
         payload: dict[str, Any] = {"properties": props}
         if contact.id and not contact.is_internal:
+            targets = [(contact.id, CALL_TO_CONTACT)]
+            company_id = self._contact_companies.get(contact.id)
+            if company_id:
+                targets.append((company_id, CALL_TO_COMPANY))  # on the company's timeline too
             payload["associations"] = [
-                {
-                    "to": {"id": contact.id},
-                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": CALL_TO_CONTACT}],
-                }
+                {"to": {"id": to_id}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": kind}]}
+                for to_id, kind in targets
             ]
         raw = self._request("POST", "/crm/v3/objects/calls", json=payload)
         if not isinstance(raw, dict) or not raw.get("id"):

@@ -267,6 +267,15 @@ def test_create_fills_hubspots_structured_call_properties(hs: HubSpotHarness) ->
     assert all(isinstance(v, str) for v in props.values())
 
 
+def test_the_call_is_associated_with_the_contacts_company_too(hs: HubSpotHarness) -> None:
+    company = hs.fake.add_company("Diaz Supply")
+    cid = hs.fake.add_contact("Ana", "Diaz", phone=E164, company_id=company)
+    [contact] = hs.adapter.find_contact(E164)
+    ref = hs.adapter.create_call_log(calls.inbound_call(E164), contact, _entry())
+    stored = hs.fake.calls[ref.log_id]
+    assert (stored["contacts"], stored["companies"]) == ([cid], [company])
+
+
 def test_get_reads_string_properties_back_as_typed_values(hs: HubSpotHarness) -> None:
     ref = hs.adapter.create_call_log(calls.inbound_call(E164), _contact(hs), _entry(duration_seconds=194))
     stored = hs.adapter.get_call_log(ref)

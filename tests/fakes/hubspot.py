@@ -55,11 +55,12 @@ CALL_PROPERTIES = {
 READ_ONLY = {"hs_object_id", "hs_createdate", "hs_lastmodifieddate"}
 CONTACT_PROPERTIES = {
     "firstname", "lastname", "email", "phone", "mobilephone", "company", "hubspot_owner_id",
-    "lifecyclestage", "createdate", "lastmodifieddate", "hs_object_id",
+    "lifecyclestage", "createdate", "lastmodifieddate", "hs_object_id", "associatedcompanyid",
     "hs_searchable_calculated_phone_number", "hs_searchable_calculated_mobile_number",
 }
 BODY_LIMIT = 65536
 CALL_TO_CONTACT = 194
+CALL_TO_COMPANY = 182
 
 
 class HubSpotError(Exception):
@@ -113,6 +114,7 @@ class HubSpotFake(FakeApi):
                    "lastName": "Manager", "userId": 9002, "archived": False},
         }
         self.contacts: dict[str, dict[str, Any]] = {}
+        self.companies: dict[str, dict[str, Any]] = {}
         self.calls: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(501)
         self._call_ids = itertools.count(90001)
@@ -132,13 +134,14 @@ class HubSpotFake(FakeApi):
         company: str | None = None,
         owner_id: str | None = "77",
         email: str | None = None,
+        company_id: str | None = None,
     ) -> str:
         with self.lock:
             cid = str(next(self._ids))
             now = iso(self.clock.time())
             props: dict[str, str | None] = {
                 "firstname": firstname, "lastname": lastname, "phone": phone, "mobilephone": mobilephone,
-                "company": company, "hubspot_owner_id": owner_id, "email": email,
+                "company": company, "hubspot_owner_id": owner_id, "email": email, "associatedcompanyid": company_id,
                 "lifecyclestage": "lead", "createdate": now, "lastmodifieddate": now, "hs_object_id": cid,
                 "hs_searchable_calculated_phone_number": searchable_digits(phone) if phone else None,
                 "hs_searchable_calculated_mobile_number": searchable_digits(mobilephone) if mobilephone else None,
@@ -146,6 +149,12 @@ class HubSpotFake(FakeApi):
             self.contacts[cid] = {"id": cid, "properties": props, "createdAt": now, "updatedAt": now,
                                   "indexed_at": self.clock.time() + self.search_lag}
             return cid
+
+    def add_company(self, name: str) -> str:
+        with self.lock:
+            company_id = str(next(self._ids))
+            self.companies[company_id] = {"id": company_id, "name": name}
+            return company_id
 
     def edit_call(self, call_id: str, *, title: str | None = None, body: str | None = None) -> None:
         """A person edits the call in HubSpot's UI (bumps ``hs_lastmodifieddate``)."""
@@ -380,26 +389,29 @@ class HubSpotFake(FakeApi):
             raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON")
         props = self._validate_properties(raw.get("properties"), creating=True)
         contact_ids: list[str] = []
+        company_ids: list[str] = []
         for assoc in raw.get("associations") or []:
             try:
                 to_id = str(assoc["to"]["id"])
                 types = assoc["types"]
             except (KeyError, TypeError):
                 raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: association needs to and types")
-            for t in types:
-                if t.get("associationCategory") != "HUBSPOT_DEFINED" or t.get("associationTypeId") != CALL_TO_CONTACT:
-                    raise HubSpotError(
-                        400, "VALIDATION_ERROR",
-                        f"association type {t.get('associationTypeId')} is not valid for call to contact")
-            if to_id not in self.contacts:
+            kinds = {t.get("associationTypeId") for t in types if t.get("associationCategory") == "HUBSPOT_DEFINED"}
+            if len(kinds) != 1 or len(types) != 1 or not kinds <= {CALL_TO_CONTACT, CALL_TO_COMPANY}:
+                raise HubSpotError(
+                    400, "VALIDATION_ERROR",
+                    f"association types {[t.get('associationTypeId') for t in types]} are not valid for a call")
+            target = self.contacts if CALL_TO_CONTACT in kinds else self.companies
+            if to_id not in target:
+                what = "contact" if CALL_TO_CONTACT in kinds else "company"
                 raise HubSpotError(400, "VALIDATION_ERROR",
-                                   f"One or more associations are invalid: contact {to_id} does not exist")
-            contact_ids.append(to_id)
+                                   f"One or more associations are invalid: {what} {to_id} does not exist")
+            (contact_ids if CALL_TO_CONTACT in kinds else company_ids).append(to_id)
         cid = str(next(self._call_ids))
         now = iso(self.clock.time())
         props.update({"hs_object_id": cid, "hs_createdate": now, "hs_lastmodifieddate": now})
         call = {"id": cid, "properties": {k: v for k, v in props.items() if v != ""}, "createdAt": now,
-                "updatedAt": now, "archived": False, "contacts": contact_ids,
+                "updatedAt": now, "archived": False, "contacts": contact_ids, "companies": company_ids,
                 "indexed_at": self.clock.time() + self.search_lag}
         self.calls[cid] = call
         return self._shape(call, list(props))
