@@ -61,6 +61,7 @@ WINDOW_SECONDS = 60
 SESSION_CAP = 5
 REFRESH_GRACE = 10.0
 UNUSED_REFRESH_GRACE = 3600.0
+MAX_SYNC_TOKENS = 5000
 
 _RANGE_PREFIX = "bytes="
 
@@ -1005,6 +1006,8 @@ class SandboxAccount:
             return api_error(400, "CMN-101", "Parameter [syncType] value is invalid", parameter="syncType")
         token = base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("=")
         self._sync[token] = state
+        if len(self._sync) > MAX_SYNC_TOKENS:  # the oldest tokens are forgotten (a later ISync gets CLG-101)
+            del self._sync[next(iter(self._sync))]
         records = [self._record(c, now, view, req) for c in calls]
         return _json(
             200,
