@@ -175,6 +175,8 @@ class ClioFake:
         self.communications: dict[int, dict[str, Any]] = {}
         self.activities: dict[int, dict[str, Any]] = {}
         self.requests: list[httpx.Request] = []
+        #: How many requests were refused with 429 for going over the rate limit.
+        self.rate_refusals = 0
         self.faults = FaultInjector(error_envelope)
         self.deny_next_authorize = False
         self._codes: dict[str, _Code] = {}
@@ -317,10 +319,10 @@ class ClioFake:
                 if form.get("token") in grant.access:
                     grant.revoked = True
                     grant.access.clear()
-            grant = self._grants.get(form.get("token", ""))
-            if grant is not None:
-                grant.revoked = True
-                grant.access.clear()
+            held = self._grants.get(form.get("token", ""))
+            if held is not None:
+                held.revoked = True
+                held.access.clear()
             return httpx.Response(200)
         return httpx.Response(404, text="Not found")
 
@@ -372,9 +374,10 @@ class ClioFake:
             self._grants[refresh] = grant
             return _json(200, self._access_for(grant, refresh, expires_in=2_592_000))
         if grant_type == "refresh_token":
-            grant = self._grants.get(form.get("refresh_token", ""))
-            if grant is None or grant.revoked or grant.client_id != client_id:
+            held = self._grants.get(form.get("refresh_token", ""))
+            if held is None or held.revoked or held.client_id != client_id:
                 return _json(400, {"error": "invalid_grant", "error_description": "The refresh token is invalid"})
+            grant = held
             body = self._access_for(grant, "", expires_in=2_592_000)
             body.pop("refresh_token")
             return _json(200, body)
@@ -393,7 +396,7 @@ class ClioFake:
             for grant in self._grants.values():
                 expiry = grant.access.get(token)
                 if expiry is not None and not grant.revoked and expiry > self.now:
-                    return token
+                    return str(token)
         return _json(401, _error_body("Unauthorized", "The access token is invalid or has expired"))
 
     def _rate(self, token: str) -> tuple[dict[str, str], httpx.Response | None]:
@@ -408,6 +411,7 @@ class ClioFake:
                 "Retry-After": str(wait),
             }
             self._windows[token] = window
+            self.rate_refusals += 1
             return headers, _json(
                 429, _error_body("RateLimited", f"Rate limit exceeded. Retry in {wait} seconds."), headers
             )
@@ -564,7 +568,8 @@ class ClioFake:
             return _json(400, _error_body("BadRequest", "The request body is not valid JSON"))
         if not isinstance(raw, dict) or not isinstance(raw.get("data"), dict):
             return _json(400, _error_body("BadRequest", "param is missing or the value is empty: data"))
-        return raw["data"]
+        data: dict[str, Any] = raw["data"]
+        return data
 
     def _invalid(self, message: str) -> httpx.Response:
         return _json(422, _error_body("ValidationError", message))

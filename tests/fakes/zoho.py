@@ -94,7 +94,9 @@ def error_envelope(status: int) -> dict[str, Any]:
     }.get(status, _error("INTERNAL_ERROR", "Internal Server Error"))
 
 
-def _field(api_name: str, data_type: str, length: int, *, mandatory: bool = False, picklist: list[str] | None = None):
+def _field(
+    api_name: str, data_type: str, length: int, *, mandatory: bool = False, picklist: list[str] | None = None
+) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "api_name": api_name,
         "field_label": api_name.replace("_", " ").replace(" Id", "").strip(),
@@ -383,9 +385,10 @@ class ZohoFake:
             self._grants[refresh] = grant
             return _json(200, self._access_for(grant, refresh, expires_in=3600, include_refresh=code.offline))
         if grant_type == "refresh_token":
-            grant = self._grants.get(form.get("refresh_token", ""))
-            if grant is None or grant.revoked or grant.client_id != form.get("client_id"):
+            held = self._grants.get(form.get("refresh_token", ""))
+            if held is None or held.revoked or held.client_id != form.get("client_id"):
                 return _json(200, {"error": "invalid_code"})
+            grant = held
             return _json(200, self._access_for(grant, "", expires_in=3600, include_refresh=False))
         return _json(200, {"error": "unsupported_grant_type"})
 
