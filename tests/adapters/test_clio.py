@@ -475,3 +475,15 @@ def test_a_short_or_unreadable_number_is_not_sent_as_a_query(clio: ClioHarness) 
     assert clio.adapter.find_contact("102") == []
     assert clio.adapter.find_contact("Anonymous") == []
     assert _requests(clio.fake, "GET", "/api/v4/contacts.json") == []
+
+
+def test_sign_out_deauthorizes_the_token_at_clio(clio: ClioHarness) -> None:
+    secrets = {**APP, **clio.adapter._tokens.tokens.to_secrets()}  # type: ignore[union-attr]
+    clio.adapter.sign_out()
+    [deauthorize] = [r for r in clio.fake.requests if r.url.path == "/oauth/deauthorize"]
+    assert b"client_secret=clio-app-secret" in deauthorize.content
+    other = ClioAdapter(
+        Connection(settings={"base_url": clio.fake.base_url}, secrets=secrets), client=clio.client, clock=clio.clock
+    )
+    with pytest.raises(AuthError, match="Reconnect"):
+        other.verify()

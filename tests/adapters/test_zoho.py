@@ -599,3 +599,17 @@ def test_redirect_naming_an_unknown_accounts_server_sends_the_code_nowhere() -> 
             {"client_id": CLIENT_ID, "accounts_url": fake.accounts_url}, http, open_url=tampered, port=0, timeout=10
         )
     assert not [r for r in fake.requests if r.url.path == "/oauth/v2/token"]
+
+
+def test_sign_out_revokes_the_grant_at_zoho(zoho: ZohoHarness) -> None:
+    secrets = zoho.adapter._tokens.tokens.to_secrets()  # type: ignore[union-attr]
+    zoho.adapter.sign_out()
+    with pytest.raises(AuthError, match="Not signed in"):
+        zoho.adapter.verify()
+    other = ZohoAdapter(
+        Connection(settings={"client_id": CLIENT_ID, "accounts_url": zoho.fake.accounts_url}, secrets=secrets),
+        client=zoho.client,
+        clock=zoho.clock,
+    )
+    with pytest.raises(AuthError, match="Reconnect"):
+        other.verify()
