@@ -295,6 +295,37 @@ class CrmAdapterContract:
         assert raw["body"] == new_body
         assert raw["subject"] == entry.subject, "a body-only update changed the subject"
 
+    def test_note_engine_cycle_keeps_what_a_person_typed_in_the_crm(self, harness: ContractHarness) -> None:
+        """The engine's real loop: compose → create → (a person edits) → read → apply → update,
+        then the agent edits the note in Logdesk's editor → read → replace note → update."""
+        notes = pytest.importorskip("adapters.notes", reason="the note engine is not installed")
+        manifest = self._manifest(harness)
+        fmt, settings = manifest.log_format, notes.NoteSettings()
+        contact = self._known_contact(harness)
+        call = calls.inbound_call(E164, duration=None, result="In Progress")
+        agent_note = "Wants a callback; quoted $1 <b>not bold</b>"
+        content = notes.NoteContent.from_call(call, note=agent_note, contact=contact, expect_recording=True)
+        body = notes.compose(content, settings, fmt, limit=manifest.limits)
+        ref = harness.adapter.create_call_log(call, contact, LogEntry(subject=str(content.subject), body=body))
+        # A person adds a line in the CRM; then the poller brings the duration and the recording.
+        harness.person_edits_log(ref, body=_add_person_line(fmt))
+        stored = harness.adapter.get_call_log(ref)
+        change = notes.NoteContent(duration=194, recording_link="https://media.ringcentral.com/recording/1662272004")
+        merged, _ = notes.apply(stored.body, change, settings, fmt, limit=manifest.limits)
+        assert merged != stored.body, "the note engine found nothing to substitute in the stored body"
+        harness.adapter.update_call_log(ref, LogUpdate(body=merged), expected_version=stored.version)
+        raw = harness.read_log_raw(ref)
+        assert raw["body"] == merged
+        assert PERSON_LINE in raw["body"], "the update lost what the person added in the CRM"
+        assert notes.extract_agent_note(raw["body"], fmt) == agent_note
+        # The agent edits the note in Logdesk's editor and saves.
+        stored = harness.adapter.get_call_log(ref)
+        edited = notes.replace_agent_note(stored.body, "Called back; quote accepted", fmt)
+        harness.adapter.update_call_log(ref, LogUpdate(body=edited), expected_version=stored.version)
+        raw = harness.read_log_raw(ref)
+        assert notes.extract_agent_note(raw["body"], fmt) == "Called back; quote accepted"
+        assert PERSON_LINE in raw["body"]
+
     def test_update_of_dispositions_only_leaves_subject_and_note_alone(self, harness: ContractHarness) -> None:
         fmt = self._manifest(harness).log_format
         ref, _, contact = self._log(harness)

@@ -32,9 +32,12 @@ def test_call_factories_come_as_a_fixture(rc_calls):
 def test_contract_marker_selects_only_the_inherited_suite(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_acme=_THIRD_PARTY_TESTS)
     contract = pytester.runpytest_subprocess("-q", "-m", "contract", "-p", "no:cacheprovider")
-    contract.assert_outcomes(passed=74, skipped=1, deselected=1)
+    outcomes = contract.parseoutcomes()
+    assert outcomes.get("failed", 0) == outcomes.get("errors", 0) == 0
+    assert outcomes["deselected"] == 1 and outcomes["passed"] > 50
+    suite_size = outcomes["passed"] + outcomes.get("skipped", 0)
     rest = pytester.runpytest_subprocess("-q", "-m", "not contract", "-p", "no:cacheprovider")
-    rest.assert_outcomes(passed=1, deselected=75)
+    rest.assert_outcomes(passed=1, deselected=suite_size)
 
 
 @pytest.mark.slow
