@@ -24,7 +24,8 @@ check the CRM, edit, check subject and note load, update, check the CRM):
 - create → get round-trips subject, note and dispositions, and the CRM holds what was sent;
 - an edit made in the CRM between create and update survives the update: the suite reads,
   substitutes a placeholder with plain string operations (what the note engine does), and writes
-  back; updates that leave a field ``None`` never touch it;
+  back; updates that leave a field ``None`` never touch it; and the same holds for the note
+  engine's own compose → apply → replace-note cycle (:mod:`adapters.notes`);
 - a stale ``expected_version`` raises :class:`ConflictError` when the manifest declares
   versioned writes;
 - ``find_call_log`` finds a created log from its call (crash recovery);
