@@ -135,7 +135,7 @@ def ts(when: datetime) -> str:
 
 
 def parse_ts(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(value)
 
 
 class LinkState:
@@ -289,6 +289,9 @@ class Store:
     def call(self, call_id: str) -> Call | None:
         rows = self._query("SELECT raw FROM calls WHERE id = ?", (call_id,))
         return Call.model_validate(json.loads(rows[0]["raw"])) if rows else None
+
+    def count_calls(self) -> int:
+        return int(self._query("SELECT COUNT(*) AS n FROM calls")[0]["n"])
 
     def call_extension(self, call_id: str) -> str | None:
         rows = self._query("SELECT extension_id FROM calls WHERE id = ?", (call_id,))

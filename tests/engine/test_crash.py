@@ -45,18 +45,19 @@ def test_killed_and_restarted_engine_logs_every_call_exactly_once_with_its_note(
     rng = random.Random(seed)
     done_line = ""
     for run in range(KILLS + 1):
-        child = _spawn(tmp_path, seed, run)
-        assert child.stdout is not None
-        kill_after = rng.randint(3, 40) if run < KILLS else None
-        for lines, line in enumerate(child.stdout, start=1):
-            if line.startswith("DONE"):
-                done_line = line
-                break
-            if kill_after is not None and lines >= kill_after:
-                child.send_signal(signal.SIGKILL)
-                break
-        child.wait(timeout=60)
-        stderr = child.stderr.read() if child.stderr else ""
+        kill_after = rng.randint(10, 150) if run < KILLS else None
+        with _spawn(tmp_path, seed, run) as child:
+            assert child.stdout is not None and child.stderr is not None
+            for lines, line in enumerate(child.stdout, start=1):
+                if line.startswith("DONE"):
+                    done_line = line
+                    break
+                if kill_after is not None and lines >= kill_after:
+                    child.send_signal(signal.SIGKILL)
+                    break
+            child.stdout.read()
+            stderr = child.stderr.read()
+            child.wait(timeout=60)
         if child.returncode not in (0, -signal.SIGKILL):
             pytest.fail(f"child run {run} failed ({child.returncode}):\n{stderr[-3000:]}")
         if done_line:
@@ -75,3 +76,4 @@ def test_killed_and_restarted_engine_logs_every_call_exactly_once_with_its_note(
         assert agent_note(session) in log.body
         assert "(pending)" not in log.body
         assert "being processed" not in log.body and "being prepared" not in log.body
+    crm.close()
