@@ -11,6 +11,7 @@ Tests and benchmarks build the window from injected parts with :func:`build_main
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -271,10 +272,16 @@ def sandbox_context(
     clock = AccountClock(account.clock)
     crm = LocalCrm.open(data_dir / "local-crm.sqlite3", region=settings.default_region, clock=clock)
     crm.seed_demo()
-    store = Store(data_dir / "engine.sqlite3")
+    adapter: CrmAdapter = crm
+    on_close: list[Callable[[], None]] = [client.close, crm.close]
+    developer_crm = os.environ.get(SANDBOX_CRM_ENV, "").strip()
+    if developer_crm:  # developer option: the sandbox logs into a connected CRM (or its fake)
+        adapter = _saved_adapter(developer_crm, secrets, settings)
+        on_close.append(adapter.close)
+    store = Store(data_dir / (f"engine-{developer_crm}.sqlite3" if developer_crm else "engine.sqlite3"))
     engine = Engine(
         store,
-        crm,
+        adapter,
         client,
         settings.notes,
         extension_id=str(extension.id),
@@ -287,15 +294,36 @@ def sandbox_context(
     )
     return AppContext(
         engine=engine,
-        adapter=crm,
+        adapter=adapter,
         settings=settings,
         secrets=secrets,
         sandbox=account,
         warnings=list(warnings or []),
         source_name="RingCentral sandbox",
         clock=clock,
-        on_close=[client.close, crm.close],
+        on_close=on_close,
     )
+
+
+#: Developer option: ``LOGDESK_SANDBOX_CRM=hubspot`` (any adapter id) makes the sandbox log into
+#: that CRM, connected as saved in Settings → CRM, instead of the Local CRM. With
+#: ``LOGDESK_HUBSPOT_URL``/``LOGDESK_PIPEDRIVE_URL`` naming a fake served by
+#: ``python -m tests.fakes.hubspot`` (or ``pipedrive``), the whole app runs against that fake.
+SANDBOX_CRM_ENV = "LOGDESK_SANDBOX_CRM"
+
+
+def _saved_adapter(crm_id: str, secrets: SecretStore, settings: AppSettings) -> CrmAdapter:
+    """The adapter ``crm_id`` connected with the saved connect-form values and keyring secrets."""
+    from adapters.base import Connection
+    from adapters.registry import discover
+
+    registry = discover()
+    info = registry.get(crm_id)
+    values = dict(settings.crm.settings.get(crm_id, {}))
+    secret_values = {
+        f.key: v for f in info.manifest.auth.fields if f.secret and (v := secrets.get(f"{crm_id}:{f.key}"))
+    }
+    return registry.create(crm_id, Connection(settings=values, secrets=secret_values))
 
 
 def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None = None) -> int:
