@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import phonenumbers
 
-from tests.fakes.vendor_base import FakeApi, FakeClock, iso, json_response, run_forever
+from tests.fakes.vendor_base import FakeApi, FakeClock, iso, json_response, run_forever, sandbox_demo_contacts
 
 DEFAULT_TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 
@@ -536,13 +536,15 @@ def _valid_timestamp(text: str) -> bool:
 
 
 def demo() -> HubSpotFake:
-    """A portal with a few contacts for trying the app against (wall-clock time)."""
+    """A portal holding the sandbox's demo contacts, for running the app against (wall-clock time)."""
     from tests.fakes.vendor_base import RealClock
 
     fake = HubSpotFake(clock=RealClock())
-    fake.add_contact("Ana", "Diaz", phone="+1 (415) 555-0123", company="Diaz Supply")
-    fake.add_contact("Ben", "Okafor", phone="4155550188", mobilephone="+44 20 7946 0958", company="Okafor & Co")
-    fake.add_contact("Chen", "Li", mobilephone="+1 650 555 0100")
+    for person in sandbox_demo_contacts():
+        company_id = fake.add_company(person["company"]) if person.get("company") else None
+        fake.add_contact(person["firstName"], person.get("lastName", ""), phone=person.get("crmPhone") or
+                         person["phoneNumber"], company=person.get("company"), email=person.get("email"),
+                         company_id=company_id)
     return fake
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.vendor_base import FakeApi, FakeClock, json_response, run_forever
+from tests.fakes.vendor_base import FakeApi, FakeClock, json_response, run_forever, sandbox_demo_contacts
 
 DEFAULT_TOKEN = "3f2a9c1d7e5b4a6f8c0d2e4f6a8b0c1d2e3f4a5b"
 NOTE_LIMIT = 100_000
@@ -435,15 +435,19 @@ class PipedriveFake(FakeApi):
 
 
 def demo() -> PipedriveFake:
-    """A company with people, deals and leads for trying the app against (wall-clock time)."""
+    """A company holding the sandbox's demo contacts, some with open deals and leads, for running the
+    app against (wall-clock time)."""
     from tests.fakes.vendor_base import RealClock
 
     fake = PipedriveFake(clock=RealClock())
-    org = fake.add_org("Diaz Supply")
-    ana = fake.add_person("Ana Diaz", ["+1 (415) 555-0123"], org_id=org)
-    fake.add_deal("20 seats", ana)
-    fake.add_lead("Website enquiry", ana)
-    fake.add_person("Ben Okafor", ["4155550188", "+44 20 7946 0958"])
+    for i, person in enumerate(sandbox_demo_contacts()):
+        org = fake.add_org(person["company"]) if person.get("company") else None
+        name = f"{person['firstName']} {person.get('lastName', '')}".strip()
+        pid = fake.add_person(name, [person.get("crmPhone") or person["phoneNumber"]], org_id=org)
+        if i % 2 == 0:
+            fake.add_deal(f"{person.get('company') or name}: renewal", pid)
+        if i % 3 == 0:
+            fake.add_lead(f"{name}: website enquiry", pid)
     return fake
 
 

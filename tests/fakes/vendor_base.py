@@ -278,6 +278,16 @@ class FakeApi:
             thread.join()
 
 
+def sandbox_demo_contacts() -> list[dict[str, Any]]:
+    """The sandbox's demo contacts (``resources/sandbox/contacts.json``), so a fake served to the
+    sandbox knows the people its simulated calls come from. ``crmPhone`` is how the CRM stores
+    the number when it differs from the E.164 ``phoneNumber``."""
+    from importlib import resources
+
+    raw = json.loads(resources.files("resources").joinpath("sandbox/contacts.json").read_text("utf-8"))
+    return [c for c in raw.get("contacts", []) if isinstance(c, dict) and c.get("phoneNumber")]
+
+
 def run_forever(fake: FakeApi, argv: list[str] | None, *, env_var: str, describe: str) -> int:
     """``python -m tests.fakes.<crm>``: serve a fake with demo data until interrupted."""
     parser = argparse.ArgumentParser(description=f"Serve the fake {fake.name} API on loopback.")
