@@ -573,6 +573,18 @@ class CrmAdapterContract:
                 call, contact, LogEntry(subject="s", body=sample_body(self._manifest(harness).log_format))
             )
 
+    @pytest.mark.parametrize(
+        ("kind", "expected"), [(401, AuthError), (403, PermissionDenied), ("timeout", TransientError)]
+    )
+    def test_failure_on_verify_maps_to_error(
+        self, harness: ContractHarness, kind: FailureKind, expected: type[AdapterError]
+    ) -> None:
+        """What "Test connection" shows when the credentials are refused or the CRM is unreachable."""
+        self._needs_faults(harness)
+        harness.inject_failure(kind)
+        with pytest.raises(expected):
+            harness.adapter.verify()
+
     def test_429_raises_rate_limited_with_retry_after(self, harness: ContractHarness) -> None:
         self._needs_faults(harness)
         ref, _, _ = self._log(harness)
