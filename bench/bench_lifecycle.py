@@ -99,13 +99,21 @@ class LimitedCrm:
         self.inner.close()
 
 
+class UnversionedCrm(LimitedCrm):
+    """The same CRM, as one without a version precondition (every update reads first)."""
+
+    manifest: ClassVar[Manifest] = LocalCrm.manifest.model_copy(
+        update={"capabilities": LocalCrm.manifest.capabilities.model_copy(update={"versioned_writes": False})}
+    )
+
+
 def _engine(root: Path, clock: ManualClock, rc: SimulatedRingCentral, crm: CrmAdapter) -> Engine:
     budgets = Budgets(crm=RateBudget("crm", CRM_LIMIT))
     return Engine(Store(root / "engine.sqlite3"), crm, rc, NoteSettings(), extension_id="400200000001",
                   clock=clock, recordings_expected=True, budgets=budgets)
 
 
-def one_lifecycle(root: Path) -> dict[str, Any]:
+def one_lifecycle(root: Path, *, versioned: bool = True) -> dict[str, Any]:
     clock = ManualClock(START)
     [scripted] = scripted_calls(1, seed=5)
     call = scripted.call
@@ -118,7 +126,7 @@ def one_lifecycle(root: Path) -> dict[str, Any]:
     rc = SimulatedRingCentral(clock, script)
     local = LocalCrm.open(root / "crm.sqlite3", clock=clock.now)
     contact = local.add_contact("Ada Lovelace", call.remote.phone_number)
-    crm = LimitedCrm(local, clock, CRM_LIMIT)
+    crm = (LimitedCrm if versioned else UnversionedCrm)(local, clock, CRM_LIMIT)
     engine = _engine(root, clock, rc, crm)
     engine.sync()
     engine.log_call(call.id, Draft(contact_id=contact.id, contact_name=contact.name, note="Agent's note"))
@@ -155,7 +163,8 @@ def backlog(root: Path) -> dict[str, float]:
     for s in script:
         c = contacts[s.call.remote.phone_number or ""]
         engine.log_call(s.call.id, Draft(contact_id=c.id, contact_name=c.name, note="n"))
-    drive(engine, clock, rc, until=lambda: not engine.store.count_items("queued") and clock.now() >= ready_at)
+    drive(engine, clock, rc, until=lambda: not engine.store.count_items("queued"))
+    assert clock.now() < ready_at
     assert len(local.call_logs()) == BACKLOG
     before = crm.requests
     clock.set(ready_at)
@@ -185,6 +194,8 @@ def _workdir() -> tempfile.TemporaryDirectory[str]:
 def run() -> list[Result]:
     with _workdir() as one:
         life = one_lifecycle(Path(one))
+    with _workdir() as two:
+        plain = one_lifecycle(Path(two), versioned=False)
     # App Connect: create, then for each of duration, recording, AI note, transcript: read + write.
     app_connect = 1 + 4 * 2
     with _workdir() as many:
@@ -193,6 +204,8 @@ def run() -> list[Result]:
     return [
         Result("lifecycle: CRM requests, Logdesk", float(life["requests"]), "requests", f"< {app_connect}",
                life["requests"] < app_connect),
+        Result("lifecycle: CRM requests, Logdesk, CRM without versions", float(plain["requests"]), "requests",
+               f"< {app_connect}", plain["requests"] < app_connect),
         Result("lifecycle: CRM requests, App Connect pattern", float(app_connect), "requests"),
         Result(f"backlog {BACKLOG}: simulated seconds to complete", drained["took"], "s"),
         Result(f"backlog {BACKLOG}: rate-limit minimum", drained["minimum"], "s"),
