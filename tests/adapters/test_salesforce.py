@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -58,7 +59,7 @@ class SalesforceHarness(ContractHarness):
         self.on_request: Callable[[httpx.Request], None] | None = None
         #: The first request this matches is carried out by the org, but its answer never arrives.
         self.lose_answer: Callable[[httpx.Request], bool] | None = None
-        self.client = httpx.Client(transport=httpx.MockTransport(self._handle), timeout=5.0)
+        self.client = self._make_client()
         self.saved: list[dict[str, str]] = []
         now = self.fake.clock.time()
         tokens = oauth.TokenSet.from_response(self.fake.issue_tokens(), now=now)
@@ -72,6 +73,9 @@ class SalesforceHarness(ContractHarness):
         )
         self.account = self.fake.add_account("Analytical Engines Ltd")
         self.opportunity = self.fake.add_opportunity("Engines — 20 seats", self.account)
+
+    def _make_client(self) -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(self._handle), timeout=5.0)
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
         self.seen.append(request)
@@ -122,10 +126,36 @@ class SalesforceHarness(ContractHarness):
         self.client.close()
 
 
+class LoopbackSalesforceHarness(SalesforceHarness):
+    """The same, over real HTTP: the fake org served on 127.0.0.1 and an ordinary ``httpx.Client``."""
+
+    def __init__(self) -> None:
+        fake = SalesforceFake()
+        self._serving = contextlib.ExitStack()
+        base_url = self._serving.enter_context(served(fake))
+        super().__init__(fake, login_host=base_url.removeprefix("http://"))
+
+    def _make_client(self) -> httpx.Client:
+        # Answers on loopback take milliseconds; a held request times out after one second.
+        return httpx.Client(timeout=httpx.Timeout(5.0, read=1.0))
+
+    def close(self) -> None:
+        super().close()
+        self._serving.close()
+
+
 class TestSalesforceContract(CrmAdapterContract):
     @pytest.fixture
     def harness(self) -> Iterator[ContractHarness]:
         h = SalesforceHarness()
+        yield h
+        h.close()
+
+
+class TestSalesforceContractOverLoopback(CrmAdapterContract):
+    @pytest.fixture
+    def harness(self) -> Iterator[ContractHarness]:
+        h = LoopbackSalesforceHarness()
         yield h
         h.close()
 

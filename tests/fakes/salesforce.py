@@ -1103,11 +1103,17 @@ def demo(clock: FakeClock | None = None, *, instance_url: str | None = None) -> 
 
 
 @contextlib.contextmanager
-def served(fake: SalesforceFake, port: int = 0) -> Iterator[str]:
-    """Serves ``fake`` on loopback; its instance URL becomes the served origin."""
-    with fake.serve(port) as base_url:
-        fake.instance_url = base_url
-        yield base_url
+def served(fake: SalesforceFake) -> Iterator[str]:
+    """Serves ``fake`` on a free loopback port; its instance URL becomes the served origin.
+
+    A request the fake answers with a timeout is held open until the client gives up, so a
+    client's read timeout fires on a real socket.
+    """
+    from tests.fakes.loopback import LoopbackServer
+
+    with LoopbackServer(fake.handle) as server:
+        fake.instance_url = server.base_url
+        yield server.base_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1120,7 +1126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
     fake = demo(RealClock())
-    with served(fake, args.port) as base_url:
+    with fake.serve(args.port) as base_url:
+        fake.instance_url = base_url
         print(f"fake Salesforce listening on {base_url}")
         print(f"connect Logdesk with login host {base_url.removeprefix('http://')} and client id {fake.client_id}")
         with contextlib.suppress(KeyboardInterrupt):
