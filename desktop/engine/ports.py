@@ -8,9 +8,9 @@ implementation does blocking I/O and must not touch Qt. A :class:`Clock` may be 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from adapters.models import Call
 
@@ -56,6 +56,16 @@ class ManualClock:
                 self._now = when
 
 
+class SecondsClock:
+    """A :class:`Clock` over a function returning UNIX seconds (the sandbox's accelerated clock)."""
+
+    def __init__(self, seconds: Callable[[], float]) -> None:
+        self._seconds = seconds
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self._seconds(), UTC)
+
+
 class SyncBatch(Protocol):
     """One answer of RingCentral's call-log-sync: records changed since the token, and the next token."""
 
@@ -80,15 +90,22 @@ class CallSource(Protocol):
     ``sync_call_log`` and ``get_call`` spend RingCentral's Heavy budget; ``get_insights`` the Light one.
     """
 
-    def sync_call_log(self, sync_token: str | None) -> SyncBatch:
+    def sync_call_log(self, sync_token: str | None, /) -> SyncBatch:
         """FSync when ``sync_token`` is None (or RingCentral asks for it), else ISync."""
         ...
 
-    def get_call(self, call_id: str) -> Call: ...
+    def get_call(self, call_id: str, /) -> Call: ...
 
-    def get_insights(self, recording_id: str) -> object | None:
+    def get_insights(self, recording_id: str, /) -> object | None:
         """RingSense insights for a recording; None while they are not ready.
 
         Raises ``PermissionDenied`` when the user has no RingSense licence.
         """
         ...
+
+
+if TYPE_CHECKING:
+    from adapters.ringcentral.client import RingCentralClient
+
+    def _real_client_is_a_call_source(client: RingCentralClient) -> CallSource:
+        return client  # mypy checks that the real client satisfies the protocol
