@@ -289,6 +289,8 @@ class HubSpotAdapter:
         self._owner_names: dict[str, str] | None = None
         #: Contact id → primary company id, learnt from contact searches (no extra request at create).
         self._contact_companies: dict[str, str] = {}
+        #: Contact id → display name, from contact searches: names a stored call's contact for free.
+        self._contact_names: dict[str, str] = {}
         #: The last known properties of each call this instance read or wrote, so a PATCH
         #: (which answers with the written properties only) still yields a whole record.
         self._known: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -472,6 +474,7 @@ class HubSpotAdapter:
             owner_id = props.get("hubspot_owner_id")
             if props.get("associatedcompanyid"):
                 self._contact_companies[str(item["id"])] = str(props["associatedcompanyid"])
+            self._contact_names[str(item["id"])] = name or str(props.get("email") or f"Contact {item['id']}")
             contacts.append(
                 Contact(
                     id=str(item["id"]),
@@ -619,7 +622,7 @@ class HubSpotAdapter:
             "properties": dict(raw["properties"]),
             "updatedAt": raw.get("updatedAt"),
             "contact_id": contact_id or ref.contact_id,
-            "contact_name": previous.get("contact_name"),
+            "contact_name": previous.get("contact_name") or self._contact_names.get(contact_id or ""),
         })
         return self._stored(ref, ref.log_id)
 

@@ -248,6 +248,8 @@ class PipedriveAdapter:
         self._user_names: dict[int, str] | None = None
         #: Person id → organisation id, learnt from contact searches (no extra request at create).
         self._person_orgs: dict[int, int] = {}
+        #: Person id → name, from contact searches: names a stored activity's person for free.
+        self._person_names: dict[int, str] = {}
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -452,6 +454,7 @@ class PipedriveAdapter:
             person = people.get(item["id"], {})
             if isinstance(person.get("org_id"), int):
                 self._person_orgs[item["id"]] = person["org_id"]
+            self._person_names[item["id"]] = str(item.get("name") or person.get("name") or f"Person {item['id']}")
             org = item.get("organization")
             owner_id = person.get("owner_id") or (item.get("owner") or {}).get("id")
             raw_phones = item.get("phones") or []
@@ -568,6 +571,7 @@ class PipedriveAdapter:
             body=str(data.get("note") or ""),
             dispositions={RELATED: related},
             contact_id=contact_id,
+            contact_name=self._person_names.get(person_id) if isinstance(person_id, int) else None,
             duration_seconds=parse_duration(data.get("duration")),
             modified_at=_parse_time(version),
         )

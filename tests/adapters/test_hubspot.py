@@ -478,3 +478,16 @@ def test_region_setting_reads_numbers_written_without_a_country_code() -> None:
         assert [c.id for c in h.adapter.find_contact("020 7946 0958")] == [cid]
     finally:
         h.close()
+
+
+def test_a_stored_log_names_its_contact_without_another_request(hs: HubSpotHarness) -> None:
+    contact = _contact(hs)
+    ref = hs.adapter.create_call_log(calls.inbound_call(E164), contact, _entry())
+    fresh = HubSpotHarness(hs.fake)  # another session: nothing remembered from the create
+    try:
+        fresh.adapter.find_contact(E164)
+        before = len(hs.fake.requests)
+        assert fresh.adapter.get_call_log(ref).contact_name == "Ana Diaz"
+        assert len(hs.fake.requests) == before + 1
+    finally:
+        fresh.close()

@@ -465,3 +465,16 @@ def test_a_slow_fake_served_to_the_app_answers_late_enough_to_time_out() -> None
                 adapter.verify()
         finally:
             client.close()
+
+
+def test_a_stored_log_names_its_contact_without_another_request(pd: PipedriveHarness) -> None:
+    contact = _contact(pd)
+    ref = pd.adapter.create_call_log(calls.inbound_call(E164), contact, _entry())
+    fresh = PipedriveHarness(pd.fake)  # another session: nothing remembered from the create
+    try:
+        fresh.adapter.find_contact(E164)
+        before = len(pd.fake.requests)
+        assert fresh.adapter.get_call_log(ref).contact_name == "Ana Diaz"
+        assert len(pd.fake.requests) == before + 1
+    finally:
+        fresh.close()
