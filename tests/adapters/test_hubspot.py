@@ -103,6 +103,12 @@ def test_verify_names_the_portal_and_loads_its_outcomes(hs: HubSpotHarness) -> N
     assert options[CONNECTED] == "Connected"
 
 
+def test_live_outcomes_never_change_the_shared_manifest(hs: HubSpotHarness) -> None:
+    live = hs.adapter.page_fields()
+    assert CUSTOM_OUTCOME[0] in [o.id for o in live[0].options]
+    assert [o.id for o in HubSpotAdapter.manifest.page_fields[0].options] == [o.id for o in DEFAULT_OUTCOMES]
+
+
 def test_verify_with_owner_email_names_the_owner() -> None:
     h = HubSpotHarness(owner_email="agent@example.com")
     try:
