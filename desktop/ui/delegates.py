@@ -50,6 +50,37 @@ def _pill_font(base: QFont) -> QFont:
     return font
 
 
+class TextDelegate(QStyledItemDelegate):
+    """Plain cells (time, duration, result) and the direction icon, aligned with the painted ones."""
+
+    @override
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
+        _paint_background(painter, option, option.widget)  # type: ignore[arg-type]
+        rect: QRect = option.rect.adjusted(8, 0, -8, 0)  # type: ignore[attr-defined]
+        decoration = index.data(Qt.ItemDataRole.DecorationRole)
+        if decoration is not None and hasattr(decoration, "paint"):
+            size = 16
+            target = QRect(rect.left() + (rect.width() - size) // 2, rect.top() + (rect.height() - size) // 2,
+                           size, size)
+            decoration.paint(painter, target)
+            return
+        text = index.data(Qt.ItemDataRole.DisplayRole)
+        if not text:
+            return
+        painter.save()
+        painter.setFont(option.font)  # type: ignore[attr-defined]
+        brush = index.data(Qt.ItemDataRole.ForegroundRole)
+        painter.setPen(QPen(brush.color()) if brush is not None else QPen(QColor(COLORS["text"])))
+        align = index.data(Qt.ItemDataRole.TextAlignmentRole)
+        flags = (
+            Qt.AlignmentFlag(align) if align is not None else Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )
+        metrics = QFontMetrics(option.font)  # type: ignore[attr-defined]
+        shown = metrics.elidedText(str(text), Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect, flags, shown)
+        painter.restore()
+
+
 class StatusDelegate(QStyledItemDelegate):
     """The log status as a coloured pill, followed by one small pill per pending artifact."""
 

@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
 
         from desktop.ui.call_table_model import CallFilter, CallTableModel
         from desktop.ui.calls_view import CallsTableView
-        from desktop.ui.delegates import ActionDelegate, ContactDelegate, StatusDelegate
+        from desktop.ui.delegates import ActionDelegate, ContactDelegate, StatusDelegate, TextDelegate
         from desktop.ui.widgets import Banner
 
         self.model = model
@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
 
         self.table = CallsTableView()
         self.table.setModel(proxy)
+        self.table.setItemDelegate(TextDelegate(self.table))
         self.table.setItemDelegateForColumn(CallTableModel.COL_CONTACT, ContactDelegate(self.table))
         self.table.setItemDelegateForColumn(CallTableModel.COL_STATUS, StatusDelegate(self.table))
         self.action_delegate = ActionDelegate(self.table)

@@ -112,6 +112,8 @@ class SettingsDialog(QDialog):
             )
             root.addWidget(self.keyring_banner)
         self.tabs = QTabWidget()
+        self.tabs.setUsesScrollButtons(False)
+        self.tabs.tabBar().setExpanding(False)
         self.tabs.addTab(self._ringcentral_page(), "RingCentral")
         self.tabs.addTab(self._crm_page(), "CRM")
         self.tabs.addTab(self._note_page(), "Note contents")

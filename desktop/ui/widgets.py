@@ -33,6 +33,7 @@ class Banner(QFrame):
         self.action.setVisible(bool(action))
         self.action.clicked.connect(self.action_clicked)
         layout.addWidget(self.action)
+        self.closable = closable
         if closable:
             close = QToolButton()
             close.setText("✕")

@@ -46,3 +46,37 @@ def main(qtbot, app_context):  # type: ignore[no-untyped-def]
     controller.start()
     yield controller
     controller.poller.stop()
+
+
+def place(account, kind: str, phone: str | None, *, ended_ago: float = 0.0, duration: int | None = None):  # type: ignore[no-untyped-def]
+    """A sandbox call with a known other party (``phone=None``: a random demo caller)."""
+    from adapters.ringcentral.sandbox.data import Person
+
+    remote = Person(name=None, phone_number=phone) if phone else None
+    return account.place_call(kind, ended_ago=ended_ago, duration=duration, remote=remote)
+
+
+@pytest.fixture
+def busy_day(qtbot, main, account, app_context):  # type: ignore[no-untyped-def]
+    """A morning of calls: some logged (one complete, one waiting for its recording), some not."""
+    from desktop.engine.models import Draft
+
+    people = ["+14155550132", "+13125550198", "+12065550121", "+13035550164", "+19175550171", "+12125550147"]
+    kinds = ["inbound", "inbound", "missed", "outbound", "inbound", "inbound"]
+    for n, (phone, kind) in enumerate(zip(people, kinds, strict=True)):
+        if n:
+            account.advance(570)  # calls ten minutes apart
+        place(account, kind, phone, duration=None if kind == "missed" else 60 + 47 * n)
+        account.advance(30)
+        main.poller.poll_now()
+    rows = {r.remote_number: r for r in app_context.engine.calls()}
+    engine = app_context.engine
+    for phone, note in (("+14155550132", "Confirmed the pallet pickup for Thursday."),
+                        ("+12125550147", "Wants the renewal quote revised for 40 seats.")):
+        row = rows[phone]
+        contact = engine.match_contacts(row.call_id)[0]
+        subject = f"{row.direction} call {'from' if row.direction == 'Inbound' else 'to'} {contact.name}"
+        main.ports.log(row.call_id, Draft(contact_id=contact.id, contact_name=contact.name, subject=subject,
+                                          note=note, dispositions={"disposition": "connected"}), None)
+    main.poller.poll_now()
+    return rows
