@@ -666,16 +666,22 @@ class SalesforceAdapter:
         """Contacts and leads whose phone fields hold ``phone``, via SOSL ``IN PHONE FIELDS``.
 
         Salesforce's phone search ignores formatting: the national digits are searched first, then
-        country code + national digits. Contacts of an account get that account and its open
-        opportunities as ``related_to`` options. With ``is_extension``, active Salesforce users whose
-        ``Extension`` is ``phone`` are returned as internal contacts (a task cannot name a user as
-        its Who, so their calls are logged as ``Internal`` tasks without one).
+        country code + national digits, then the national dialling digits where a trunk prefix
+        differs (``0123456789`` for ``+33 1 23 45 67 89``), until one finds something. Contacts of
+        an account get that account and its open opportunities as ``related_to`` options.
+
+        With ``is_extension``, active Salesforce users whose ``Extension`` is ``phone`` are returned
+        as internal contacts (a task cannot name a user as its Who, so their calls are logged as
+        ``Internal`` tasks without one).
         """
         if is_extension:
             return self._colleagues(phones.digits_only(phone))
         parsed = phones.parse(phone, self._region)
         if parsed is not None:
             terms = [parsed.national, f"{parsed.country_code}{parsed.national}"]
+            dialled = phones.digits_only(phones.formatted_variants(parsed)[0])  # with a trunk prefix: 0123456789
+            if dialled not in terms:
+                terms.append(dialled)
         else:
             digits = phones.digits_only(phone)
             terms = [digits] if len(digits) >= 2 else []

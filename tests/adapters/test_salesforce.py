@@ -420,6 +420,13 @@ def test_find_contact_falls_back_to_country_code_digits(sf: SalesforceHarness) -
     assert terms == ["FIND {4155550123", "FIND {14155550123"]
 
 
+def test_number_stored_with_a_trunk_prefix_is_found(sf: SalesforceHarness) -> None:
+    contact_id = sf.add_contact("Zoé Martin", "01 23 45 67 89")
+    assert [c.id for c in sf.adapter.find_contact("+33 1 23 45 67 89")] == [contact_id]
+    terms = [r.url.params["q"].split("}")[0] for r in _requests(sf, "GET", "/search")]
+    assert terms == ["FIND {123456789", "FIND {33123456789", "FIND {0123456789"]
+
+
 def test_found_contact_offers_its_account_and_open_opportunities(sf: SalesforceHarness) -> None:
     sf.fake.add_opportunity("Engines — closed deal", sf.account, closed=True)
     contact = _contact(sf)
