@@ -101,7 +101,8 @@ def parse(raw: str, region: str = "US") -> ParsedNumber | None:
         parsed = phonenumbers.parse(number_text, region.upper() if region else None)
     except NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(parsed):
+    # A local-only length (555-0123 in the US) has no E.164 form: it needs an area code.
+    if phonenumbers.is_possible_number_with_reason(parsed) != phonenumbers.ValidationResult.IS_POSSIBLE:
         return None
     national = str(parsed.national_number)
     if parsed.italian_leading_zero:

@@ -47,7 +47,7 @@ def test_italian_leading_zero_is_kept_in_national_digits() -> None:
     assert phone.to_e164("+39 06 1234 5678") == "+390612345678"
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "garbage", "12", "+1", "call me"])
+@pytest.mark.parametrize("raw", ["", "   ", "garbage", "12", "+1", "call me", "555-0123", "123456789012345"])
 def test_unreadable_input_gives_none(raw: str) -> None:
     assert phone.to_e164(raw) is None
     assert phone.national_digits(raw) is None
