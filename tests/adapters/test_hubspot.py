@@ -311,6 +311,44 @@ def test_vendor_validation_message_and_property_reach_the_agent(hs: HubSpotHarne
     assert caught.value.vendor_message == "hs_call_disposition: not-a-guid was not one of the allowed options"
 
 
+_OK = {"hs_timestamp": "2026-09-30T14:05:00.000Z", "hs_call_title": "t"}
+
+
+@pytest.mark.parametrize(
+    ("properties", "field"),
+    [
+        ({"hs_call_title": "t"}, "hs_timestamp"),
+        ({**_OK, "hs_call_direction": "SIDEWAYS"}, "hs_call_direction"),
+        ({**_OK, "hs_call_status": "DONE"}, "hs_call_status"),
+        ({**_OK, "hs_call_duration": "95s"}, "hs_call_duration"),
+        ({**_OK, "hs_call_recording_url": "http://media.example/1.mp3"}, "hs_call_recording_url"),
+        ({**_OK, "hubspot_owner_id": "999"}, "hubspot_owner_id"),
+        ({**_OK, "session_id": "1"}, "session_id"),
+        ({**_OK, "hs_lastmodifieddate": "2026-09-30T14:05:00.000Z"}, "hs_lastmodifieddate"),
+    ],
+)
+def test_the_fake_refuses_what_hubspot_refuses_and_the_adapter_names_the_property(
+    hs: HubSpotHarness, properties: dict[str, str], field: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        hs.adapter._request("POST", "/crm/v3/objects/calls", json={"properties": properties})
+    assert caught.value.field == field
+    assert hs.fake.calls == {}
+
+
+@pytest.mark.parametrize(
+    ("to_id", "type_id"), [("424242", 194), (None, 999)], ids=["unknown contact", "wrong association type"]
+)
+def test_the_fake_refuses_bad_associations_like_hubspot(hs: HubSpotHarness, to_id: str | None, type_id: int) -> None:
+    known = hs.add_contact("Ana Diaz", E164)
+    association = {"to": {"id": to_id or known},
+                   "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}]}
+    with pytest.raises(ValidationError, match=r"not valid|invalid") as caught:
+        hs.adapter._request("POST", "/crm/v3/objects/calls", json={"properties": _OK, "associations": [association]})
+    assert caught.value.status == 400
+    assert hs.fake.calls == {}
+
+
 def test_unknown_page_field_is_refused_before_any_request(hs: HubSpotHarness) -> None:
     with pytest.raises(ValidationError):
         hs.adapter.upsert_disposition(CallLogRef(adapter_id="hubspot", log_id="1"), {"deal": "12"})
