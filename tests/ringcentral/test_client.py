@@ -427,3 +427,8 @@ def test_session_insights_cover_every_leg_of_a_transfer(
     found = socket_client.get_session_insights(call.telephony_session_id)
     assert sorted(i.source_record_id for i in found) == sorted(r.id for r in call.recordings)
     assert len(found) == 2 and all(i.source_session_id == call.telephony_session_id for i in found)
+    by_leg = {r.id: r.leg for r in call.recordings}
+    speakers = {by_leg[i.source_record_id]: {i.speaker_name(t.speaker_id) for t in i.transcript} for i in found}
+    assert call.colleague is not None
+    assert speakers[0] == {"Dana Agent", call.remote.name}  # the agent's leg, up to the hand-over
+    assert speakers[1] == {call.colleague.name, call.remote.name}  # the colleague's leg

@@ -1102,6 +1102,7 @@ class SandboxAccount:
             duration_s=rec.duration,
             created=iso(created),
             rs_record_uri=f"{req.platform_base}/ringsense/calls/{call.telephony_session_id}-{rec.id}",
+            part="whole" if colleague is None else ("first" if rec.leg == 0 else "second"),
         )
 
     def _ringsense_refusal(self) -> SandboxResponse | None:

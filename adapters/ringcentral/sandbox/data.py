@@ -227,11 +227,16 @@ def render_insights(
     duration_s: int,
     created: str,
     rs_record_uri: str,
+    part: str = "whole",
 ) -> dict[str, Any]:
     """A RingSense ``RecordingInsights`` body for one recording of a call.
 
     Speaker ids are ``p-<session>-1`` (the agent), ``-2`` (the caller) and ``-3`` (the colleague
     a transferred call went to), matching the call's party ids.
+
+    Args:
+        part: ``whole``; or for a transferred call with a recording per leg, ``first`` (the agent
+            and the caller, up to the hand-over) or ``second`` (the colleague and the caller).
     """
     spec = _TOPICS[topic]
     base = telephony_session_id.removeprefix("s-")
@@ -244,8 +249,16 @@ def render_insights(
         "e": f"{caller.first_name.lower()}@example.com",
     }
     script: list[tuple[str, str]] = list(spec["script"])
-    if colleague is not None:
+    # Who says the agent's lines: the colleague takes over in the second leg of a transfer.
+    role = {"A": "A", "C": "C", "T": "T"}
+    if colleague is not None and part == "first":
+        script = script[:5] + _TRANSFER_TAIL[:1]
+    elif colleague is not None and part == "second":
+        script = _TRANSFER_TAIL[1:] + script[5:]
+        role["A"] = "T"
+    elif colleague is not None:
         script = script[:5] + _TRANSFER_TAIL + script[5:]
+    script = [(role[who], text) for who, text in script]
     # Spread the lines over the recording; each takes time proportional to its length.
     total_chars = sum(len(text) for _, text in script) or 1
     span = max(10.0, float(duration_s) - 2.0)
@@ -270,14 +283,16 @@ def render_insights(
         for who, text in items:
             said = text.format(**fill)
             start, end = at(said)
-            out.append({"speakerId": ids[who], "start": start, "end": end, "value": said})
+            out.append({"speakerId": ids[role[who]], "start": start, "end": end, "value": said})
         return out
 
     speakers = [
         {"speakerId": ids["A"], "name": agent.name, "accountId": account_id, "extensionId": agent.extension_id},
         {"speakerId": ids["C"], "name": caller.name, "accountId": None, "extensionId": None},
     ]
-    if colleague is not None:
+    if part == "second":
+        speakers = speakers[1:]
+    if colleague is not None and part != "first":
         speakers.append(
             {
                 "speakerId": ids["T"],
