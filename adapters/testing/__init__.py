@@ -24,7 +24,7 @@ Public names:
 - :mod:`adapters.testing.faults`: :class:`FaultInjector`, a one-shot failure queue for fake
   servers built on ``httpx.MockTransport``.
 
-Installing Logdesk registers :mod:`adapters.testing.plugin` under ``pytest11``, so pytest
+Installing Logdesk registers :mod:`adapters.pytest_plugin` under ``pytest11``, so pytest
 rewrites the suite's assertions (readable failures) and offers its fixtures everywhere.
 This package needs pytest; the application never imports it.
 """
