@@ -22,6 +22,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench import Result, at_most
 
@@ -94,7 +95,7 @@ def _time_to_paint(code: str, env: dict[str, str]) -> float:
     return elapsed
 
 
-def fake_calls(n: int, *, start: datetime | None = None) -> list[object]:
+def fake_calls(n: int, *, start: datetime | None = None) -> list[Any]:
     """``n`` RingCentral call records, newest first, one every 7 minutes."""
     from adapters.models import Call
 
@@ -129,7 +130,7 @@ def _prepare_store(path: Path, n: int) -> None:
     try:
         calls = fake_calls(n)
         for i in range(0, n, 2000):
-            store.upsert_calls(calls[i : i + 2000], "400200000001", datetime.now(UTC))  # type: ignore[arg-type]
+            store.upsert_calls(calls[i : i + 2000], "400200000001", datetime.now(UTC))
     finally:
         store.close()
 
@@ -203,7 +204,7 @@ print(json.dumps({"keys": keys, "filters": filters, "rss_mb": rss_mb, "rows": wi
 """
 
 
-def table_items(n: int) -> list[object]:
+def table_items(n: int) -> list[Any]:
     """``n`` table rows as the engine would deliver them (mixed states, names, pending)."""
     from desktop.ui.call_table_model import CallItem, LogStatus, display_number
 

@@ -55,8 +55,8 @@ class TextDelegate(QStyledItemDelegate):
 
     @override
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
-        _paint_background(painter, option, option.widget)  # type: ignore[arg-type]
-        rect: QRect = option.rect.adjusted(8, 0, -8, 0)  # type: ignore[attr-defined]
+        _paint_background(painter, option, option.widget)
+        rect: QRect = option.rect.adjusted(8, 0, -8, 0)
         decoration = index.data(Qt.ItemDataRole.DecorationRole)
         if decoration is not None and hasattr(decoration, "paint"):
             size = 16
@@ -68,14 +68,14 @@ class TextDelegate(QStyledItemDelegate):
         if not text:
             return
         painter.save()
-        painter.setFont(option.font)  # type: ignore[attr-defined]
+        painter.setFont(option.font)
         brush = index.data(Qt.ItemDataRole.ForegroundRole)
         painter.setPen(QPen(brush.color()) if brush is not None else QPen(QColor(COLORS["text"])))
         align = index.data(Qt.ItemDataRole.TextAlignmentRole)
         flags = (
             Qt.AlignmentFlag(align) if align is not None else Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
         )
-        metrics = QFontMetrics(option.font)  # type: ignore[attr-defined]
+        metrics = QFontMetrics(option.font)
         shown = metrics.elidedText(str(text), Qt.TextElideMode.ElideRight, rect.width())
         painter.drawText(rect, flags, shown)
         painter.restore()
@@ -87,14 +87,14 @@ class StatusDelegate(QStyledItemDelegate):
     @override
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         item = _item(index)
-        _paint_background(painter, option, option.widget)  # type: ignore[arg-type]
+        _paint_background(painter, option, option.widget)
         if item is None:
             return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        font = _pill_font(option.font)  # type: ignore[attr-defined]
+        font = _pill_font(option.font)
         metrics = QFontMetrics(font)
-        rect = option.rect  # type: ignore[attr-defined]
+        rect = option.rect
         height = metrics.height() + 6
         x = rect.left() + 8
         y = rect.top() + (rect.height() - height) / 2
@@ -111,7 +111,7 @@ class StatusDelegate(QStyledItemDelegate):
     @override
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         item = _item(index)
-        metrics = QFontMetrics(_pill_font(option.font))  # type: ignore[attr-defined]
+        metrics = QFontMetrics(_pill_font(option.font))
         parts = [item.status.value, *(f"⋯ {p}" for p in item.pending)] if item else ["Unlogged"]
         width = sum(metrics.horizontalAdvance(p) + 22 for p in parts) + 12
         return QSize(width, metrics.height() + 16)
@@ -123,12 +123,12 @@ class ContactDelegate(QStyledItemDelegate):
     @override
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         item = _item(index)
-        _paint_background(painter, option, option.widget)  # type: ignore[arg-type]
+        _paint_background(painter, option, option.widget)
         if item is None:
             return
         painter.save()
-        rect: QRect = option.rect.adjusted(8, 0, -8, 0)  # type: ignore[attr-defined]
-        font = QFont(option.font)  # type: ignore[attr-defined]
+        rect: QRect = option.rect.adjusted(8, 0, -8, 0)
+        font = QFont(option.font)
         name = item.contact_name
         if name:
             if item.has_crm_contact:
@@ -140,7 +140,7 @@ class ContactDelegate(QStyledItemDelegate):
             painter.drawText(rect, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)
             used = metrics.horizontalAdvance(shown) + 10
             if item.phone and used < rect.width() - 40:
-                small = QFont(option.font)  # type: ignore[attr-defined]
+                small = QFont(option.font)
                 painter.setFont(small)
                 painter.setPen(QColor(COLORS["muted"]))
                 rest = rect.adjusted(used, 0, 0, 0)
@@ -163,11 +163,11 @@ class ActionDelegate(QStyledItemDelegate):
     action_requested = Signal(str, str)
 
     def _button_rect(self, option: QStyleOptionViewItem, item: CallItem) -> QRectF:
-        metrics = QFontMetrics(_pill_font(option.font))  # type: ignore[attr-defined]
+        metrics = QFontMetrics(_pill_font(option.font))
         text = self._label(item)
         width = metrics.horizontalAdvance(text) + 22
         height = metrics.height() + 8
-        rect = option.rect  # type: ignore[attr-defined]
+        rect = option.rect
         return QRectF(rect.right() - width - 10, rect.top() + (rect.height() - height) / 2, width, height)
 
     @staticmethod
@@ -178,13 +178,13 @@ class ActionDelegate(QStyledItemDelegate):
     @override
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         item = _item(index)
-        _paint_background(painter, option, option.widget)  # type: ignore[arg-type]
+        _paint_background(painter, option, option.widget)
         if item is None or item.status is LogStatus.SAVING:
             return
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = self._button_rect(option, item)
-        font = _pill_font(option.font)  # type: ignore[attr-defined]
+        font = _pill_font(option.font)
         if primary_action(item) is RowAction.LOG:
             fg, bg, border = "#ffffff", COLORS["accent"], COLORS["accent"]
         else:
@@ -199,7 +199,7 @@ class ActionDelegate(QStyledItemDelegate):
 
     @override
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
-        metrics = QFontMetrics(_pill_font(option.font))  # type: ignore[attr-defined]
+        metrics = QFontMetrics(_pill_font(option.font))
         return QSize(metrics.horizontalAdvance("+ Log") + 60, metrics.height() + 16)
 
     @override

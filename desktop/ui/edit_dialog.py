@@ -105,7 +105,9 @@ class EditDialog(QDialog):
         self.apply_mine = QPushButton("Apply just my changes")
         self.apply_mine.setObjectName("ApplyMine")
         self.apply_mine.clicked.connect(self._on_apply_mine_clicked)
-        self.conflict.layout().addWidget(self.apply_mine)
+        conflict_layout = self.conflict.layout()
+        assert conflict_layout is not None
+        conflict_layout.addWidget(self.apply_mine)
         self.conflict.hide()
         root.addWidget(self.conflict)
 
@@ -168,7 +170,7 @@ class EditDialog(QDialog):
         buttons.addWidget(self.save_button)
         root.addLayout(buttons)
         for keys in ("Ctrl+Return", "Ctrl+Enter", "Ctrl+S"):
-            QShortcut(QKeySequence(keys), self, activated=self._on_save_clicked)
+            QShortcut(QKeySequence(keys), self, lambda: self._on_save_clicked())
         self._set_inputs_enabled(False)
 
     def _set_inputs_enabled(self, enabled: bool) -> None:

@@ -253,7 +253,7 @@ class LogDialog(QDialog):
         buttons.addWidget(self.save_button)
         root.addLayout(buttons)
         for keys in ("Ctrl+Return", "Ctrl+Enter", "Ctrl+S"):
-            QShortcut(QKeySequence(keys), self, activated=self._on_save_clicked)
+            QShortcut(QKeySequence(keys), self, lambda: self._on_save_clicked())
 
     def _set_create_visible(self, visible: bool) -> None:
         self.new_name.setVisible(visible)

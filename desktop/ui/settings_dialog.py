@@ -70,6 +70,11 @@ NOTE_TOGGLES = [
 ]
 
 
+def _open_in_browser(url: str) -> None:
+    """Opens the sign-in page (called from the sign-in job: the stdlib opener, not Qt)."""
+    webbrowser.open(url)
+
+
 def secret_key(adapter_id: str, field: str) -> str:
     return f"{adapter_id}:{field}"
 
@@ -218,7 +223,7 @@ class SettingsDialog(QDialog):
             saved: list[Any] = []
             auth = RingCentralAuth(server, client_id, None, save=saved.append, client_secret=secret or None)
             try:
-                tokens = auth.sign_in_jwt(jwt) if mode == "jwt" else auth.sign_in_browser(webbrowser.open, port=port)
+                tokens = auth.sign_in_jwt(jwt) if mode == "jwt" else auth.sign_in_browser(_open_in_browser, port=port)
             finally:
                 auth.close()
             return str(tokens.model_dump_json())
@@ -352,9 +357,10 @@ class SettingsDialog(QDialog):
 
     def _stored_secret(self, adapter_id: str, field: AuthField) -> str | None:
         try:
-            return self._secrets.get(secret_key(adapter_id, field.key))
+            value: str | None = self._secrets.get(secret_key(adapter_id, field.key))
         except Exception:
             return None
+        return value
 
     def on_test_clicked(self) -> None:
         adapter_id = self.current_adapter_id()
