@@ -348,7 +348,7 @@ def test_revoked_grant_asks_the_user_to_reconnect_in_words(sf: SalesforceHarness
 def test_rotated_refresh_token_is_saved_before_use() -> None:
     h = SalesforceHarness(SalesforceFake(rotate_refresh_tokens=True))
     try:
-        before = oauth.TokenSet.from_secrets(h.adapter.tokens.to_secrets() if h.adapter.tokens else {})
+        before = h.adapter.tokens
         h.fake.expire_sessions()
         h.adapter.find_contact(E164)
         after = oauth.TokenSet.from_secrets(h.saved[-1])
@@ -478,7 +478,7 @@ def test_sosl_reserved_characters_are_escaped() -> None:
 
 
 def test_fake_org_rejects_unescaped_sosl_and_malformed_soql(sf: SalesforceHarness) -> None:
-    token = oauth.TokenSet.from_secrets(sf.adapter.tokens.to_secrets() if sf.adapter.tokens else {})
+    token = sf.adapter.tokens
     assert token is not None
     base = f"{token.extra['instance_url']}/services/data/v62.0"
     headers = {"Authorization": f"Bearer {token.access_token}"}
@@ -533,7 +533,7 @@ def test_unreadable_version_is_refused_before_sending(sf: SalesforceHarness) -> 
 
 
 def test_token_from_another_instance_is_refused(sf: SalesforceHarness) -> None:
-    token = oauth.TokenSet.from_secrets(sf.adapter.tokens.to_secrets() if sf.adapter.tokens else {})
+    token = sf.adapter.tokens
     assert token is not None
     response = sf.client.get(
         "https://na1.salesforce.com/services/data/v62.0/sobjects/Task/describe",
