@@ -23,7 +23,7 @@ Where call data goes (the note engine's plain-text body goes to ``Description``)
 ``CallDurationInSeconds``   duration, when known
 ``CallObject``              the RingCentral session id: how :meth:`find_call_log` recovers
 ``CallDisposition``         page field ``call_result`` ("Call Result": a configured list or free text)
-``WhoId``                   the contact or lead
+``WhoId``                   the contact or lead (none for a colleague: users cannot be a Who)
 ``WhatId``                  page field ``related_to``: the contact's account or an open opportunity
 custom field (optional)     the recording link, when setting ``recording_url_field`` names one
 ==========================  ===========================================================
@@ -31,8 +31,8 @@ custom field (optional)     the recording link, when setting ``recording_url_fie
 Versions: the version token is the Task's ``LastModifiedDate``. With ``expected_version``,
 writes carry ``If-Unmodified-Since``; Salesforce answers 412 when someone saved the Task after
 that instant, raised as :class:`~adapters.base.ConflictError` so the engine reads again and
-re-applies. ``LastModifiedDate`` has one-second precision: an edit made in the same second as the
-read cannot be told apart (a limit of Salesforce's weak validation).
+re-applies. ``LastModifiedDate`` has one-second precision: an edit saved within the same second
+as the version that was read cannot be told apart (a limit of Salesforce's weak validation).
 
 Rate limits: Salesforce counts API requests per org per rolling 24 hours and reports them in
 ``Sforce-Limit-Info: api-usage=N/M``. The adapter stops sending when the org is within
