@@ -315,9 +315,11 @@ SANDBOX_CRM_ENV = "LOGDESK_SANDBOX_CRM"
 def _saved_adapter(crm_id: str, secrets: SecretStore, settings: AppSettings) -> CrmAdapter:
     """The adapter ``crm_id`` connected with the saved connect-form values and keyring secrets."""
     from adapters.base import Connection
-    from adapters.registry import discover
+    from adapters.registry import BUILTIN_ADAPTERS, discover
 
-    registry = discover()
+    # Load only the adapter asked for: another one failing to import is not this option's business.
+    builtin = {crm_id: BUILTIN_ADAPTERS[crm_id]} if crm_id in BUILTIN_ADAPTERS else {}
+    registry = discover(builtins=builtin, include_plugins=not builtin)
     info = registry.get(crm_id)
     values = dict(settings.crm.settings.get(crm_id, {}))
     secret_values = {
