@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from adapters.base import AuthError, MalformedResponse, NotFound, RateLimited, TransientError
@@ -207,13 +208,14 @@ def test_persistent_503_becomes_transient_error(socket_client: RingCentralClient
 
 
 def test_timeout_is_retried_then_reported(
-    account: SandboxAccount, server: object, socket_client: RingCentralClient
+    socket_client: RingCentralClient, socket_http: httpx.Client, account: SandboxAccount
 ) -> None:
     account.hang_seconds = 1.0
-    socket_client._http.timeout = __import__("httpx").Timeout(0.2)
+    socket_http.timeout = httpx.Timeout(0.2)
     account.inject("timeout", path_contains="/extension/~", times=4)
     with pytest.raises(TransientError, match="in time"):
         socket_client.get_extension()
+    assert account.request_count(path_contains="/extension/~") == 4  # one try plus three retries
 
 
 def test_truncated_body_is_retried(socket_client: RingCentralClient, account: SandboxAccount) -> None:
