@@ -16,6 +16,7 @@ from collections.abc import Sequence
 #: subcommand name → module exposing ``register(subparsers)``.
 SUBCOMMANDS: dict[str, str] = {
     "adapter": "adapters.template.cli",
+    "local-crm": "desktop.local_crm_cli",
     "note": "adapters.notes.cli",
     "sandbox": "adapters.ringcentral.sandbox.cli",
 }
