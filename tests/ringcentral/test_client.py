@@ -368,11 +368,16 @@ def test_download_cut_short_raises_transient_and_keeps_the_part(
     assert (tmp_path / "d.wav").read_bytes()[:4] == b"RIFF"
 
 
-def test_sign_out_revokes_the_session(socket_client: RingCentralClient, account: SandboxAccount) -> None:
+def test_sign_out_revokes_the_session(
+    socket_client: RingCentralClient, socket_http: httpx.Client, account: SandboxAccount
+) -> None:
     token = socket_client.auth.access_token()
     socket_client.auth.sign_out()
     assert account.request_count(path_contains="/oauth/revoke", status=200) == 1
-    assert account._by_access[token].revoked
+    old = socket_http.get(
+        f"{socket_client.server_url}/restapi/v1.0/account/~/extension/~", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert old.status_code == 401
     with pytest.raises(AuthError, match="Not signed in"):
         socket_client.get_extension()
 
