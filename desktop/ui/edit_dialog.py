@@ -205,7 +205,7 @@ class EditDialog(QDialog):
         self.subject.setText(session.subject)
         self.note.setPlainText(session.note)
         if self.fields is None:
-            self.fields = PageFieldsForm(fields, self.item.direction)
+            self.fields = PageFieldsForm(fields, self.item.direction, use_defaults=False)
             self.fields_holder.addWidget(self.fields)
         self.fields.set_values(session.dispositions)
         self._set_inputs_enabled(True)

@@ -31,7 +31,8 @@ def form_label(text: str) -> QLabel:
 
 
 class PageFieldsForm(QWidget):
-    """A form for ``fields``, pre-filled with the defaults for ``direction``.
+    """A form for ``fields``, pre-filled with the defaults for ``direction`` (a new log) or empty
+    (``use_defaults=False``: the editor fills in what the CRM holds).
 
     Signals:
         changed(): any value changed (the dialog saves its draft).
@@ -39,8 +40,11 @@ class PageFieldsForm(QWidget):
 
     changed = Signal()
 
-    def __init__(self, fields: Sequence[PageField], direction: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, fields: Sequence[PageField], direction: str, parent: QWidget | None = None, *, use_defaults: bool = True
+    ) -> None:
         super().__init__(parent)
+        self._use_defaults = use_defaults
         self._fields = [f for f in fields]
         self._direction = direction
         self._inputs: dict[str, QWidget] = {}
@@ -72,7 +76,7 @@ class PageFieldsForm(QWidget):
             self._layout.addRow(notice)
             return
         label = field.label + (" *" if field.required else "")
-        default = field.default_for(self._direction)
+        default = field.default_for(self._direction) if self._use_defaults else None
         widget: QWidget
         if field.kind is PageFieldKind.SELECTION:
             combo = QComboBox()

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: MIT
+"""The editor: loads through get_call_log, saves through update_call_log, handles CRM-side edits."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from desktop.engine.models import Draft
+from desktop.ui.edit_dialog import EditDialog
+from tests.ui.conftest import place
+
+
+def _logged(main, account, app_context, note: str = "First note"):  # type: ignore[no-untyped-def]
+    place(account, "inbound", "+12125550147", duration=200)
+    account.advance(30)
+    main.poller.poll_now()
+    item = main.window.proxy.item_at(0)
+    contact = app_context.engine.match_contacts(item.call_id)[0]
+    draft = Draft(contact_id=contact.id, contact_name=contact.name, subject="Inbound call from Ben Okafor", note=note)
+    assert main.ports.log(item.call_id, draft, None).logged
+    main.poller.poll_now()
+    return main.model.item(item.call_id)
+
+
+def test_editor_changes_only_what_the_agent_changed(qtbot, main, account, app_context) -> None:
+    item = _logged(main, account, app_context)
+    crm = app_context.adapter
+    before = crm.call_logs()[0]
+    editor = main.open_edit(item)
+    assert isinstance(editor, EditDialog)
+    assert editor.fields.values()["disposition"] == before.dispositions.get("disposition")
+    # When only the subject changes
+    editor.subject.setText("Renewal call with Ben")
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    # Then the CRM has the new subject and the very same body
+    after = crm.call_logs()[0]
+    assert after.subject == "Renewal call with Ben"
+    assert after.body == before.body
+
+
+def test_crm_side_edit_is_reported_and_apply_mine_keeps_the_person_s_other_text(
+    qtbot, main, account, app_context, caplog
+) -> None:
+    # Given the editor is open and someone edits the note in the CRM meanwhile
+    item = _logged(main, account, app_context)
+    crm = app_context.adapter
+    editor = main.open_edit(item)
+    log_id = crm.call_logs()[0].ref.log_id
+    crm.person_edits(log_id, body=lambda body: body.replace("First note", "First note (checked by Sam)"))
+    # When the agent saves their own change
+    editor.note.setPlainText("First note, and the quote is sent")
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    # Then the dialog says so and offers both ways out
+    assert editor.isVisible() and editor.conflict.isVisible()
+    assert "changed in Local CRM" in editor.conflict.label.text()
+    # When they apply just their change
+    qtbot.mouseClick(editor.apply_mine, Qt.MouseButton.LeftButton)
+    # Then their note is in the CRM and the dialog closes
+    assert not editor.isVisible()
+    assert "First note, and the quote is sent" in crm.call_logs()[0].body
+
+
+def test_reload_after_a_crm_side_edit_shows_the_current_record(qtbot, main, account, app_context, caplog) -> None:
+    item = _logged(main, account, app_context)
+    crm = app_context.adapter
+    editor = main.open_edit(item)
+    crm.person_edits(crm.call_logs()[0].ref.log_id, subject="Edited in the CRM")
+    editor.subject.setText("Mine")
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    assert editor.conflict.isVisible()
+    qtbot.mouseClick(editor.conflict.action, Qt.MouseButton.LeftButton)
+    assert editor.subject.text() == "Edited in the CRM"
+    assert not editor.conflict.isVisible()

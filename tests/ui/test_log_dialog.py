@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: MIT
+"""The "+" dialog against the sandbox and the Local CRM: matches, subject, drafts, fields, failures."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLineEdit
+
+from desktop.ui.call_table_model import LogStatus
+from desktop.ui.log_dialog import CREATE_NEW, SEARCH, LogDialog
+from tests.ui.conftest import place
+
+
+def _arrived(main, account, kind: str, phone: str | None):  # type: ignore[no-untyped-def]
+    place(account, kind, phone, duration=None if kind == "missed" else 120)
+    account.advance(30)
+    main.poller.poll_now()
+    item = main.window.proxy.item_at(0)
+    assert item is not None
+    return item
+
+
+def test_several_matches_show_a_picker_and_a_notice(qtbot, main, account, app_context) -> None:
+    # Given two CRM contacts share the caller's number
+    app_context.adapter.add_contact("Ben Okafor Jr", "+12125550147")
+    item = _arrived(main, account, "inbound", "+12125550147")
+    # When the agent opens "+"
+    dialog = main.open_log(item)
+    # Then both are offered, with a notice, and the subject follows the choice
+    names = [dialog.contact_combo.itemText(i) for i in range(dialog.contact_combo.count())]
+    assert any(n.startswith("Ben Okafor —") for n in names) and any(n.startswith("Ben Okafor Jr") for n in names)
+    assert dialog.notice.isVisible() and "2 contacts match" in dialog.notice.label.text()
+    dialog.contact_combo.setCurrentIndex(1)
+    assert dialog.subject.text() == f"Inbound call from {dialog.selected_contact().name}"
+
+
+def test_subject_follows_contact_until_the_agent_edits_it(qtbot, main, account, app_context) -> None:
+    app_context.adapter.add_contact("Ben Okafor Jr", "+12125550147")
+    dialog = main.open_log(_arrived(main, account, "inbound", "+12125550147"))
+    # When the agent types their own subject
+    dialog.subject.clear()
+    qtbot.keyClicks(dialog.subject, "Renewal follow-up")
+    # Then switching the contact leaves it alone
+    dialog.contact_combo.setCurrentIndex(1)
+    assert dialog.subject.text() == "Renewal follow-up"
+
+
+def test_no_match_creates_a_contact_and_logs_against_it(qtbot, main, account, app_context) -> None:
+    # Given a caller nobody knows
+    item = _arrived(main, account, "inbound", "+19175550171")
+    dialog = main.open_log(item)
+    assert "No contact found" in dialog.notice.label.text()
+    # When the agent chooses "Create new contact", types a name and saves
+    dialog.contact_combo.setCurrentIndex(dialog.contact_combo.findData(CREATE_NEW))
+    assert dialog.new_name.isVisible()
+    qtbot.keyClicks(dialog.new_name, "Rosa Diaz")
+    assert dialog.subject.text() == "Inbound call from Rosa Diaz"
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    # Then the contact exists in the CRM and the log is filed under it
+    created = [c for c in app_context.adapter.contacts() if c.name == "Rosa Diaz"]
+    assert len(created) == 1
+    logs = app_context.adapter.call_logs()
+    assert len(logs) == 1 and logs[0].contact_id == created[0].id
+    assert main.model.item(item.call_id).status is LogStatus.LOGGED
+
+
+def test_search_by_name_adds_the_contact_found(qtbot, main, account, app_context) -> None:
+    dialog = main.open_log(_arrived(main, account, "inbound", "+19175550171"))
+    dialog.contact_combo.setCurrentIndex(dialog.contact_combo.findData(SEARCH))
+    qtbot.keyClicks(dialog.search_box, "Elena")
+    qtbot.mouseClick(dialog.search_button, Qt.MouseButton.LeftButton)
+    assert dialog.selected_contact() is not None and dialog.selected_contact().name == "Elena Petrova"
+    assert dialog.subject.text() == "Inbound call from Elena Petrova"
+
+
+def test_draft_survives_closing_the_dialog(qtbot, main, account, app_context) -> None:
+    # Given the agent typed a note and closed the dialog without saving
+    item = _arrived(main, account, "inbound", "+12125550147")
+    dialog = main.open_log(item)
+    qtbot.keyClicks(dialog.note, "Half-written note")
+    dialog.fields.input("case_number").setText("SUP-77")
+    qtbot.waitUntil(dialog.draft_settled)
+    dialog.close()
+    # When they open it again (a fresh dialog, as after a restart)
+    again = LogDialog(item, main.ports, submit=main._submit)
+    qtbot.addWidget(again)
+    # Then everything is back
+    assert again.note.toPlainText() == "Half-written note"
+    assert again.fields.values()["case_number"] == "SUP-77"
+    assert again.draft_label.text() == "Draft restored"
+
+
+def test_pattern_validation_is_inline_and_blocks_saving(qtbot, main, account, app_context) -> None:
+    dialog = main.open_log(_arrived(main, account, "inbound", "+12125550147"))
+    case = dialog.fields.input("case_number")
+    assert isinstance(case, QLineEdit)
+    case.setText("not a case")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    error = dialog.findChild(type(dialog.draft_label), "error_case_number")
+    assert error is not None and error.isVisible() and error.text().startswith("Wrong format")
+    assert app_context.adapter.call_logs() == []
+    assert dialog.isVisible()
+
+
+def test_selection_fields_offer_none_and_use_per_direction_defaults(qtbot, main, account) -> None:
+    inbound = main.open_log(_arrived(main, account, "inbound", "+12125550147"))
+    combo = inbound.fields.input("disposition")
+    assert isinstance(combo, QComboBox)
+    assert combo.itemText(0) == "None" and combo.currentData() == "connected"
+    outbound = main.open_log(_arrived(main, account, "outbound", "+13035550164"))
+    assert outbound.fields.input("disposition").currentData() is None
+
+
+def test_failed_save_keeps_the_content_and_retry_succeeds(qtbot, main, account, app_context, caplog) -> None:
+    # Given the contact the agent picked was deleted in the CRM meanwhile
+    item = _arrived(main, account, "inbound", "+12125550147")
+    dialog = main.open_log(item)
+    qtbot.keyClicks(dialog.note, "Important details")
+    crm = app_context.adapter
+    contact_id = dialog.selected_contact().id
+    with crm._write() as db:  # a person deletes the contact in the CRM
+        db.execute("DELETE FROM contacts WHERE id = ?", (int(contact_id),))
+    # When the agent saves
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    # Then the CRM's message shows with Retry, and nothing typed is lost
+    assert dialog.isVisible()
+    assert dialog.error.isVisible() and "no longer in the Local CRM" in dialog.error.label.text()
+    assert dialog.error.action.isVisible() and dialog.error.action.text() == "Retry"
+    assert dialog.note.toPlainText() == "Important details"
+    # When the contact is back and the agent presses Retry
+    restored = crm.add_contact("Ben Okafor", "+12125550147")
+    dialog.contact_combo.setItemData(0, restored.id)
+    dialog._matches[0] = restored
+    qtbot.mouseClick(dialog.error.action, Qt.MouseButton.LeftButton)
+    # Then it is logged
+    assert not dialog.isVisible()
+    assert crm.call_logs()[0].contact_id == restored.id
