@@ -326,8 +326,11 @@ class HubSpotAdapter:
             maximum = int(headers.get("X-HubSpot-RateLimit-Max", "0"))
             remaining = int(headers.get("X-HubSpot-RateLimit-Remaining", "-1"))
             interval = int(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds", "10000")) / 1000.0
+            daily_remaining = int(headers.get("X-HubSpot-RateLimit-Daily-Remaining", "-1"))
         except ValueError:
             return
+        if daily_remaining == 0:
+            self._throttle.block_for(DAILY_LIMIT_PAUSE)  # the next request would be refused anyway
         if maximum > 0:
             # Keep a margin for other integrations sharing the portal's budget.
             self._throttle.limit("api", max(1, maximum - max(1, maximum // 10)), interval)

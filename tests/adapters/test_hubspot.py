@@ -238,6 +238,19 @@ def test_spent_daily_limit_stops_requests_without_sending_them(hs: HubSpotHarnes
     assert second.value.retry_after == pytest.approx(3600.0)
 
 
+def test_the_last_request_of_the_day_stops_further_ones_before_hubspot_refuses_them(hs: HubSpotHarness) -> None:
+    hs.fake.daily_limit = 2
+    hs.fake.add_contact("Ana", "Diaz", phone=E164)
+    ref_call = calls.inbound_call(E164)
+    hs.adapter.create_call_log(ref_call, Contact(id="501", name="Ana Diaz"), _entry())  # request 1
+    hs.adapter.outcomes()  # request 2: the portal says none are left today
+    sent = len(hs.fake.requests)
+    with pytest.raises(RateLimited) as caught:
+        hs.adapter.get_call_log(CallLogRef(adapter_id="hubspot", log_id="90001"))
+    assert len(hs.fake.requests) == sent
+    assert caught.value.retry_after == pytest.approx(3600.0)
+
+
 def test_exhausted_burst_budget_pauses_before_the_next_request(hs: HubSpotHarness) -> None:
     hs.fake.burst_limit = 3
     contact = _contact(hs)

@@ -245,6 +245,13 @@ class HubSpotFake(FakeApi):
             })
         now = self.clock.time()
         is_search = path.endswith("/search")
+        if self._daily_used >= self.daily_limit:
+            return json_response(
+                429,
+                {"status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT",
+                 "correlationId": str(uuid.uuid4()), "policyName": "DAILY", "category": "RATE_LIMITS"},
+                self._limit_headers(token),
+            )
         if is_search:
             window = self._search_sent[token]
             self._prune(window, now, 1.0)
