@@ -419,6 +419,10 @@ class RingCentralClient:
                 part.unlink(missing_ok=True)  # the partial file is stale: start over
                 return self.download_recording(recording_id, dest, content_uri=content_uri)
             raise
+        if response.status_code == 206 and not response.headers.get("Content-Range", "").startswith(f"bytes {offset}-"):
+            response.close()  # not the range we asked for: start over rather than splice wrong bytes
+            part.unlink(missing_ok=True)
+            return self.download_recording(recording_id, dest, content_uri=content_uri)
         try:
             mode = "ab" if response.status_code == 206 and offset else "wb"
             with part.open(mode) as out:
