@@ -137,6 +137,7 @@ _CALL_FIELDS = (
     "Voice_Recording__s,Caller_ID,Dialled_Number,Who_Id,What_Id,Owner,Modified_Time,Created_Time"
 )
 _NO_RESULT = "-None-"
+_URL_CHARS = 255
 
 MANIFEST = Manifest(
     id="zoho",
@@ -350,6 +351,12 @@ def _record_error(raw_result: Mapping[str, Any], status: int) -> AdapterError:
     return _remap(
         ValidationError(f"{NAME} rejected a value{what}.", field=field, vendor_message=message, status=status)
     )
+
+
+def _fits_url_field(url: str | None) -> bool:
+    """Whether ``url`` fits Zoho's URL field (http(s), 255 characters). A link that does not is
+    left to the note (which carries it anyway) rather than failing the whole write."""
+    return bool(url) and len(url or "") <= _URL_CHARS and (url or "").startswith(("https://", "http://"))
 
 
 def _duration_text(seconds: int) -> str:
@@ -646,7 +653,7 @@ class ZohoAdapter:
             raw_record["Call_Duration"] = _duration_text(duration or 0)
         if remote:
             raw_record["Caller_ID" if call.direction is Direction.INBOUND else "Dialled_Number"] = remote
-        if entry.recording_url:
+        if _fits_url_field(entry.recording_url):
             raw_record["Voice_Recording__s"] = entry.recording_url
         if contact.type == "Lead":
             raw_record["What_Id"] = {"id": contact.id}
@@ -734,7 +741,7 @@ class ZohoAdapter:
             raw_change["Description"] = change.body
         if change.duration_seconds is not None and current.get("Call_Type") != "Missed":
             raw_change["Call_Duration"] = _duration_text(change.duration_seconds)
-        if change.recording_url is not None:
+        if change.recording_url is not None and (change.recording_url == "" or _fits_url_field(change.recording_url)):
             raw_change["Voice_Recording__s"] = change.recording_url or None
         if change.dispositions is not None:
             self._dispositions_into(raw_change, change.dispositions, current=current)

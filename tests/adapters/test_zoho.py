@@ -613,3 +613,12 @@ def test_sign_out_revokes_the_grant_at_zoho(zoho: ZohoHarness) -> None:
     )
     with pytest.raises(AuthError, match="Reconnect"):
         other.verify()
+
+
+def test_recording_link_too_long_for_the_url_field_stays_in_the_note_only(zoho: ZohoHarness) -> None:
+    contact = _contact(zoho)
+    ref = zoho.adapter.create_call_log(inbound_call(E164), contact, _entry())
+    long_link = "https://media.example.test/rec/1?" + "x" * 300
+    zoho.adapter.update_call_log(ref, LogUpdate(body="Recording: " + long_link, recording_url=long_link))
+    raw = zoho.read_log_raw(ref)
+    assert raw["Voice_Recording__s"] is None and raw["body"] == "Recording: " + long_link
