@@ -16,9 +16,10 @@ Where call data goes (structured fields, the composed note in ``Description``):
 ``Description``        the note, plain text (32,000 characters)
 ``Call_Type``          ``Inbound`` / ``Outbound`` / ``Missed``; Zoho refuses to change it later
 ``Call_Start_Time``    the call's start, ISO 8601 with offset, to the second
-``Call_Duration``      ``mm:ss`` (minutes may exceed 59); mandatory for completed calls
+``Call_Duration``      ``mm:ss`` (minutes may exceed 59); mandatory for completed calls ([V]:
+                       Zoho's docs also mention ``hh:mm``; Bigin documents ``mm:ss``)
 ``Call_Result``        the disposition, from the org's own picklist (field metadata)
-``Voice_Recording__s`` the recording link
+``Voice_Recording__s`` the recording link, when it fits the 255-character URL field
 ``Caller_ID`` /        the other party's number (inbound / outbound)
 ``Dialled_Number``
 ``Who_Id``             the contact; a lead goes in ``What_Id`` with ``$se_module: Leads``
