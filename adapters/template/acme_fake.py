@@ -21,12 +21,17 @@ Threading: a lock guards the state; the handler may serve several threads.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import itertools
 import json
 import re
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from typing import Any
 
 import httpx
@@ -77,8 +82,11 @@ class FakeAcmeServer:
         clock: the server's clock for ``updated_at`` stamps.
     """
 
-    def __init__(self, token: str = TEST_TOKEN, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, token: str = TEST_TOKEN, *, clock: Callable[[], datetime] | None = None, base_url: str = BASE_URL
+    ) -> None:
         self.token = token
+        self.base_url = base_url
         self.faults = FaultInjector(lambda status: error_envelope(status))
         self.requests: list[httpx.Request] = []
         self._clock = clock or (lambda: datetime.now(UTC))
@@ -123,6 +131,68 @@ class FakeAcmeServer:
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
+    def seed_demo(self) -> int:
+        """Adds the people of Logdesk's sandbox (``resources/sandbox/contacts.json``), each with a
+        deal, and its colleagues as users, so the sandbox's simulated calls find them."""
+        raw_doc = json.loads(resources.files("resources").joinpath("sandbox", "contacts.json").read_text("utf-8"))
+        added = 0
+        for raw in raw_doc.get("contacts", []):
+            name = raw.get("name") or f"{raw.get('firstName', '')} {raw.get('lastName', '')}".strip()
+            contact_id = self.add_contact(name, raw.get("crmPhone") or raw["phoneNumber"], raw.get("company"))
+            self.add_deal(contact_id, f"{raw.get('company') or name}: renewal")
+            added += 1
+        for raw in raw_doc.get("colleagues", []):
+            self.add_user(raw["name"], raw["extensionNumber"])
+            added += 1
+        return added
+
+    @contextlib.contextmanager
+    def serve(self, port: int = 0) -> Iterator[str]:
+        """Serves the fake on ``127.0.0.1:port`` (0 picks a free port) and yields its base URL.
+
+        For trying the adapter in the app: point the adapter's API address at the URL.
+        """
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                content = self.rfile.read(length) if length else b""
+                headers = [(k, v) for k, v in self.headers.items() if k.lower() != "host"]
+                url = f"{fake.base_url}{self.path}"
+                try:
+                    response = fake.handle(httpx.Request(self.command, url, headers=headers, content=content))
+                except httpx.TimeoutException:  # an injected timeout: hang up without an answer
+                    self.close_connection = True
+                    return
+                self.send_response(response.status_code)
+                for key, value in response.headers.items():
+                    if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(response.content)))
+                self.end_headers()
+                self.wfile.write(response.content)
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server.daemon_threads = True
+        previous, self.base_url = self.base_url, f"http://127.0.0.1:{server.server_address[1]}"
+        thread = threading.Thread(target=server.serve_forever, name="acme-fake", daemon=True)
+        thread.start()
+        try:
+            yield self.base_url
+        finally:
+            server.shutdown()
+            server.server_close()
+            thread.join()
+            self.base_url = previous
+
     # --- the API ------------------------------------------------------------------------------
 
     def handle(self, request: httpx.Request) -> httpx.Response:
@@ -133,7 +203,7 @@ class FakeAcmeServer:
             if injected is not None:
                 return injected
             try:
-                if request.url.host != httpx.URL(BASE_URL).host:
+                if request.url.host != httpx.URL(self.base_url).host:
                     raise _Reject(404, "not_found", f"No Acme API at {request.url.host}")
                 if request.headers.get("Authorization") != f"Bearer {self.token}":
                     raise _Reject(401, "unauthorized", "Invalid or expired token")
@@ -285,3 +355,24 @@ class FakeAcmeServer:
     @staticmethod
     def _one(activity: dict[str, Any], status: int) -> httpx.Response:
         return httpx.Response(status, json={"data": activity}, headers={"ETag": f'"{activity["version"]}"'})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m adapters.template.acme_fake``: serve the fake on loopback until Ctrl+C."""
+    parser = argparse.ArgumentParser(description="Serve the fake Acme CRM API on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8770)
+    parser.add_argument("--token", default=TEST_TOKEN, help="the API token the fake accepts")
+    parser.add_argument("--empty", action="store_true", help="start without the sandbox's demo people")
+    args = parser.parse_args(argv)
+    fake = FakeAcmeServer(token=args.token)
+    people = 0 if args.empty else fake.seed_demo()
+    with fake.serve(args.port) as url:
+        print(f"Fake Acme CRM at {url} with {people} demo people. API token: {args.token}", flush=True)
+        print("Press Ctrl+C to stop.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from adapters.base import SETTING_PHONE_PATTERNS, SETTING_REGION, AuthError, Connection, ValidationError
+from adapters.base import SETTING_PHONE_PATTERNS, SETTING_REGION, AuthError, Connection, TransientError, ValidationError
 from adapters.models import LogEntry, LogUpdate
 from adapters.template.acme import AcmeAdapter
 from adapters.template.acme_fake import BASE_URL, TEST_TOKEN, FakeAcmeServer
@@ -126,3 +126,25 @@ def test_deals_are_offered_per_contact_and_checked_by_acme(acme: AcmeAdapter, se
     with pytest.raises(ValidationError) as bad_ticket:
         acme.upsert_disposition(ref, {"ticket": "not a ticket"})
     assert bad_ticket.value.field == "ticket"
+
+
+def test_the_fake_serves_the_sandbox_people_on_loopback_for_trying_the_app() -> None:
+    fake = FakeAcmeServer()
+    assert fake.seed_demo() >= 13
+    with fake.serve() as url:
+        assert url.startswith("http://127.0.0.1:")
+        adapter = AcmeAdapter(Connection(settings={"base_url": url}, secrets={"api_token": TEST_TOKEN}))
+        try:
+            assert adapter.verify() == "Dana Agent"
+            [alice] = adapter.find_contact("+14155550132")  # stored as "(415) 555-0132"
+            assert alice.name == "Alice Moreno" and alice.options["deal"]
+            ref = adapter.create_call_log(inbound_call("+14155550132"), alice, _entry())
+            assert adapter.get_call_log(ref).subject == "Call"
+            [marcus] = adapter.find_contact("102", is_extension=True)
+            assert marcus.is_internal
+            fake.faults.inject(503)
+            with pytest.raises(TransientError):
+                adapter.get_call_log(ref)
+        finally:
+            adapter.close()
+    assert fake.base_url == BASE_URL
