@@ -534,9 +534,15 @@ class RingCentralClient:
                 return response
             if stream:
                 try:
-                    response.read()
-                except (httpx.TimeoutException, httpx.TransportError):
-                    pass
+                    response.read()  # the error body, so it can be parsed below
+                except (httpx.TimeoutException, httpx.TransportError) as exc:
+                    attempt += 1
+                    if attempt > self._retries:
+                        raise TransientError(
+                            "RingCentral's answer was cut short; will retry.", vendor_message=str(exc) or None
+                        ) from exc
+                    self._backoff(attempt, None)
+                    continue
                 finally:
                     response.close()
             status = response.status_code
