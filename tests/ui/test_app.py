@@ -1,0 +1,59 @@
+# SPDX-License-Identifier: MIT
+"""The composition root: the window from injected parts, and a shutdown that loses nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from desktop.app import _shutdown, build_main_window, sandbox_context
+from desktop.engine.models import Draft
+from desktop.settings import AppSettings
+from desktop.workers import bind_pool, make_pool, run_now
+from tests.ui.conftest import place
+
+
+def test_closing_with_a_write_queued_keeps_it_in_the_outbox(qtbot, tmp_path: Path, account, secret_store) -> None:
+    # Given the app on the sandbox, and a log the agent saved that has not reached the CRM yet
+    ctx = sandbox_context(tmp_path, secret_store, AppSettings(), account=account)
+    pool = make_pool("io", 2)
+    controller = build_main_window(ctx, submit=run_now, start=False)
+    qtbot.addWidget(controller.window)
+    place(account, "inbound", "+12125550147", duration=80)
+    account.advance(30)
+    ctx.engine.sync()
+    row = ctx.engine.calls()[0]
+    contact = ctx.engine.match_contacts(row.call_id)[0]
+    ctx.engine.log_call(row.call_id, Draft(contact_id=contact.id, contact_name=contact.name, subject="s", note="kept"))
+    # When the app shuts down
+    _shutdown({"ctx": ctx, "controller": controller, "pools": [pool]})
+    # Then after a restart the write is still queued, and it goes out
+    again = sandbox_context(tmp_path, secret_store, AppSettings(), account=account)
+    try:
+        assert again.engine.status().queued == 1
+        again.engine.run_outbox()
+        logs = again.adapter.call_logs()
+        assert len(logs) == 1 and "kept" in logs[0].body
+    finally:
+        again.close()
+
+
+def test_window_built_with_a_real_pool_loads_stored_calls(qtbot, tmp_path: Path, account, secret_store) -> None:
+    # Given calls already stored from an earlier session
+    ctx = sandbox_context(tmp_path, secret_store, AppSettings(), account=account)
+    place(account, "outbound", "+13035550164", duration=40)
+    account.advance(30)
+    ctx.engine.sync()
+    pool = make_pool("io", 2)
+    try:
+        # When the window starts on a real thread pool
+        controller = build_main_window(ctx, submit=bind_pool(pool), start=False)
+        qtbot.addWidget(controller.window)
+        with qtbot.waitSignal(controller.rows_loaded, timeout=10_000):
+            controller.start()
+        # Then the stored call is in the table, and the poller runs on the pool
+        assert controller.model.rowCount() == 1
+        qtbot.waitUntil(lambda: controller.window.sync_label.text().startswith("● Synced"), timeout=10_000)
+    finally:
+        controller.poller.stop()
+        pool.waitForDone()
+        ctx.close()

@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: MIT
+"""The main window over the sandbox: filters, search, row actions, keyboard, status, shutdown."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+
+from desktop.ui.call_table_model import CallFilter, CallTableModel, LogStatus, RowAction
+
+
+def _ids(window) -> list[str]:  # type: ignore[no-untyped-def]
+    return [i.call_id for i in window.proxy.visible_items()]
+
+
+def test_filter_buttons_and_search_narrow_the_list(qtbot, main, busy_day) -> None:
+    window = main.window
+    assert window.proxy.rowCount() == 6
+    # When the agent clicks "Unlogged"
+    qtbot.mouseClick(window.filter_buttons[CallFilter.UNLOGGED], Qt.MouseButton.LeftButton)
+    # Then only calls still to log remain, and the button counts them
+    assert {i.status for i in window.proxy.visible_items()} == {LogStatus.UNLOGGED}
+    assert window.filter_buttons[CallFilter.UNLOGGED].text() == "Unlogged  4"
+    qtbot.mouseClick(window.filter_buttons[CallFilter.MISSED], Qt.MouseButton.LeftButton)
+    assert [i.result for i in window.proxy.visible_items()] == ["Missed"]
+    qtbot.mouseClick(window.filter_buttons[CallFilter.ALL], Qt.MouseButton.LeftButton)
+    # When they type part of a name, then part of a number
+    qtbot.keyClicks(window.search_box, "okafor")
+    assert [i.contact_name for i in window.proxy.visible_items()] == ["Ben Okafor"]
+    window.search_box.clear()
+    qtbot.keyClicks(window.search_box, "303 555")
+    assert [i.phone for i in window.proxy.visible_items()] == ["+1 303-555-0164"]
+    assert window.count_label.text() == "Showing 1 of 6 calls"
+
+
+def test_ctrl_j_walks_through_unlogged_calls(qtbot, main, busy_day) -> None:
+    window = main.window
+    seen = []
+    for _ in range(5):
+        window.next_unlogged_requested.emit()
+        seen.append(window.table.current_item())
+    assert all(i is not None and i.status is LogStatus.UNLOGGED for i in seen)
+    assert len({i.call_id for i in seen[:4]}) == 4 and seen[4].call_id == seen[0].call_id
+
+
+def test_copy_number_and_open_in_crm(qtbot, main, busy_day, app_context) -> None:
+    window = main.window
+    logged = next(i for i in window.model.items() if i.status is LogStatus.LOGGED)
+    window.row_action.emit(logged.call_id, RowAction.COPY.value)
+    assert QGuiApplication.clipboard().text() == logged.phone
+    # The Local CRM has no web page: the agent is told instead of a dead link
+    window.row_action.emit(logged.call_id, RowAction.OPEN.value)
+    assert main.opened_urls == []
+    assert "no web page" in window.error_button.text()
+
+
+def test_open_in_crm_fills_the_manifest_template(main, busy_day, monkeypatch) -> None:
+    from adapters.base import UrlTemplates
+
+    manifest = main.ports.manifest.model_copy(
+        update={"urls": UrlTemplates(open_log="https://crm.example/logs/{log_id}?c={contact_id}")}
+    )
+    monkeypatch.setattr(main.ports, "manifest", manifest)
+    logged = next(i for i in main.model.items() if i.status is LogStatus.LOGGED)
+    main.window.row_action.emit(logged.call_id, RowAction.OPEN.value)
+    assert main.opened_urls == [f"https://crm.example/logs/{logged.crm_log_id}?c={logged.contact_id}"]
+
+
+def test_poll_updates_rows_in_place_keeping_the_selection(qtbot, main, busy_day, account) -> None:
+    window = main.window
+    pending = next(i for i in window.model.items() if i.pending)
+    window.select_call(pending.call_id)
+    # When the recording and AI note arrive and a new call comes in
+    from tests.ui.conftest import place
+
+    for _ in range(4):
+        account.advance(30)
+        main.poller.poll_now()
+    place(account, "inbound", "+13125550198", duration=50)
+    account.advance(30)
+    main.poller.poll_now()
+    # Then the same call is still selected, complete now, and the new call is on top
+    current = window.table.current_item()
+    assert current is not None and current.call_id == pending.call_id and current.pending == ()
+    assert window.proxy.item_at(0).phone == "+1 312-555-0198"
+    assert window.proxy.index(0, CallTableModel.COL_STATUS).data() == "Unlogged"
+
+
+def test_status_bar_shows_sync_state_and_pending_work(main, busy_day) -> None:
+    window = main.window
+    assert window.sync_label.text().startswith("● Synced")
+    assert "waiting for recording / AI note" in window.pending_label.text()
+
+
+def test_offline_shows_a_banner_and_keeps_saved_work(qtbot, main, busy_day, account, caplog) -> None:
+    # Given RingCentral stops answering
+    account.inject("server-error", times=50)
+    account.advance(60)
+    main.poller.poll_now()
+    # Then the window says so plainly
+    assert main.window.offline_banner.isVisible()
+    assert "Offline" in main.window.sync_label.text()
+
+
+def test_load_older_calls_appends_a_page(qtbot, main, busy_day, app_context, monkeypatch) -> None:
+    import desktop.ui.main_controller as controller_module
+
+    monkeypatch.setattr(controller_module, "PAGE", 2)
+    main.model.set_rows([])
+    main._set_rows(app_context.engine.calls(limit=2))
+    assert main.model.rowCount() == 2
+    qtbot.mouseClick(main.window.load_older_button, Qt.MouseButton.LeftButton)
+    assert main.model.rowCount() == 4
+    starts = [i.start_time for i in main.model.items()]
+    assert starts == sorted(starts, reverse=True)

@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: MIT
+"""Settings: secrets to the secret store only, connect form from the manifest, live note preview."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt
+
+from adapters.base import AuthField, AuthKind, AuthSpec
+from desktop.ui.settings_dialog import SettingsDialog
+from desktop.workers import run_now
+
+
+def _dialog(qtbot, app_context, tmp_path):  # type: ignore[no-untyped-def]
+    app_context.settings_path = tmp_path / "settings.json"
+    dialog = SettingsDialog(app_context, submit=run_now)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def test_note_preview_follows_the_toggles_and_date_format(qtbot, app_context, tmp_path) -> None:
+    dialog = _dialog(qtbot, app_context, tmp_path)
+    assert "Asked about the renewal quote" in dialog.preview.toPlainText()
+    assert "2026-04-10 03:05:09 PM" in dialog.preview.toPlainText()
+    # When the agent turns the agent note off and picks a 24-hour day-first format
+    dialog.note_toggles["note"].setChecked(False)
+    dialog.date_format.setCurrentIndex(dialog.date_format.findData("DD/MM/YYYY HH:mm:ss"))
+    # Then the preview shows it at once
+    text = dialog.preview.toPlainText()
+    assert "Asked about the renewal quote" not in text
+    assert "10/04/2026 15:05:09" in text
+
+
+def test_unknown_time_zone_is_refused_with_a_message(qtbot, app_context, tmp_path) -> None:
+    dialog = _dialog(qtbot, app_context, tmp_path)
+    dialog.time_zone.setCurrentText("Mars/Olympus")
+    assert "not a known time zone" in dialog.preview_error.text()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and not (tmp_path / "settings.json").exists()
+
+
+def test_save_writes_options_to_the_file_and_secrets_to_the_store(
+    qtbot, app_context, tmp_path, secret_store, monkeypatch
+) -> None:
+    # Given a CRM whose connect form has a domain and a secret token
+    from adapters.local import LocalCrm
+
+    manifest = LocalCrm.manifest.model_copy(update={"auth": AuthSpec(kind=AuthKind.TOKEN, fields=[
+        AuthField(key="domain", label="Domain"), AuthField(key="token", label="API token", secret=True)])})
+    monkeypatch.setattr(type(app_context.adapter), "manifest", manifest)
+    dialog = _dialog(qtbot, app_context, tmp_path)
+    dialog.crm_picker.setCurrentIndex(dialog.crm_picker.findData("local"))
+    # When the agent fills the generated form, changes options and saves
+    dialog.crm_inputs["domain"].setText("acme.example")
+    dialog.crm_inputs["token"].setText("tok-SECRET-123")
+    dialog.poll_interval.setValue(45)
+    dialog.note_toggles["session_id"].setChecked(True)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    # Then the file has the options and not the secret; the store has the secret
+    text = (tmp_path / "settings.json").read_text()
+    assert "tok-SECRET-123" not in text
+    saved = json.loads(text)
+    assert saved["crm"]["settings"]["local"] == {"domain": "acme.example"}
+    assert saved["poll_interval_seconds"] == 45 and saved["notes"]["session_id"] is True
+    assert secret_store.get("local:token") == "tok-SECRET-123"
+    # And the running engine composes notes with the new settings
+    assert app_context.engine.lifecycle.settings.session_id is True
+
+
+def test_test_connection_reports_who_we_are(qtbot, app_context, tmp_path) -> None:
+    dialog = _dialog(qtbot, app_context, tmp_path)
+    dialog.tabs.setCurrentIndex(1)
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    assert dialog.test_result.text().startswith("✓ Connected")
+
+
+def test_no_keyring_shows_a_banner(qtbot, app_context, tmp_path) -> None:
+    dialog = _dialog(qtbot, app_context, tmp_path)
+    assert dialog.keyring_banner.isVisible()
+    assert "this session only" in dialog.keyring_banner.label.text()
