@@ -48,7 +48,6 @@ Threading contract: one worker thread at a time per instance (see :mod:`adapters
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections import OrderedDict
@@ -59,6 +58,7 @@ from typing import Any, ClassVar
 import httpx
 
 from adapters import phone as phones
+from adapters.api_override import api_base_override
 from adapters.base import (
     SETTING_REGION,
     AdapterError,
@@ -276,8 +276,12 @@ class HubSpotAdapter:
         self._token = connection.secrets.get("token", "").strip()
         self._owner_email = connection.settings.get("owner_email", "").strip()
         self._region = connection.settings.get(SETTING_REGION) or "US"
-        base = connection.settings.get("api_base_url") or os.environ.get(ENV_BASE_URL) or API_BASE
-        self._base = base.rstrip("/")
+        self._config_error: AuthError | None = None
+        try:
+            override = api_base_override(connection.settings, ENV_BASE_URL)
+        except AuthError as exc:
+            override, self._config_error = None, exc
+        self._base = override or API_BASE
         self._owns_client = client is None
         self._client = make_client(self._base, client=client)
         self._throttle = Throttle(clock=clock or time.monotonic, sleep=sleep or time.sleep)
@@ -298,6 +302,8 @@ class HubSpotAdapter:
     # --- plumbing ---------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, *, bucket: str = "api", **kwargs: Any) -> Any:
+        if self._config_error is not None:
+            raise self._config_error
         if not self._token:
             raise AuthError("No HubSpot access token is saved. Paste one in Settings → CRM.")
         try:
@@ -354,6 +360,8 @@ class HubSpotAdapter:
         try:
             raw = self._request("GET", "/account-info/v3/details")
         except AuthError as exc:
+            if exc.status is None:  # refused before asking the CRM: that message says what to fix
+                raise
             raise AuthError(
                 "HubSpot did not accept this access token. Copy the whole token of a private app or "
                 "service key (HubSpot Settings → Integrations) and paste it again.",

@@ -46,7 +46,6 @@ Threading contract: one worker thread at a time per instance (see :mod:`adapters
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -56,6 +55,7 @@ from typing import Any, ClassVar
 import httpx
 
 from adapters import phone as phones
+from adapters.api_override import api_base_override
 from adapters.base import (
     SETTING_REGION,
     AuthError,
@@ -232,9 +232,13 @@ class PipedriveAdapter:
         self._domain = normalize_domain(connection.settings.get("company_domain", ""))
         self._type_setting = connection.settings.get("activity_type", "").strip()
         self._region = connection.settings.get(SETTING_REGION) or "US"
-        base = connection.settings.get("api_base_url") or os.environ.get(ENV_BASE_URL)
-        self._base_overridden = bool(base)
-        self._base = (base or f"https://{self._domain}.pipedrive.com").rstrip("/")
+        self._config_error: AuthError | None = None
+        try:
+            override = api_base_override(connection.settings, ENV_BASE_URL)
+        except AuthError as exc:
+            override, self._config_error = None, exc
+        self._base_overridden = override is not None
+        self._base = override or f"https://{self._domain}.pipedrive.com"
         self._owns_client = client is None
         self._client = make_client(self._base, client=client)
         self._clock = clock or time.monotonic
@@ -255,6 +259,8 @@ class PipedriveAdapter:
 
     def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         buckets = ("api", "search") if path.endswith("/search") else ("api",)
+        if self._config_error is not None:
+            raise self._config_error
         if not self._token:
             raise AuthError("No Pipedrive API token is saved. Paste yours in Settings → CRM.")
         if not self._base_overridden and not _DOMAIN.match(self._domain):
@@ -329,6 +335,8 @@ class PipedriveAdapter:
         try:
             raw = self._request("GET", "/v1/users/me")
         except AuthError as exc:
+            if exc.status is None:  # refused before asking the CRM: that message says what to fix
+                raise
             raise AuthError(
                 "Pipedrive did not accept this API token. Copy it again from Pipedrive → Personal preferences → "
                 "API (regenerating it there invalidates the old one).",
