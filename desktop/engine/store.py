@@ -325,7 +325,9 @@ class Store:
             params += [like, like, like, search]
         # Only fixed fragments and ? placeholders are joined into the statement.
         sql = (
-            "SELECT c.*, l.state AS link_state, l.log_id, l.contact_id, l.contact_name, l.last_error"  # noqa: S608
+            "SELECT c.*, l.state AS link_state, l.log_id, l.contact_id, l.contact_name, l.last_error,"  # noqa: S608
+            " (json_extract(c.raw, CASE c.direction WHEN 'Inbound' THEN '$.from.phoneNumber'"
+            " ELSE '$.to.phoneNumber' END) IS NULL AND c.remote_number IS NOT NULL) AS is_internal"
             " FROM calls c LEFT JOIN call_logs l ON l.session_id = c.session_id AND l.extension_id = c.extension_id"
             " WHERE " + " AND ".join(where) + " ORDER BY c.start_time DESC, c.id DESC LIMIT ?"
         )
@@ -379,6 +381,7 @@ class Store:
                     last_error=r["last_error"],
                     crm_log_id=r["log_id"],
                     unlogged_reason=r["unlogged_reason"] if r["link_state"] is None else None,
+                    is_internal=bool(r["is_internal"]),
                 )
             )
         return out

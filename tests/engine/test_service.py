@@ -212,3 +212,83 @@ def test_unknown_call_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UnknownCall):
         engine.save_draft("nope", Draft())
 
+
+
+class _ConcurrencyProbe:
+    """The Local CRM, recording how many requests are in flight at once (from any thread)."""
+
+    def __init__(self, inner: LocalCrm) -> None:
+        import threading
+
+        self.inner = inner
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.entered = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if not callable(attr) or name == "manifest":
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                self.in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.entered.set()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                with self.lock:
+                    self.in_flight -= 1
+
+        return call
+
+
+def test_outbox_runs_from_several_threads_but_one_crm_request_at_a_time(tmp_path: Path) -> None:
+    import threading
+
+    from tests.engine.world import phone_for, scripted_calls
+
+    world = World(tmp_path)
+    world.script = scripted_calls(30, seed=7)
+    contacts = {phone_for(i): world.crm.add_contact(f"C{i}", phone_for(i)) for i in range(30)}
+    probe = _ConcurrencyProbe(world.crm)
+    rc = world.rc()
+    engine = world.engine(rc, adapter=probe)  # type: ignore[arg-type]
+    world.clock.advance(3600)
+    engine.sync()
+    for row in engine.calls(limit=100):
+        c = contacts[row.remote_number or ""]
+        engine.log_call(row.call_id, Draft(contact_id=c.id, contact_name=c.name, note=row.session_id))
+    workers = [threading.Thread(target=engine.run_outbox) for _ in range(4)]
+    workers.append(threading.Thread(target=lambda: [engine.calls() for _ in range(20)]))
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=60)
+    assert probe.max_in_flight == 1
+    assert len(world.crm.call_logs()) == 30
+
+
+@pytest.mark.parametrize("allowed", [True, False])
+def test_internal_calls_are_matched_by_extension_only_when_allowed(tmp_path: Path, allowed: bool) -> None:
+    from adapters.testing.calls import internal_call
+    from tests.engine.fakes import ScriptedCall
+    from tests.engine.world import START
+
+    world = World(tmp_path)
+    sam = world.crm.add_contact("Sam Colleague", extension="102")
+    call = internal_call("102", start_time=START - timedelta(minutes=1))
+    world.script.append(ScriptedCall(call=call, appear=START))
+    rc = world.rc()
+    engine = world.engine(rc, auto_log=True, allow_extension_logging=allowed, recordings_expected=False)
+    drive(engine, world.clock, rc, until=lambda: not engine.store.count_items("queued") and bool(engine.calls())
+          and (bool(engine.calls()[0].crm_log_id) or bool(engine.calls()[0].unlogged_reason)))
+    row = engine.calls()[0]
+    assert row.is_internal
+    if allowed:
+        assert [log.contact_id for log in world.crm.call_logs()] == [sam.id]
+    else:
+        assert world.crm.call_logs() == []
+        assert row.unlogged_reason == "Extension numbers cannot be logged"

@@ -88,3 +88,14 @@ def test_cursor_round_trip_and_delete(tmp_path: Path) -> None:
     assert store.cursor("call-log-sync") == "tok-2"
     store.set_cursor("call-log-sync", None, NOW)
     assert store.cursor("call-log-sync") is None
+
+
+def test_internal_calls_are_flagged_in_rows(tmp_path: Path) -> None:
+    from adapters.testing.calls import internal_call
+
+    store = Store(tmp_path / "e.sqlite3")
+    colleague, customer = internal_call("102"), inbound_call()
+    store.upsert_calls([colleague, customer], "ext-1", NOW)
+    flags = {r.call_id: r.is_internal for r in store.rows()}
+    assert flags == {colleague.id: True, customer.id: False}
+    assert {r.phone for r in store.rows()} == {"102", customer.remote.phone_number}
