@@ -140,6 +140,18 @@ def normalize_domain(raw: str) -> str:
     return text.removesuffix(".pipedrive.com")
 
 
+def _has_number(raw_phones: Any, national: str) -> bool:
+    """Whether a stored phone is this number: Pipedrive's search matches digit substrings, so
+    ``+1 415 555 01234`` would come back for ``4155550123``; the stored number must end with it."""
+    for raw in raw_phones if isinstance(raw_phones, list) else []:
+        value = raw.get("value") if isinstance(raw, dict) else raw
+        if isinstance(value, str):
+            number, _extension = phones.split_extension(value)
+            if phones.digits_only(number).endswith(national):
+                return True
+    return False
+
+
 def _seconds_to_utc_midnight() -> float:
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
@@ -422,7 +434,7 @@ class PipedriveAdapter:
     # --- contacts ---------------------------------------------------------------------------
 
     def find_contact(self, phone: str, *, is_extension: bool = False) -> list[Contact]:
-        """People whose phone contains the number's national digits, with their deals and leads.
+        """People whose phone ends with the number's national digits, with their deals and leads.
 
         Requests: one person search, one read of the people found, the users list once per
         instance, and for each person (at most :data:`MAX_PERSONS`) their open deals and
@@ -447,7 +459,8 @@ class PipedriveAdapter:
             item = entry.get("item") if isinstance(entry, dict) else None
             if not isinstance(item, dict) or not isinstance(item.get("id"), int):
                 raise self._malformed("a person search result")
-            found.append(item)
+            if _has_number(item.get("phones"), term):
+                found.append(item)
         if not found:
             return []
         ids = ",".join(str(item["id"]) for item in found)

@@ -184,6 +184,12 @@ def test_the_call_is_filed_under_the_persons_organisation_too(pd: PipedriveHarne
     assert pd.fake.activities[int(ref.log_id)]["org_id"] == org
 
 
+def test_a_longer_number_containing_the_digits_is_not_a_match(pd: PipedriveHarness) -> None:
+    pd.fake.add_person("Not Ana", ["+1 415 555 01234"])
+    ana = pd.fake.add_person("Ana Diaz", ["415-555-0123 ext. 12"])
+    assert [c.id for c in pd.adapter.find_contact(E164)] == [str(ana)]
+
+
 def test_person_search_uses_the_national_number(pd: PipedriveHarness) -> None:
     pd.add_contact("Ana Diaz", "+1 415-555-0123")
     pd.adapter.find_contact(E164)
