@@ -171,6 +171,7 @@ class Outbox:
             result = handler(item, now)
         except RateLimited as exc:
             until = self.budget.block(now, exc.retry_after)
+            log.info("outbox %s #%d: rate limited until %s", item.intent, item.id, until.isoformat())
             self.store.retry_item(item.id, until, str(exc), now, maybe_sent=item.maybe_sent)
             self.health.last_error = str(exc)
             return "blocked"
@@ -181,6 +182,8 @@ class Outbox:
                                   maybe_sent=fresh.maybe_sent if fresh else True)
             self.health.consecutive_transient += 1
             self.health.last_error = str(exc)
+            log.info("outbox %s #%d: attempt %d failed, will retry: %s", item.intent, item.id, item.attempts + 1,
+                     exc)
             if self.health.consecutive_transient >= self.offline_after and self.health.offline_since is None:
                 self.health.offline_since = now
             return "retry"
@@ -194,6 +197,7 @@ class Outbox:
             self._fail(item, exc.message, now)
             raise
         except AdapterError as exc:
+            log.info("outbox %s #%d stopped: %s", item.intent, item.id, exc)
             self._fail(item, _agent_message(exc), now)
             self._healthy()
             return "failed"

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from desktop.engine.scheduler import PollPlan, RateBudget, RateSpec, backoff
 
 T0 = datetime(2026, 4, 11, 9, 0, tzinfo=UTC)
@@ -56,3 +59,21 @@ def test_insights_checks_widen_and_the_last_delay_repeats() -> None:
 def test_backoff_doubles_and_is_capped() -> None:
     assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [2, 4, 8, 16]
     assert backoff(40) == timedelta(minutes=10)
+
+
+@given(gaps=st.lists(st.floats(min_value=0.0, max_value=20.0), min_size=1, max_size=200))
+def test_a_budget_never_allows_more_than_its_limit_in_any_window(gaps: list[float]) -> None:
+    """Whatever the pattern of attempts, no 60-second window holds more than 10 sends."""
+    budget = RateBudget("rc-heavy", RateSpec(10, 60.0))
+    now = T0
+    sent: list[datetime] = []
+    for gap in gaps:
+        now += timedelta(seconds=gap)
+        if budget.has_room(now):
+            budget.record(now)
+            sent.append(now)
+        else:
+            assert budget.available_at(now) > now
+    for i, start in enumerate(sent):
+        inside = [t for t in sent[i:] if t < start + timedelta(seconds=60)]
+        assert len(inside) <= 10

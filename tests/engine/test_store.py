@@ -99,3 +99,22 @@ def test_internal_calls_are_flagged_in_rows(tmp_path: Path) -> None:
     flags = {r.call_id: r.is_internal for r in store.rows()}
     assert flags == {colleague.id: True, customer.id: False}
     assert {r.phone for r in store.rows()} == {"102", customer.remote.phone_number}
+
+
+def test_a_version_1_database_is_migrated_in_place(tmp_path: Path) -> None:
+    from desktop.engine.store import _MIGRATIONS
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(_MIGRATIONS[1])
+    conn.execute(
+        "INSERT INTO call_logs (session_id, extension_id, call_id, adapter_id, log_id, state, created_at, updated_at)"
+        " VALUES ('s1', 'e1', 'c1', 'local', '9', 'logged', 'x', 'x')"
+    )
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    assert store.schema_version == SCHEMA_VERSION
+    link = store.link("s1", "e1")
+    assert link is not None and link.log_id == "9" and link.body is None
