@@ -362,6 +362,40 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
     return int(code)
 
 
+def local_time_zone() -> str | None:
+    """The computer's IANA time zone name (``TZ``, else where ``/etc/localtime`` points), if known."""
+    import os
+    from zoneinfo import ZoneInfo
+
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        target = str(Path("/etc/localtime").resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    for name in candidates:
+        if not name:
+            continue
+        try:
+            ZoneInfo(name)
+        except Exception as exc:
+            log.debug("not a usable time zone %r: %s", name, exc)
+            continue
+        return name
+    return None
+
+
+def with_local_defaults(settings: AppSettings) -> AppSettings:
+    """First run: notes show times in the computer's time zone rather than UTC."""
+    if "notes" in settings.model_fields_set:
+        return settings
+    zone = local_time_zone()
+    if zone:
+        settings.notes = settings.notes.model_copy(update={"time_zone": zone})
+    return settings
+
+
 def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> dict[str, Any]:
     from desktop import paths
     from desktop.logs import setup_logging
@@ -372,6 +406,7 @@ def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> 
     secrets, secrets_warning = open_secret_store()
     setup_logging(secrets.values)
     settings, settings_warning = load_settings()
+    settings = with_local_defaults(settings)
     warnings = [m for m in (secrets_warning, settings_warning) if m]
     io_pool = make_pool("io", 4)
     draft_pool = make_pool("draft", 1)

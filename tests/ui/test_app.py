@@ -57,3 +57,13 @@ def test_window_built_with_a_real_pool_loads_stored_calls(qtbot, tmp_path: Path,
         controller.poller.stop()
         pool.waitForDone()
         ctx.close()
+
+
+def test_first_run_notes_use_the_computer_s_time_zone(monkeypatch) -> None:
+    from desktop.app import with_local_defaults
+
+    monkeypatch.setenv("TZ", "America/Chicago")
+    assert with_local_defaults(AppSettings()).notes.time_zone == "America/Chicago"
+    # A time zone the user chose is left alone
+    chosen = AppSettings.model_validate({"notes": {"time_zone": "Asia/Tokyo"}})
+    assert with_local_defaults(chosen).notes.time_zone == "Asia/Tokyo"
