@@ -517,8 +517,14 @@ class Lifecycle:
                 stored = StoredCallLog(ref=ref, subject="", body=cached or "")
             else:
                 stored = self.adapter.get_call_log(ref)
+            # A value that arrived after we wrote "Not available" replaces our own words (only ours:
+            # if someone edited that section, the text is gone and the edit is kept).
+            ours = [
+                _SECTION[k] for k, a in dirty.items()
+                if a.state is ArtifactState.READY and k in NOT_AVAILABLE and NOT_AVAILABLE[k] in stored.body
+            ]
             new_body, report = note_engine.apply(
-                stored.body, self.change(call, dirty), self.settings, self.fmt, limit=self._limit
+                stored.body, self.change(call, dirty), self.settings, self.fmt, limit=self._limit, overwrite=ours
             )
             update = LogUpdate(body=new_body if new_body != stored.body else None)
             dur, rec = dirty.get(ArtifactKind.DURATION), dirty.get(ArtifactKind.RECORDING)

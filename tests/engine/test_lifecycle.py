@@ -255,3 +255,19 @@ def test_editing_an_unlogged_call_is_refused(tmp_path: Path) -> None:
     engine.sync()
     with pytest.raises(NotLogged):
         engine.open_for_edit(engine.calls()[0].call_id)
+
+
+def test_a_recording_that_arrives_after_the_give_up_replaces_not_available(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=3 * 3600, insights_after=None)  # later than the give-up time
+    rc = world.rc()
+    engine = world.engine(rc, give_up_after=timedelta(hours=1), ai_enabled=False)
+    engine.sync()
+    _log_all(world, engine)
+    drive(engine, world.clock, rc,
+          until=lambda: NOT_AVAILABLE[ArtifactKind.RECORDING] in world.crm.call_logs()[0].body)
+    drive(engine, world.clock, rc, until=lambda: all_settled(engine) and engine.calls()[0].has_recording)
+    [stored] = world.crm.call_logs()
+    assert NOT_AVAILABLE[ArtifactKind.RECORDING] not in stored.body
+    assert "ringcentral-media-reader" in stored.body
