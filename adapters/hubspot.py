@@ -89,6 +89,8 @@ ENV_BASE_URL = "LOGDESK_HUBSPOT_URL"
 BODY_LIMIT = 65536
 #: How many recently read or written calls the adapter remembers to complete PATCH answers.
 KNOWN_RECORDS = 200
+#: How many notations of a number are matched against the typed phone properties.
+MAX_TYPED_VARIANTS = 20
 #: Crash recovery reads the calls of at most this many contacts having the caller's number.
 RECOVERY_CONTACTS = 5
 #: After HubSpot's daily limit is spent, ask again no sooner than this (seconds).
@@ -471,10 +473,11 @@ class HubSpotAdapter:
     def find_contact(self, phone: str, *, is_extension: bool = False) -> list[Contact]:
         """Contacts whose phone or mobile phone is ``phone``, in one search request.
 
-        HubSpot keeps digit-only copies of phone numbers without the country code
-        (``hs_searchable_calculated_phone_number`` / ``..._mobile_number``); the search ORs those
-        with exact matches on the E.164 text. HubSpot has no internal extensions, so
-        ``is_extension`` finds nothing.
+        HubSpot keeps digit-only copies of phone numbers (``hs_searchable_calculated_phone_number``
+        / ``..._mobile_number``); the search ORs matches on those (national digits, with and
+        without the country code) with matches of the typed properties against the number's
+        common notations (:func:`adapters.phone.search_candidates`). HubSpot has no internal
+        extensions, so ``is_extension`` finds nothing.
         """
         if is_extension:
             return []
@@ -505,14 +508,17 @@ class HubSpotAdapter:
         national = parsed.national if parsed else phones.digits_only(phone)
         if not national:
             return []
-        exact = parsed.e164 if parsed else phone.strip()
+        # The calculated properties hold the digits; match them with and without the country code.
+        digits = [national, f"{parsed.country_code}{national}"] if parsed else [national]
+        # The typed properties hold whatever a person entered: E.164 and the common notations.
+        typed = phones.search_candidates(phone, region=self._region)[:MAX_TYPED_VARIANTS]
         groups: list[dict[str, Any]] = [
-            {"filters": [{"propertyName": name, "operator": "EQ", "value": value}]}
-            for name, value in (
-                ("hs_searchable_calculated_phone_number", national),
-                ("hs_searchable_calculated_mobile_number", national),
-                ("phone", exact),
-                ("mobilephone", exact),
+            {"filters": [{"propertyName": name, "operator": "IN", "values": values}]}
+            for name, values in (
+                ("hs_searchable_calculated_phone_number", digits),
+                ("hs_searchable_calculated_mobile_number", digits),
+                ("phone", typed),
+                ("mobilephone", typed),
             )
         ]
         body = {"filterGroups": groups, "properties": list(_CONTACT_PROPERTIES), "limit": 50}

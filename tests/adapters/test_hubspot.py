@@ -202,6 +202,19 @@ def test_find_contact_matches_mobile_numbers_and_fills_owner_company_and_creatio
     assert contact.created_at is not None and contact.created_at.year == 2026
 
 
+@pytest.mark.parametrize(
+    ("calculated", "typed"),
+    [("14155550123", "+14155550123"), (None, "(415) 555-0123"), (None, "415.555.0123")],
+    ids=["calculated with country code", "typed national notation", "typed with dots"],
+)
+def test_find_contact_does_not_depend_on_one_reading_of_the_phone_properties(
+    hs: HubSpotHarness, calculated: str | None, typed: str
+) -> None:
+    cid = hs.fake.add_contact("Ana", "Diaz", phone=typed)
+    hs.fake.contacts[cid]["properties"]["hs_searchable_calculated_phone_number"] = calculated
+    assert [c.id for c in hs.adapter.find_contact(E164)] == [cid]
+
+
 def test_find_contact_is_one_search_within_hubspots_filter_limits(hs: HubSpotHarness) -> None:
     hs.add_contact("Ana Diaz", E164)
     hs.adapter.find_contact("(415) 555-0123")
