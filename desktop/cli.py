@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "adapter": "adapters.template.cli",
     "local-crm": "desktop.local_crm_cli",
     "note": "adapters.notes.cli",
+    "outbox": "desktop.engine.cli",
     "sandbox": "adapters.ringcentral.sandbox.cli",
 }
 
