@@ -534,6 +534,25 @@ class Store:
                 "UPDATE outbox SET next_attempt = ?, updated_at = ? WHERE id = ?", (ts(next_attempt), ts(now), item_id)
             )
 
+    def requeue(self, item_id: int, now: datetime) -> bool:
+        """Puts a failed item back in the queue (the agent fixed the cause). False if it is not failed."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT * FROM outbox WHERE id = ? AND state = 'failed'", (item_id,)).fetchone()
+            if row is None:
+                return False
+            # Due at once: its creation time is in the past on any clock the engine runs on.
+            conn.execute(
+                "UPDATE outbox SET state = 'queued', next_attempt = created_at, updated_at = ? WHERE id = ?",
+                (ts(now), item_id),
+            )
+            if row["intent"] == Intent.CREATE:
+                conn.execute(
+                    "UPDATE call_logs SET state = ?, last_error = NULL, updated_at = ? WHERE session_id = ?"
+                    " AND extension_id = ? AND state = ?",
+                    (LinkState.CREATING, ts(now), row["session_id"], row["extension_id"], LinkState.FAILED),
+                )
+            return True
+
     def cursor(self, name: str) -> str | None:
         rows = self._query("SELECT value FROM cursors WHERE name = ?", (name,))
         return str(rows[0]["value"]) if rows else None
