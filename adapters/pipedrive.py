@@ -32,7 +32,9 @@ Rate limits: Pipedrive reports its 2-second burst window in
 ``x-ratelimit-limit/-remaining/-reset``; the search API has its own 10-per-2-seconds window. The
 adapter's :class:`~adapters.throttle.Throttle` keeps both, pausing when a window is spent rather
 than running into 429. When ``x-daily-requests-left`` (writes per day for an API token) reaches 0,
-writes are refused locally with :class:`~adapters.base.RateLimited` until midnight UTC.
+writes are refused locally with :class:`~adapters.base.RateLimited` until midnight UTC. When the
+company's daily token budget is spent, Pipedrive answers 429 without saying until when: each
+429 in a row doubles the pause (2 s, 4 s, 8 s … up to 15 minutes).
 
 :meth:`PipedriveAdapter.find_call_log` lists the connected user's activities updated since the
 call started and picks the one whose note carries the call's session id or, failing that, the
@@ -86,6 +88,8 @@ CRM = "Pipedrive"
 ENV_BASE_URL = "LOGDESK_PIPEDRIVE_URL"
 #: Pipedrive does not document the note's size; this is what the app keeps notes within.
 NOTE_LIMIT = 100_000
+#: The longest pause after 429s in a row when Pipedrive gives no Retry-After (seconds).
+MAX_REFUSAL_PAUSE = 900.0
 #: How many people a phone search looks at (each costs two more requests for deals and leads).
 MAX_PERSONS = 10
 RELATED = "related"
@@ -261,6 +265,8 @@ class PipedriveAdapter:
         self._type: str | None = None
         #: ``x-daily-requests-left`` reached 0: Pipedrive refuses writes by this token until midnight UTC.
         self._writes_spent = False
+        #: 429s in a row (no success between them).
+        self._refusals = 0
         self._user_names: dict[int, str] | None = None
         #: Person id → organisation id, learnt from contact searches (no extra request at create).
         self._person_orgs: dict[int, int] = {}
@@ -299,10 +305,14 @@ class PipedriveAdapter:
                 **kwargs,
             )
         except RateLimited as exc:
+            self._refusals += 1
             if exc.retry_after is None:
-                exc.retry_after = 2.0  # the length of Pipedrive's burst window
+                # One refusal is the 2-second burst window; refusals in a row mean a spent budget
+                # that Pipedrive does not date: wait twice as long each time, up to 15 minutes.
+                exc.retry_after = min(2.0 * 2 ** (self._refusals - 1), MAX_REFUSAL_PAUSE)
             self._throttle.block_for(exc.retry_after)
             raise
+        self._refusals = 0
         self._note_limits(response.headers)
         raw = json_body(response, crm=CRM)
         if not isinstance(raw, dict) or raw.get("success") is not True or "data" not in raw:

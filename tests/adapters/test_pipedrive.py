@@ -366,6 +366,23 @@ def test_429_without_retry_after_waits_out_the_burst_window(pd: PipedriveHarness
     assert caught.value.vendor_message == "Request over limit"
 
 
+def test_a_spent_token_budget_backs_off_longer_each_time(pd: PipedriveHarness) -> None:
+    ref = pd.adapter.create_call_log(calls.inbound_call(E164), _contact(pd), _entry())
+    pd.fake.token_budget = 0
+    pauses = []
+    for _ in range(4):
+        with pytest.raises(RateLimited) as caught:
+            pd.adapter.get_call_log(ref)
+        pauses.append(caught.value.retry_after)
+    assert pauses == [2.0, 4.0, 8.0, 16.0]
+    pd.fake.token_budget = 100  # a new day
+    assert pd.adapter.get_call_log(ref).subject == "Inbound call from Ana Diaz"
+    pd.fake.token_budget = 0
+    with pytest.raises(RateLimited) as caught:
+        pd.adapter.get_call_log(ref)
+    assert caught.value.retry_after == 2.0  # a success in between starts the count again
+
+
 def test_answer_without_the_success_envelope_is_malformed(pd: PipedriveHarness) -> None:
     pd.fake.inject("malformed", body={"data": {"items": []}})
     with pytest.raises(Exception, match="success envelope") as caught:

@@ -14,8 +14,8 @@ Answers use Pipedrive's envelopes (``{success, data, additional_data}``; errors
 ``{success: false, error, code}`` on v2 and ``{success: false, error, error_info, data,
 additional_data}`` on v1), RFC 3339 times on v2 and ``YYYY-MM-DD HH:MM:SS`` on v1, and the
 ``x-ratelimit-limit/-remaining/-reset`` headers of the 2-second burst window, a separate
-10-per-2-seconds window for the search API, and ``x-daily-requests-left`` for writes (429 when
-any of them is spent).
+10-per-2-seconds window for the search API, ``x-daily-requests-left`` for writes and the
+company's daily token budget (429 when any of them is spent).
 
 Serve it in-process (``fake.client()``) or on loopback
 (``python -m tests.fakes.pipedrive --port 8766``; then ``LOGDESK_PIPEDRIVE_URL=http://127.0.0.1:8766``).
@@ -60,6 +60,15 @@ def _v1_time(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def token_cost(method: str, path: str) -> int:
+    """What a request costs from the daily token budget. Pipedrive publishes a cost per endpoint,
+    v2 being cheaper than v1 and searches dearer; these figures keep those proportions."""
+    if path.endswith("/search"):
+        return 20
+    base = 5 if method in ("POST", "PUT", "PATCH", "DELETE") else 1
+    return base if path.startswith("/api/v2/") else base * 2
+
+
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
@@ -70,7 +79,8 @@ class PipedriveFake(FakeApi):
     name = "Pipedrive"
 
     def __init__(self, *, clock: FakeClock | None = None, tokens: set[str] | None = None,
-                 burst_limit: int = 40, search_limit: int = 10, daily_writes: int = 10_000) -> None:
+                 burst_limit: int = 40, search_limit: int = 10, daily_writes: int = 10_000,
+                 token_budget: int = 1_000_000) -> None:
         super().__init__(clock=clock)
         self.tokens = tokens if tokens is not None else {DEFAULT_TOKEN}
         self.burst_limit = burst_limit
@@ -78,6 +88,8 @@ class PipedriveFake(FakeApi):
         self.search_limit = search_limit
         #: POST/PUT/PATCH requests left today for an api_token (``x-daily-requests-left``).
         self.daily_writes = daily_writes
+        #: The company's token budget left today (token-based rate limiting; see :func:`token_cost`).
+        self.token_budget = token_budget
         self.company_domain = "acme"
         self.users: dict[int, dict[str, Any]] = {
             77: {"id": 77, "name": "Avery Agent", "email": "agent@example.com", "active_flag": True},
@@ -199,9 +211,11 @@ class PipedriveFake(FakeApi):
             self._search_window.popleft()
         is_search = request.url.path.endswith("/search")
         is_write = request.method in ("POST", "PUT", "PATCH")
+        cost = token_cost(request.method, request.url.path)
         if (len(self._window) >= self.burst_limit
                 or (is_search and len(self._search_window) >= self.search_limit)
-                or (is_write and self.daily_writes <= 0)):
+                or (is_write and self.daily_writes <= 0)
+                or self.token_budget < cost):
             return json_response(429, {"success": False, "error": "Request over limit", "errorCode": 429,
                                        "error_info": "Please check developers.pipedrive.com for more information",
                                        "data": None, "additional_data": None}, self._limit_headers())
@@ -210,6 +224,7 @@ class PipedriveFake(FakeApi):
             self._search_window.append(now)
         if is_write:
             self.daily_writes -= 1
+        self.token_budget -= cost
         path, v2 = request.url.path, request.url.path.startswith("/api/v2/")
         try:
             raw = json.loads(request.content) if request.content else None
