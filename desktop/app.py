@@ -410,11 +410,13 @@ def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> 
     warnings = [m for m in (secrets_warning, settings_warning) if m]
     io_pool = make_pool("io", 4)
     draft_pool = make_pool("draft", 1)
-    if sandbox or (settings.crm.adapter_id == "local" and not settings.ringcentral.client_id):
-        if not sandbox:
-            warnings.append(
-                "RingCentral is not connected yet: showing the sandbox. Connect your account in Settings."
-            )
+    if not sandbox and not _ringcentral_connected(settings, secrets):
+        sandbox = True
+        warnings.append(
+            "RingCentral is not connected yet, so you are looking at the sandbox. "
+            "Connect your account in Settings → RingCentral, then restart Logdesk."
+        )
+    if sandbox:
         ctx = sandbox_context(paths.data_dir() / "sandbox", secrets, settings, warnings=warnings)
     else:
         ctx = _production_context(secrets, settings, warnings)
@@ -425,6 +427,19 @@ def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> 
     controller.set_tray(tray)
     log.info("started (sandbox=%s, crm=%s)", ctx.is_sandbox, ctx.adapter.manifest.id)
     return {"ctx": ctx, "controller": controller, "pools": [io_pool, draft_pool], "tray": tray}
+
+
+def _ringcentral_connected(settings: AppSettings, secrets: SecretStore) -> bool:
+    """Whether a RingCentral session (or a JWT credential) is stored for the configured app."""
+    if not settings.ringcentral.client_id:
+        return False
+    try:
+        if settings.ringcentral.auth_mode == "jwt":
+            return bool(secrets.get("ringcentral:jwt"))
+        return bool(secrets.get("ringcentral:tokens"))
+    except Exception as exc:  # the keyring is locked or gone: say so through the sandbox banner
+        log.info("cannot read the RingCentral session: %s", exc)
+        return False
 
 
 def _production_context(secrets: SecretStore, settings: AppSettings, warnings: list[str]) -> AppContext:

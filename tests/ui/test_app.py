@@ -67,3 +67,14 @@ def test_first_run_notes_use_the_computer_s_time_zone(monkeypatch) -> None:
     # A time zone the user chose is left alone
     chosen = AppSettings.model_validate({"notes": {"time_zone": "Asia/Tokyo"}})
     assert with_local_defaults(chosen).notes.time_zone == "Asia/Tokyo"
+
+
+def test_without_a_ringcentral_session_the_app_falls_back_to_the_sandbox(secret_store) -> None:
+    from desktop.app import _ringcentral_connected
+
+    settings = AppSettings()
+    assert not _ringcentral_connected(settings, secret_store)
+    settings.ringcentral = settings.ringcentral.model_copy(update={"client_id": "my-app"})
+    assert not _ringcentral_connected(settings, secret_store)
+    secret_store.set("ringcentral:tokens", '{"access_token": "a", "refresh_token": "r"}')
+    assert _ringcentral_connected(settings, secret_store)
