@@ -75,6 +75,11 @@ class Engine:
             unless given — adapters throttle themselves too).
         plan: poll intervals (``give_up_after`` overrides its give-up time).
         account: the outbox queue key; the adapter's id by default.
+        link_values: values for the manifest's URL templates besides ``log_id`` and
+            ``contact_id`` (the connection's non-secret settings, e.g. a domain).
+
+    Auto-log only considers calls that started within ``give_up_after`` of the time they are
+    first seen, so turning it on does not log weeks of history.
     """
 
     def __init__(
@@ -95,6 +100,7 @@ class Engine:
         budgets: Budgets | None = None,
         plan: PollPlan | None = None,
         account: str | None = None,
+        link_values: dict[str, str] | None = None,
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
@@ -128,6 +134,7 @@ class Engine:
         self._rc_error: str | None = None
         self._last_sync_at: datetime | None = None
         self._last_tick: datetime | None = None
+        self._link_values = dict(link_values or {})
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -148,7 +155,9 @@ class Engine:
         for row in rows:
             if row.crm_log_id:
                 try:
-                    url = template.format(log_id=row.crm_log_id, contact_id=row.contact_id or "")
+                    url = template.format(
+                        **{**self._link_values, "log_id": row.crm_log_id, "contact_id": row.contact_id or ""}
+                    )
                 except (KeyError, IndexError):
                     url = None
                 row = row.model_copy(update={"log_url": url})
@@ -334,6 +343,8 @@ class Engine:
     def _wants_auto_log(self, conn: object, call: Call) -> bool:
         if (call.result or "").lower() == "in progress":
             return False
+        if call.start_time < self.clock.now() - self.plan.give_up_after:
+            return False  # history from before auto-log could have seen it
         db = self.store
         if db.link(call.session_id, self.config.extension_id) is not None:
             return False

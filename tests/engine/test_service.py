@@ -292,3 +292,43 @@ def test_internal_calls_are_matched_by_extension_only_when_allowed(tmp_path: Pat
     else:
         assert world.crm.call_logs() == []
         assert row.unlogged_reason == "Extension numbers cannot be logged"
+
+
+def test_auto_log_skips_history_older_than_the_give_up_window(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.contact("Ada", "+14155550123")
+    world.add_call(phone="+14155550123", at=0, recording_after=None)
+    world.clock.advance(3 * 24 * 3600)  # the engine first runs three days later
+    rc = world.rc()
+    engine = world.engine(rc, auto_log=True, recordings_expected=False)
+    engine.tick()
+    engine.tick()
+    assert len(engine.calls()) == 1
+    assert world.crm.call_logs() == []
+
+
+def test_log_url_fills_the_manifest_template(tmp_path: Path) -> None:
+    from adapters.base import Manifest, UrlTemplates
+
+    class _Linked:
+        manifest = LocalCrm.manifest.model_copy(
+            update={"urls": UrlTemplates(open_log="https://{domain}/logs/{log_id}?c={contact_id}")}
+        )
+
+        def __init__(self, inner: LocalCrm) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    assert isinstance(_Linked.manifest, Manifest)
+    world = World(tmp_path)
+    c = world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=None)
+    rc = world.rc()
+    engine = world.engine(rc, adapter=_Linked(world.crm), link_values={"domain": "crm.example"})
+    engine.sync()
+    engine.log_call(engine.calls()[0].call_id, Draft(contact_id=c.id, contact_name=c.name))
+    engine.run_outbox()
+    row = engine.calls()[0]
+    assert row.log_url == f"https://crm.example/logs/{row.crm_log_id}?c={c.id}"
