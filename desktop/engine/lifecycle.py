@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -726,12 +726,3 @@ def _artifacts(conn: sqlite3.Connection, call_id: str) -> dict[ArtifactKind, Art
 def _call(conn: sqlite3.Connection, call_id: str) -> Call | None:
     row = conn.execute("SELECT raw FROM calls WHERE id = ?", (call_id,)).fetchone()
     return Call.model_validate_json(row["raw"]) if row else None
-
-
-def calls_of(store: Store, call_ids: Sequence[str]) -> list[Call]:
-    out = []
-    for cid in call_ids:
-        call = store.call(cid)
-        if call is not None:
-            out.append(call)
-    return out

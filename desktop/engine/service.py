@@ -329,7 +329,7 @@ class Engine:
                 for call_id in [*new, *changed]:
                     call = by_id[call_id]
                     self.lifecycle.observe(conn, call, now)
-                    if self.config.auto_log and self._wants_auto_log(conn, call):
+                    if self.config.auto_log and self._wants_auto_log(call):
                         enqueue(conn, account=self.config.account, call_id=call.id, session_id=call.session_id,
                                 extension_id=self.config.extension_id, intent="auto", payload={}, now=now)
                         auto += 1
@@ -340,7 +340,7 @@ class Engine:
                 )
             return SyncOutcome(new=len(new), updated=len(changed), full=batch.full, auto_logged=auto)
 
-    def _wants_auto_log(self, conn: object, call: Call) -> bool:
+    def _wants_auto_log(self, call: Call) -> bool:
         if (call.result or "").lower() == "in progress":
             return False
         if call.start_time < self.clock.now() - self.plan.give_up_after:
@@ -458,12 +458,8 @@ class Engine:
         return min(candidates) if candidates else None
 
     def _next_give_up(self) -> datetime | None:
-        rows = self.store._query(
-            "SELECT MIN(expected_since) AS m FROM artifacts WHERE state = 'pending' AND expected_since IS NOT NULL"
-        )
-        if not rows or not rows[0]["m"]:
-            return None
-        return store_mod.parse_ts(rows[0]["m"]) + self.plan.give_up_after
+        oldest = self.store.oldest_pending_since()
+        return None if oldest is None else oldest + self.plan.give_up_after
 
     def status(self) -> EngineStatus:
         """Offline state, queue sizes, rate-limit waits and the last error, for the status bar."""
@@ -471,17 +467,13 @@ class Engine:
         health = self.outbox.health
         offline_since = self._rc_offline_since or health.offline_since
         waits = {b.name: until for b in self.budgets.all() if (until := b.blocked_until(now)) is not None}
-        pending = self.store._query(
-            "SELECT COUNT(DISTINCT a.call_id) AS n FROM artifacts a JOIN calls c ON c.id = a.call_id"
-            " JOIN call_logs l ON l.session_id = c.session_id AND l.extension_id = c.extension_id"
-            " WHERE l.state = 'logged' AND (a.state IN ('pending', 'ready') OR a.dirty = 1)"
-        )
+        pending = self.store.count_pending_logged_calls()
         return EngineStatus(
             offline=offline_since is not None,
             offline_since=offline_since,
             queued=self.store.count_items(ItemState.QUEUED),
             failed=self.store.count_items(ItemState.FAILED),
-            pending_calls=int(pending[0]["n"]),
+            pending_calls=pending,
             rate_limited_until=waits,
             last_error=health.last_error or self._rc_error,
             last_sync_at=self._last_sync_at,

@@ -475,6 +475,22 @@ class Store:
         rows = self._query("SELECT MIN(next_check) AS m FROM artifacts WHERE state = 'pending'")
         return parse_ts(rows[0]["m"]) if rows and rows[0]["m"] else None
 
+    def oldest_pending_since(self) -> datetime | None:
+        """Since when the longest-awaited artifact has been expected."""
+        rows = self._query(
+            "SELECT MIN(expected_since) AS m FROM artifacts WHERE state = 'pending' AND expected_since IS NOT NULL"
+        )
+        return parse_ts(rows[0]["m"]) if rows and rows[0]["m"] else None
+
+    def count_pending_logged_calls(self) -> int:
+        """Logged calls still waiting for an artifact or for a write of one."""
+        rows = self._query(
+            "SELECT COUNT(DISTINCT a.call_id) AS n FROM artifacts a JOIN calls c ON c.id = a.call_id"
+            " JOIN call_logs l ON l.session_id = c.session_id AND l.extension_id = c.extension_id"
+            " WHERE l.state = 'logged' AND (a.state IN ('pending', 'ready') OR a.dirty = 1)"
+        )
+        return int(rows[0]["n"])
+
     def calls_with_dirty_artifacts(self) -> list[str]:
         rows = self._query("SELECT DISTINCT call_id FROM artifacts WHERE dirty = 1")
         return [str(r["call_id"]) for r in rows]
