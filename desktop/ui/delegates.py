@@ -24,13 +24,24 @@ def _item(index: ModelIndex) -> CallItem | None:
     return value if isinstance(value, CallItem) else None
 
 
+_SELECTED = QColor(COLORS["selection"])
+_HOVER = QColor("#f7f9fc")
+_SEPARATOR = QColor("#eef1f4")
+
+
 def _paint_background(painter: QPainter, option: QStyleOptionViewItem, widget: QWidget | None) -> None:
-    opt = QStyleOptionViewItem(option)
-    opt.text = ""
-    opt.icon = opt.icon.__class__()
-    style = widget.style() if widget is not None else None
-    if style is not None:
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+    """Row background (selected / hovered) and the separator line under the row.
+
+    Painted here rather than through the style: the style sheet's per-cell rule matching costs
+    more than the rest of a repaint with 100,000 rows behind the view.
+    """
+    rect: QRect = option.rect
+    state = option.state
+    if state & QStyle.StateFlag.State_Selected:
+        painter.fillRect(rect, _SELECTED)
+    elif state & QStyle.StateFlag.State_MouseOver:
+        painter.fillRect(rect, _HOVER)
+    painter.fillRect(QRect(rect.left(), rect.bottom(), rect.width(), 1), _SEPARATOR)
 
 
 def paint_pill(painter: QPainter, rect: QRectF, text: str, fg: str, bg: str, font: QFont) -> None:
