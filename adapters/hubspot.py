@@ -8,23 +8,23 @@ own outcomes, custom ones included (:meth:`HubSpotAdapter.page_fields`).
 
 Where call data goes (everything structured; the note engine's body goes to ``hs_call_body``):
 
-=========================  =============================================================
-``hs_timestamp``           call start (UTC, ISO 8601 with milliseconds)
-``hs_call_title``          subject
-``hs_call_body``           the composed note (HTML)
-``hs_call_direction``      ``INBOUND`` / ``OUTBOUND``
-``hs_call_duration``       milliseconds, when known
-``hs_call_status``         from RingCentral's result (``COMPLETED``, ``MISSED``, ``BUSY`` …)
-``hs_call_disposition``    the outcome GUID chosen on the log page (page field ``outcome``)
-``hs_call_recording_url``  the recording link, when it is https
-``hs_call_from_number``    E.164 as RingCentral reports it
-``hs_call_to_number``
-``hs_call_external_id``    the RingCentral session id  } how :meth:`find_call_log`
-``..._external_account_id``  the agent's extension id     } recognises the call
-``hubspot_owner_id``       the owner whose e-mail the user gave, when given
-association                call → contact, ``HUBSPOT_DEFINED`` type 194, and call → the
-                           contact's primary company (type 182) when the search saw it
-=========================  =============================================================
+===============================  =======================================================================
+``hs_timestamp``                 call start (UTC, ISO 8601 with milliseconds)
+``hs_call_title``                subject
+``hs_call_body``                 the composed note (HTML)
+``hs_call_direction``            ``INBOUND`` / ``OUTBOUND``
+``hs_call_duration``             milliseconds, when known
+``hs_call_status``               from RingCentral's result (``COMPLETED``, ``MISSED``, ``BUSY`` …)
+``hs_call_disposition``          the outcome GUID chosen on the log page (page field ``outcome``)
+``hs_call_recording_url``        the recording link, when it is https
+``hs_call_from_number``          E.164 as RingCentral reports it
+``hs_call_to_number``            E.164 as RingCentral reports it
+``hs_call_external_id``          the RingCentral session id, and
+``hs_call_external_account_id``  the agent's extension id: how :meth:`find_call_log` knows the call
+``hubspot_owner_id``             the owner whose e-mail the user gave, when given
+association                      call → contact (``HUBSPOT_DEFINED`` type 194), and call → the contact's
+                                 primary company (type 182) when the contact search saw it
+===============================  =======================================================================
 
 Rate limits: the search endpoints allow about 4 requests per second per token; everything else
 follows ``X-HubSpot-RateLimit-Max``/``-Remaining`` per ``-Interval-Milliseconds``. Both are kept by
