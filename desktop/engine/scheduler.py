@@ -90,6 +90,11 @@ class RateBudget:
             self.spent += n
             return True
 
+    def adjust(self, spec: RateSpec) -> None:
+        """Adopts a limit learned from the vendor (its ``X-Rate-Limit-*`` headers)."""
+        with self._lock:
+            self.spec = spec
+
     def has_room(self, now: datetime, n: int = 1) -> bool:
         """Whether ``n`` requests may be sent now (nothing is spent)."""
         return self.available_at(now, n) <= now

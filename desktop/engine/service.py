@@ -47,7 +47,7 @@ from desktop.engine.models import (
 )
 from desktop.engine.outbox import Outbox
 from desktop.engine.ports import CallSource, Clock, SystemClock
-from desktop.engine.scheduler import Budgets, PollPlan, backoff
+from desktop.engine.scheduler import Budgets, PollPlan, RateSpec, backoff
 from desktop.engine.store import Intent, ItemState, Store, enqueue, ts
 
 log = logging.getLogger(__name__)
@@ -300,6 +300,7 @@ class Engine:
             token = self.store.cursor(SYNC_CURSOR)
             try:
                 batch = self.source.sync_call_log(token)
+                self._learn_rc_limits(now)
             except RateLimited as exc:
                 until = self.budgets.rc_heavy.block(now, exc.retry_after)
                 self._next_sync = until
@@ -349,6 +350,29 @@ class Engine:
         if db.link(call.session_id, self.config.extension_id) is not None:
             return False
         return not any(i.intent == "auto" for i in db.items(call_id=call.id))
+
+    def _learn_rc_limits(self, now: datetime) -> None:
+        """Adopts the limits and penalties RingCentral announced, when the source reports them
+        (``RingCentralClient.rate_limit_status``): the account's plan may differ from the defaults."""
+        status_of = getattr(self.source, "rate_limit_status", None)
+        if not callable(status_of):
+            return
+        try:
+            groups = dict(status_of())
+        except Exception:  # an optional nicety: never let it break a sync
+            return
+        for group, status in groups.items():
+            name = str(group).lower()
+            budget = {"heavy": self.budgets.rc_heavy, "light": self.budgets.rc_light}.get(name)
+            limit, window = getattr(status, "limit", None), getattr(status, "window", None)
+            if budget is None or not isinstance(limit, int) or not isinstance(window, int | float) or limit <= 0:
+                continue
+            spec = RateSpec(limit, float(window))
+            if budget.spec != spec:
+                budget.adjust(spec)
+            wait = getattr(status, "wait", 0.0)
+            if getattr(status, "paused", False) and isinstance(wait, int | float) and wait > 0:
+                budget.block(now, float(wait))
 
     def poll_artifacts(self) -> PollOutcome:
         """Asks RingSense about recorded calls whose check is due (Light budget), and gives up
@@ -407,6 +431,8 @@ class Engine:
                     raw = insights
                 if self.lifecycle.insights_arrived(call, raw, now):
                     ready += 1
+            if checked:
+                self._learn_rc_limits(now)
             queued = self.store.count_items(ItemState.QUEUED)
             return PollOutcome(insights_checked=checked, became_ready=ready, given_up=given_up, updates_queued=queued)
 

@@ -14,6 +14,7 @@ from adapters.notes.models import NoteSettings
 from adapters.ringcentral.sandbox import SandboxAccount, connect
 from desktop.engine.models import CallFilter, LogStatus
 from desktop.engine.ports import SecondsClock
+from desktop.engine.scheduler import RateSpec
 from desktop.engine.service import Engine
 from desktop.engine.store import Store
 
@@ -53,6 +54,9 @@ def test_sandbox_calls_are_auto_logged_and_completed_through_the_real_client(tmp
         assert row.unlogged_reason
     if scenario == "happy":
         assert engine.budgets.rc_heavy.rate_limited == 0 and engine.budgets.rc_light.rate_limited == 0
+    if scenario == "rate-limited":
+        # The account's tighter plan is learned from RingCentral's headers.
+        assert engine.budgets.rc_heavy.spec == RateSpec(4, 60.0)
     client.close()
     crm.close()
     engine.close()
