@@ -321,11 +321,40 @@ def _parse_plain(body: str) -> Parsed:
     return parsed
 
 
+class _MarkdownStarts:
+    """Next line start that begins with ``#``, ``**`` or ``- **``.
+
+    Looks for the single characters ``#`` and ``*`` (a ``memchr`` each, fast because they are
+    rare in prose and transcripts) and checks the line around each hit.
+    """
+
+    def __init__(self, finds: _Finds) -> None:
+        self.finds = finds
+        self.body = finds.body
+
+    def next(self, pos: int) -> int:
+        body, finds = self.body, self.finds
+        while True:
+            hash_at, star_at = finds.find("#", pos), finds.find("*", pos)
+            if hash_at < 0 and star_at < 0:
+                return -1
+            k = hash_at if star_at < 0 or (0 <= hash_at < star_at) else star_at
+            if k == hash_at:
+                if k == 0 or body[k - 1] == "\n":
+                    return k
+            elif body.startswith("**", k):
+                if k == 0 or body[k - 1] == "\n":
+                    return k
+                if k - 2 >= pos and body[k - 2 : k] == "- " and (k == 2 or body[k - 3] == "\n"):
+                    return k - 2
+            pos = k + 1
+
+
 def _parse_markdown(body: str) -> Parsed:
     parsed = Parsed()
     n = len(body)
-    starts = _LineStarts(body, ("#", "**", "- **"))
     finds = _Finds(body)
+    starts = _MarkdownStarts(finds)
     open_note: Found | None = None
     open_block: Found | None = None
     note_seen = False
@@ -417,8 +446,7 @@ def _parse_html(body: str) -> Parsed:
             open_note = None
 
     while True:
-        lower, upper = finds.find("<b>", pos), finds.find("<B>", pos)
-        i = lower if upper < 0 else upper if lower < 0 else min(lower, upper)
+        i = finds.find("<b>", pos)
         if i < 0:
             break
         match = _H_LABEL.match(body, i)
@@ -468,8 +496,7 @@ def _parse_html(body: str) -> Parsed:
             continue
         vstart = _span_end(_H_SPACE, body, colon + 1)
         if body[vstart : vstart + 2].lower() == "<a":
-            lower, upper = finds.find("</a>", vstart), finds.find("</A>", vstart)
-            anchor_end = lower if upper < 0 else upper if lower < 0 else min(lower, upper)
+            anchor_end = finds.find("</a>", vstart)
             vend = anchor_end + 4 if anchor_end >= 0 else _span_end(_H_VALUE, body, vstart)
         else:
             vend = _span_end(_H_VALUE, body, vstart)
@@ -514,11 +541,18 @@ def _label(spec: Spec, fmt: LogFormat, content: NoteContent | None = None) -> st
     return spec.html_label or spec.label
 
 
+_BLOCK_ESC_START = {PLAIN: ("\\", "--- "), MARKDOWN: ("\\", "#", "**", "- **")}
+
+
 def _block_text(lines: list[str], fmt: LogFormat) -> str:
+    """Lines of a block's content, escaped so no line reads as the block's end."""
     if fmt == HTML:
-        return "<br>".join(render.text(line, fmt) for line in lines)
-    joined = "\n".join(lines)
-    return _escape_lines(_P_BLOCK_ESC if fmt == PLAIN else _M_BLOCK_ESC, joined)
+        return html.escape("\n".join(lines), quote=True).replace("\n", "<br>")
+    pattern = _P_BLOCK_ESC if fmt == PLAIN else _M_BLOCK_ESC
+    starts = _BLOCK_ESC_START[fmt]
+    return "\n".join(
+        _escape_lines(pattern, line) if line.startswith(starts) else line for line in lines
+    )
 
 
 def _ai_note_text(content: NoteContent, fmt: LogFormat) -> str | None:
@@ -612,6 +646,26 @@ def section_values(content: NoteContent, settings: NoteSettings, fmt: LogFormat)
     if content.journey:
         put("journey", _block_text([render.one_line(j) for j in content.journey if j.strip()], fmt))
     return out
+
+
+def _carried(content: NoteContent) -> list[str]:
+    """The section keys ``content`` has a value or a placeholder for (the note aside)."""
+    present = {
+        "session_id": content.session_id,
+        "rc_user": content.rc_user_name,
+        "rc_number": content.rc_number,
+        "subject": content.subject,
+        "contact_number": content.contact_number,
+        "date_time": content.start_time,
+        "duration": content.duration is not None or content.duration_pending or None,
+        "result": content.result,
+        "recording": content.recording_link or content.recording_pending or None,
+        "voicemail": content.voicemail_link or content.voicemail_pending or None,
+        "ai_note": content.ai_note or content.ai_note_pending or None,
+        "transcript": content.transcript or content.transcript_pending or None,
+        "journey": content.journey,
+    }
+    return [key for key, value in present.items() if value is not None and value != ""]
 
 
 def note_value(note: str, fmt: LogFormat) -> str:
@@ -778,10 +832,8 @@ def apply(
                 report.replaced.append("note")
 
     values = section_values(change, settings, fmt)
-    for key in TOGGLES:
-        if key == "note" or getattr(settings, TOGGLES[key]):
-            continue
-        if key in section_values(change, NoteSettings.model_validate({TOGGLES[key]: True}), fmt):
+    for key in _carried(change):
+        if not getattr(settings, TOGGLES[key]):
             report.skipped.append(Skipped(section=key, reason="turned off in the note settings"))
     for spec in SPECS:
         if spec.key not in values:
@@ -814,12 +866,11 @@ def apply(
             report.skipped.append(Skipped(section=spec.key, reason="edited in the CRM"))
 
     if tail:
-        text = _join(tail, fmt, lead=bool(body))
+        text = _join(tail, fmt, lead=False)
         if fmt != HTML:
-            if body and not body.endswith("\n"):
-                text = "\n" + text
-            elif body:
-                text = text[1:]  # the body's own final newline separates
+            if body:
+                lead = "" if body.endswith("\n") else "\n"
+                text = lead + ("\n" if tail[0][0].kind == "block" else "") + text
             text += "\n"
         edits.append((len(body), len(body), len(SPECS), text))
 
@@ -880,6 +931,7 @@ def _insert(
 
 
 def _splice(body: str, edits: list[tuple[int, int, int, str]]) -> str:
+    """``body`` with each (start, end, rank, text) edit applied; edits never overlap."""
     if not edits:
         return body
     edits.sort(key=lambda e: (e[0], e[1], e[2]))
@@ -889,8 +941,11 @@ def _splice(body: str, edits: list[tuple[int, int, int, str]]) -> str:
         pieces.append(body[pos:start])
         pieces.append(text)
         pos = max(pos, end)
-    pieces.append(body[pos:])
-    return "".join(pieces)
+    if pos == len(body):
+        return "".join(pieces)
+    # Edits usually sit in a short head before a long transcript: replacing that head (found at
+    # once, at 0) copies the tail a single time, where slicing it off and joining copies it twice.
+    return body.replace(body[:pos], "".join(pieces), 1) if pos else "".join(pieces) + body
 
 
 # --- the agent note ----------------------------------------------------------------------------

@@ -28,7 +28,9 @@ _SPACES = re.compile(r"[\r\n\t]+")
 
 def one_line(value: str) -> str:
     """A value on a single line (scalar sections are one line each)."""
-    return _SPACES.sub(" ", value).strip()
+    if "\n" in value or "\r" in value or "\t" in value:
+        value = _SPACES.sub(" ", value)
+    return value.strip()
 
 
 def text(value: str, fmt: LogFormat) -> str:
@@ -135,44 +137,65 @@ def date_time(value: datetime, date_format: str, time_zone: str) -> str:
     return _TOKENS.sub(token, date_format)
 
 
+_TWO_DIGITS = tuple(f"{i:02d}" for i in range(100))
+
+
 def clock(seconds: float) -> str:
     """``65.4`` → ``00:01:05``."""
-    total = max(0, int(seconds))
-    return f"{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+    total = int(seconds) if seconds > 0 else 0
+    minutes, secs = divmod(total, 60)
+    hours, minutes = divmod(minutes, 60)
+    digits = _TWO_DIGITS
+    hh = digits[hours] if hours < 100 else str(hours)
+    return hh + ":" + digits[minutes] + ":" + digits[secs]
 
 
 def transcript_lines(utterances: Sequence[Utterance], *, timestamps: bool = True) -> list[str]:
     """Readable transcript lines: one per turn, consecutive utterances of a speaker merged.
 
     Speakers without a name become "Speaker 1", "Speaker 2"… in order of first appearance.
+    Runs once per utterance of a two-hour call, hence the plain loop.
     """
-    anonymous: dict[str, str] = {}
+    names: dict[str | None, str] = {}
+    anonymous = 0
     lines: list[str] = []
+    append = lines.append
     current: str | None = None
     stamp: float | None = None
     parts: list[str] = []
-
-    def flush() -> None:
-        if current is None or not parts:
-            return
-        prefix = f"[{clock(stamp)}] " if timestamps and stamp is not None else ""
-        lines.append(f"{prefix}{current}: {' '.join(parts)}")
-
     for utterance in utterances:
-        words = one_line(utterance.text)
+        words = utterance.text
+        if "\n" in words or "\r" in words or "\t" in words:
+            words = _SPACES.sub(" ", words)
+        words = words.strip()
         if not words:
             continue
         raw_speaker = utterance.speaker
-        if is_anonymous_speaker(raw_speaker):
-            key = (raw_speaker or "").strip() or "?"
-            name = anonymous.setdefault(key, f"Speaker {len(anonymous) + 1}")
-        else:
-            name = one_line(raw_speaker or "")
-        if name != current:
-            flush()
-            current, stamp, parts = name, utterance.start, []
-        parts.append(words)
-    flush()
+        name = names.get(raw_speaker)
+        if name is None:
+            if is_anonymous_speaker(raw_speaker):
+                key = (raw_speaker or "").strip() or None
+                name = names.get(key) if key != raw_speaker else None
+                if name is None:
+                    anonymous += 1
+                    name = f"Speaker {anonymous}"
+                    names[key] = name
+            else:
+                name = one_line(raw_speaker or "")
+            names[raw_speaker] = name
+        if name == current:
+            parts.append(words)
+            continue
+        if current is not None:
+            text = parts[0] if len(parts) == 1 else " ".join(parts)
+            if timestamps and stamp is not None:
+                append(f"[{clock(stamp)}] {current}: {text}")
+            else:
+                append(f"{current}: {text}")
+        current, stamp, parts = name, utterance.start, [words]
+    if current is not None:
+        text = " ".join(parts)
+        append(f"[{clock(stamp)}] {current}: {text}" if timestamps and stamp is not None else f"{current}: {text}")
     return lines
 
 
