@@ -23,6 +23,7 @@ serialised by the store. Nothing here imports Qt.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from datetime import datetime, timedelta
 
@@ -179,11 +180,21 @@ class Engine:
 
         Raises:
             UnknownCall: no such call.
+            RateLimited: the CRM's Retry-After is still running.
             AdapterError: the CRM's failure, as is.
         """
         call = self._call(call_id)
         with self._crm_lock:
+            self._not_in_penalty()
             return self.lifecycle.match_contacts(call)
+
+    def _not_in_penalty(self) -> None:
+        """Raises RateLimited while the CRM's Retry-After runs: nothing is sent in that window."""
+        now = self.clock.now()
+        until = self.budgets.crm.blocked_until(now)
+        if until is not None:
+            wait = (until - now).total_seconds()
+            raise RateLimited(f"The CRM asked to slow down; try again in {math.ceil(wait)} s.", retry_after=wait)
 
     # --- logging -------------------------------------------------------------------------------
 
@@ -208,6 +219,7 @@ class Engine:
 
         Raises:
             NotLogged: the call has no CRM log yet.
+            RateLimited: the CRM's Retry-After is still running (``retry_after`` says how long).
             AdapterError: the CRM's failure (``NotFound`` if the log was deleted there).
         """
         link = self.store.link_for_call(call_id)
@@ -217,6 +229,7 @@ class Engine:
         ref = CallLogRef(adapter_id=link.adapter_id, log_id=link.log_id, contact_id=link.contact_id,
                          version=link.version)
         with self._crm_lock:
+            self._not_in_penalty()
             stored = self.adapter.get_call_log(ref)
         return EditSession(
             call_id=call_id,

@@ -332,3 +332,21 @@ def test_log_url_fills_the_manifest_template(tmp_path: Path) -> None:
     engine.run_outbox()
     row = engine.calls()[0]
     assert row.log_url == f"https://crm.example/logs/{row.crm_log_id}?c={c.id}"
+
+
+def test_nothing_is_sent_to_the_crm_while_its_retry_after_runs(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    c = world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=None)
+    crm = _OneRateLimit(world.crm, world.clock)
+    rc = world.rc()
+    engine = world.engine(rc, adapter=crm, recordings_expected=False)  # type: ignore[arg-type]
+    engine.sync()
+    call_id = engine.calls()[0].call_id
+    engine.log_call(call_id, Draft(contact_id=c.id, contact_name=c.name))
+    engine.run_outbox()
+    with pytest.raises(RateLimited) as info:
+        engine.match_contacts(call_id)
+    assert info.value.retry_after == 45
+    world.clock.advance(45)
+    assert [m.id for m in engine.match_contacts(call_id)] == [c.id]
