@@ -13,20 +13,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QPoint, Signal
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
-from typing_extensions import override
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
 
 from desktop.ui.resources import icon
 
+# Nothing before the first paint touches the ``Qt`` namespace: initialising it costs more than the
+# rest of the window shell (it is imported inside the methods that run afterwards).
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QLineEdit, QMenu, QToolButton
+    from typing_extensions import override
 
     from desktop.ui.call_table_model import CallFilter, CallFilterProxy, CallItem, CallTableModel, RowAction
     from desktop.ui.calls_view import CallsTableView
     from desktop.ui.delegates import ActionDelegate
     from desktop.ui.widgets import Banner
+
+else:
+
+    def override(fn: Any) -> Any:
+        return fn
+
 
 __all__ = ["MainWindow"]
 
@@ -82,8 +90,7 @@ class MainWindow(QMainWindow):
         self.banners.setSpacing(6)
         self.body_layout.addLayout(self.banners)
         self.placeholder = QLabel("Loading your calls…")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setProperty("role", "muted")
+        self.placeholder.setObjectName("Placeholder")  # centred by the style sheet
         self.body_layout.addWidget(self.placeholder, 1)
         root.addWidget(self.body, 1)
         self.setCentralWidget(central)
@@ -93,9 +100,8 @@ class MainWindow(QMainWindow):
     # --- construction ---------------------------------------------------------------------------
 
     def _build_header(self, sandbox: bool) -> QWidget:
-        header = QWidget()
+        header = QFrame()
         header.setObjectName("HeaderBar")
-        header.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         layout = QHBoxLayout(header)
         layout.setContentsMargins(16, 10, 16, 10)
         layout.setSpacing(10)
@@ -121,6 +127,7 @@ class MainWindow(QMainWindow):
         return header
 
     def _build_status_bar(self) -> None:
+        from PySide6.QtCore import Qt
         from PySide6.QtWidgets import QStatusBar, QToolButton
 
         bar = QStatusBar()
@@ -145,6 +152,7 @@ class MainWindow(QMainWindow):
 
     def install_calls(self, model: CallTableModel, proxy: CallFilterProxy) -> None:
         """Adds the icons, the filters, the search box, the calls table and the footer."""
+        from PySide6.QtCore import Qt
         from PySide6.QtWidgets import QButtonGroup, QLineEdit
 
         from desktop.ui.call_table_model import CallFilter, CallTableModel
@@ -236,6 +244,7 @@ class MainWindow(QMainWindow):
         self.calls_installed = True
 
     def _build_actions(self) -> None:
+        from PySide6.QtCore import Qt
         from PySide6.QtGui import QAction, QKeySequence
 
         from desktop.ui.call_table_model import RowAction
@@ -260,6 +269,8 @@ class MainWindow(QMainWindow):
     # --- behaviour that is purely about widgets -------------------------------------------------
 
     def focus_search(self) -> None:
+        from PySide6.QtCore import Qt
+
         self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search_box.selectAll()
 
@@ -275,6 +286,7 @@ class MainWindow(QMainWindow):
         self.update_counts()
 
     def select_call(self, call_id: str) -> bool:
+
         from PySide6.QtWidgets import QAbstractItemView
 
         from desktop.ui.call_table_model import CallTableModel
