@@ -174,6 +174,8 @@ class EngineStatus(_Frozen):
     #: Rate-limit group ("crm", "rc-heavy", "rc-light") → when sending may resume.
     rate_limited_until: dict[str, datetime] = Field(default_factory=dict)
     last_error: str | None = None
+    #: The CRM refused the saved credentials: writes wait until the user reconnects.
+    needs_reconnect: bool = False
     last_sync_at: datetime | None = None
     #: When the engine next has work (the Qt timer should fire then), if ever.
     next_due: datetime | None = None

@@ -515,6 +515,7 @@ class Engine:
             pending_calls=pending,
             rate_limited_until=waits,
             last_error=health.last_error or self._rc_error,
+            needs_reconnect=health.auth_failed,
             last_sync_at=self._last_sync_at,
             next_due=self.next_due(),
         )

@@ -350,3 +350,41 @@ def test_nothing_is_sent_to_the_crm_while_its_retry_after_runs(tmp_path: Path) -
     assert info.value.retry_after == 45
     world.clock.advance(45)
     assert [m.id for m in engine.match_contacts(call_id)] == [c.id]
+
+
+class _SignedOut:
+    """The Local CRM while its credentials are revoked (until ``signed_in`` is set)."""
+
+    def __init__(self, inner: LocalCrm) -> None:
+        self.inner = inner
+        self.signed_in = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def create_call_log(self, call: Call, contact: Contact, entry: LogEntry) -> CallLogRef:
+        from adapters.base import AuthError
+
+        if not self.signed_in:
+            raise AuthError("The CRM did not accept the saved credentials. Reconnect it in Settings.", status=401)
+        return self.inner.create_call_log(call, contact, entry)
+
+
+def test_revoked_credentials_keep_the_log_queued_until_the_user_reconnects(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    c = world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=None)
+    crm = _SignedOut(world.crm)
+    rc = world.rc()
+    engine = world.engine(rc, adapter=crm, recordings_expected=False)  # type: ignore[arg-type]
+    engine.sync()
+    engine.log_call(engine.calls()[0].call_id, Draft(contact_id=c.id, contact_name=c.name, note="safe"))
+    engine.run_outbox()
+    status = engine.status()
+    assert status.needs_reconnect and status.queued == 1 and status.failed == 0
+    assert engine.calls()[0].status is LogStatus.LOGGING
+    crm.signed_in = True
+    drive(engine, world.clock, rc, until=lambda: all_settled(engine))
+    [log] = world.crm.call_logs()
+    assert "safe" in log.body
+    assert not engine.status().needs_reconnect
