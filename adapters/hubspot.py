@@ -82,6 +82,7 @@ from adapters.base import (
 from adapters.http import json_body, send
 from adapters.models import Call, CallLogRef, Contact, Direction, FieldValue, LogEntry, LogUpdate, Option, StoredCallLog
 from adapters.throttle import Throttle, ThrottleTimeout
+from adapters.vendor_shape import vendor_shape
 
 CRM = "HubSpot"
 API_BASE = "https://api.hubapi.com"
@@ -351,6 +352,7 @@ class HubSpotAdapter:
 
     # --- connect ----------------------------------------------------------------------------
 
+    @vendor_shape(CRM)
     def verify(self) -> str:
         """Checks the token; reads the portal's call outcomes; returns "HubSpot portal N".
 
@@ -411,6 +413,7 @@ class HubSpotAdapter:
             who += f" as {self._owner_names.get(owner, owner)}"
         return who
 
+    @vendor_shape(CRM)
     def outcomes(self) -> list[Option]:
         """The portal's call outcomes (cached per instance; defaults if the list is unreadable)."""
         if self._outcomes is None:
@@ -428,6 +431,7 @@ class HubSpotAdapter:
             self._outcomes = options or list(DEFAULT_OUTCOMES)
         return list(self._outcomes)
 
+    @vendor_shape(CRM)
     def page_fields(self) -> list[PageField]:
         """The manifest's page fields with this portal's outcomes as the ``outcome`` options."""
         fields = [f.model_copy(deep=True) for f in self.manifest.page_fields]
@@ -470,6 +474,7 @@ class HubSpotAdapter:
 
     # --- contacts ---------------------------------------------------------------------------
 
+    @vendor_shape(CRM)
     def find_contact(self, phone: str, *, is_extension: bool = False) -> list[Contact]:
         """Contacts whose phone or mobile phone is ``phone``, in one search request.
 
@@ -537,6 +542,7 @@ class HubSpotAdapter:
     def _recording(url: str | None) -> str | None:
         return url if url and url.startswith("https://") else None
 
+    @vendor_shape(CRM)
     def create_call_log(self, call: Call, contact: Contact, entry: LogEntry) -> CallLogRef:
         """One ``POST /crm/v3/objects/calls`` with every structured field and the association."""
         props: dict[str, str] = {
@@ -619,6 +625,7 @@ class HubSpotAdapter:
             modified_at=_parse_time(version),
         )
 
+    @vendor_shape(CRM)
     def get_call_log(self, ref: CallLogRef) -> StoredCallLog:
         """One ``GET /crm/v3/objects/calls/{id}`` with the call properties and contact association."""
         raw = self._request(
@@ -684,6 +691,7 @@ class HubSpotAdapter:
         record["updatedAt"] = raw.get("updatedAt") or record.get("updatedAt")
         return self._stored(ref, ref.log_id)
 
+    @vendor_shape(CRM)
     def update_call_log(
         self, ref: CallLogRef, change: LogUpdate, *, expected_version: str | None = None
     ) -> StoredCallLog:
@@ -698,12 +706,14 @@ class HubSpotAdapter:
             return self.get_call_log(ref)
         return self._patch(ref, props)
 
+    @vendor_shape(CRM)
     def upsert_disposition(self, ref: CallLogRef, values: Mapping[str, FieldValue]) -> None:
         """Sets the call outcome (``hs_call_disposition``); the note is not touched."""
         props = self._disposition_properties(values)
         if props:
             self._patch(ref, props)
 
+    @vendor_shape(CRM)
     def find_call_log(self, call: Call) -> CallLogRef | None:
         """The call whose ``hs_call_external_id`` is this call's session id.
 

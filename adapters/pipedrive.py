@@ -83,6 +83,7 @@ from adapters.base import (
 from adapters.http import json_body, send
 from adapters.models import Call, CallLogRef, Contact, FieldValue, LogEntry, LogUpdate, Option, StoredCallLog
 from adapters.throttle import Throttle, ThrottleTimeout
+from adapters.vendor_shape import vendor_shape
 
 CRM = "Pipedrive"
 ENV_BASE_URL = "LOGDESK_PIPEDRIVE_URL"
@@ -340,6 +341,7 @@ class PipedriveAdapter:
 
     # --- connect ----------------------------------------------------------------------------
 
+    @vendor_shape(CRM)
     def verify(self) -> str:
         """Checks the token and domain with ``GET /v1/users/me``; finds the call activity type.
 
@@ -387,6 +389,7 @@ class PipedriveAdapter:
         company = data.get("company_name") or data.get("company_domain") or self._domain
         return f"{data.get('name') or 'Pipedrive user'} ({data.get('email') or data['id']}) at {company}"
 
+    @vendor_shape(CRM)
     def activity_type(self) -> str:
         """The activity type key calls are logged as (looked up once per instance)."""
         if self._type is not None:
@@ -414,6 +417,7 @@ class PipedriveAdapter:
         self._type = str(chosen[0]["key_string"])
         return self._type
 
+    @vendor_shape(CRM)
     def page_fields(self) -> list[PageField]:
         """The log page's fields; their options come with each contact (``Contact.options``)."""
         return [f.model_copy(deep=True) for f in self.manifest.page_fields]
@@ -443,6 +447,7 @@ class PipedriveAdapter:
 
     # --- contacts ---------------------------------------------------------------------------
 
+    @vendor_shape(CRM)
     def find_contact(self, phone: str, *, is_extension: bool = False) -> list[Contact]:
         """People whose phone ends with the number's national digits, with their deals and leads.
 
@@ -544,6 +549,7 @@ class PipedriveAdapter:
             fields.update(self._related_fields(value))
         return fields
 
+    @vendor_shape(CRM)
     def create_call_log(self, call: Call, contact: Contact, entry: LogEntry) -> CallLogRef:
         """One ``POST /api/v2/activities`` (plus the activity types once per instance)."""
         start = call.start_time.astimezone(UTC)
@@ -612,10 +618,12 @@ class PipedriveAdapter:
             raise NotFound(f"{CRM} could not find that record.", vendor_message=f"not an activity id: {ref.log_id}")
         return f"/api/v2/activities/{ref.log_id}"
 
+    @vendor_shape(CRM)
     def get_call_log(self, ref: CallLogRef) -> StoredCallLog:
         """One ``GET /api/v2/activities/{id}``."""
         return self._stored(self._request("GET", self._path(ref))["data"])
 
+    @vendor_shape(CRM)
     def update_call_log(
         self, ref: CallLogRef, change: LogUpdate, *, expected_version: str | None = None
     ) -> StoredCallLog:
@@ -637,12 +645,14 @@ class PipedriveAdapter:
             return self.get_call_log(ref)
         return self._stored(self._request("PATCH", self._path(ref), json=payload)["data"])
 
+    @vendor_shape(CRM)
     def upsert_disposition(self, ref: CallLogRef, values: Mapping[str, FieldValue]) -> None:
         """Links the activity to the chosen deal or lead (and unlinks the other)."""
         payload = self._disposition_fields(values)
         if payload:
             self._request("PATCH", self._path(ref), json=payload)
 
+    @vendor_shape(CRM)
     def find_call_log(self, call: Call, *, max_pages: int = 5) -> CallLogRef | None:
         """The activity logged for ``call``: this user's activities updated since the call began,
         matched by the session id in the note, else by being the only call-type activity due at

@@ -12,6 +12,7 @@ import pytest
 from adapters.base import (
     AuthError,
     Connection,
+    MalformedResponse,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -497,6 +498,15 @@ def test_wrong_json_shape_is_a_malformed_response(hs: HubSpotHarness) -> None:
     hs.fake.inject("malformed", body={"results": "nope"})
     with pytest.raises(TransientError, match="unexpected shape"):
         hs.adapter.find_contact(E164)
+
+
+def test_a_value_of_the_wrong_type_deep_in_a_record_is_a_malformed_response(hs: HubSpotHarness) -> None:
+    ref = hs.adapter.create_call_log(calls.inbound_call(E164), _contact(hs), _entry())
+    hs.fake.inject("malformed", body={"id": ref.log_id, "properties": {"hs_call_title": 5, "hs_call_body": []}})
+    with pytest.raises(MalformedResponse) as caught:
+        hs.adapter.get_call_log(ref)
+    assert "ValidationError" in (caught.value.vendor_message or "")
+    assert hs.adapter.get_call_log(ref).subject == "Inbound call from Ana Diaz"
 
 
 def test_slow_answer_beyond_the_read_timeout_is_transient() -> None:

@@ -10,7 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.base import AuthError, Connection, NotFound, RateLimited, TransientError, ValidationError
+from adapters.base import (
+    AuthError,
+    Connection,
+    MalformedResponse,
+    NotFound,
+    RateLimited,
+    TransientError,
+    ValidationError,
+)
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.pipedrive import (
     PipedriveAdapter,
@@ -388,6 +396,16 @@ def test_answer_without_the_success_envelope_is_malformed(pd: PipedriveHarness) 
     with pytest.raises(Exception, match="success envelope") as caught:
         pd.adapter.find_contact(E164)
     assert type(caught.value).__name__ == "MalformedResponse"
+
+
+def test_a_value_of_the_wrong_type_deep_in_a_record_is_a_malformed_response(pd: PipedriveHarness) -> None:
+    pd.add_contact("Ana Diaz", E164)
+    item = {"id": 1, "type": "person", "name": "Ana Diaz", "phones": [E164], "owner": 77}  # owner is an object
+    pd.fake.inject("malformed", body={"success": True, "data": {"items": [{"result_score": 1, "item": item}]}})
+    with pytest.raises(MalformedResponse) as caught:
+        pd.adapter.find_contact(E164)
+    assert "AttributeError" in (caught.value.vendor_message or "")
+    assert [c.name for c in pd.adapter.find_contact(E164)] == ["Ana Diaz"]
 
 
 def test_parse_pipedrive_error_reads_v1_and_v2_bodies() -> None:
