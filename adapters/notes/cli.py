@@ -189,3 +189,11 @@ def register(subparsers: Any) -> None:
         sub.set_defaults(run=_run)
     apply_parser.add_argument("--body", required=True, help="file holding the body as the CRM has it")
     apply_parser.add_argument("--report", help="write what was replaced, appended and skipped here, as JSON")
+
+
+if __name__ == "__main__":  # ``python -m adapters.notes.cli --schema`` prints the input schema
+    if sys.argv[1:] == ["--schema"]:
+        print(json.dumps(input_schema(), indent=2, sort_keys=True))
+    else:
+        print("usage: python -m adapters.notes.cli --schema", file=sys.stderr)
+        sys.exit(2)

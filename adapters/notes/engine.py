@@ -364,6 +364,11 @@ def _parse_markdown(body: str) -> Parsed:
         nonlocal open_note, open_block
         if open_block is not None:
             end = _trim_back(body, open_block.vstart, at)
+            # Markdown has no end marker: a block still holding its one-line placeholder ends
+            # with that line, so whatever the agent typed under it stays theirs.
+            first_end = _eol(body, open_block.vstart)
+            if first_end < end and is_placeholder(body[open_block.vstart : min(first_end, open_block.vstart + 400)]):
+                end = first_end
             open_block.vend = end
             open_block.end = max(end, open_block.vstart - 1 if open_block.vstart > open_block.start else end)
             parsed.add(open_block)
