@@ -37,6 +37,7 @@ from typing_extensions import override
 
 from adapters.base import Manifest, PageField
 from adapters.models import Contact
+from desktop.engine.errors import EngineError
 from desktop.engine.models import Draft
 from desktop.ui.call_table_model import CallItem, format_duration, format_time
 from desktop.ui.page_fields_form import PageFieldsForm, form_label
@@ -94,11 +95,13 @@ class LogDialog(QDialog):
 
     Signals:
         saved(str): the call id, once the CRM accepted the log (or it is queued to be sent).
+        queued(str): the call id, when the log waits in the outbox (the CRM cannot be reached now).
         save_started(str): the call id, when Save was pressed and the input was valid.
     """
 
     saved = Signal(str)
     save_started = Signal(str)
+    queued = Signal(str)
 
     def __init__(
         self,
@@ -158,7 +161,10 @@ class LogDialog(QDialog):
         summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         root.addWidget(summary)
 
-        self.notice = Banner("info", "", closable=False)
+        self.notice = Banner("info", "", action="Look up again", closable=False)
+        self.notice.setObjectName("Notice")
+        self.notice.action.hide()
+        self.notice.action_clicked.connect(self._on_lookup_again_clicked)
         self.notice.hide()
         root.addWidget(self.notice)
 
@@ -291,9 +297,7 @@ class LogDialog(QDialog):
         self.save_button.setEnabled(True)
         self.contact_combo.setEnabled(True)
         if context.lookup_error:
-            self.notice.set_kind("warning")
-            self.notice.set_text(f"Could not look up contacts: {context.lookup_error}")
-            self.notice.show()
+            self._show_lookup_error(context.lookup_error)
         self.note.setFocus()
         self.adjustSize()
 
@@ -313,6 +317,38 @@ class LogDialog(QDialog):
         self.notice.set_kind("warning")
         self.notice.set_text(f"Could not look up contacts: {_message(exc)}. You can still create or search one.")
         self.notice.show()
+
+    def _show_lookup_error(self, message: str) -> None:
+        self.notice.set_kind("warning")
+        self.notice.set_text(f"Could not look up contacts: {message}")
+        self.notice.action.show()
+        self.notice.show()
+        if self._matches:
+            return
+        # Do not steer the agent into creating a duplicate: make them choose on purpose.
+        self.contact_combo.blockSignals(True)
+        self.contact_combo.insertItem(0, "Choose a contact…", None)
+        self.contact_combo.setCurrentIndex(0)
+        self.contact_combo.blockSignals(False)
+        self._on_contact_changed()
+
+    def _on_lookup_again_clicked(self) -> None:
+        self.notice.action.setEnabled(False)
+        self._set_busy(True, f"Looking up {self.item.phone or self.item.who} in {self._manifest.name}…")
+        call_id, port = self.item.call_id, self._port
+        self._submit(lambda: port.load(call_id), on_result=self._on_lookup_again_result,
+                     on_error=lambda exc: self._on_lookup_again_result(LogContext([], lookup_error=_message(exc))))
+
+    def _on_lookup_again_result(self, context: LogContext) -> None:
+        if not shiboken6.isValid(self):
+            return
+        self._set_busy(False)
+        self.notice.action.setEnabled(True)
+        self.notice.action.hide()
+        self._matches = list(context.matches)
+        self._fill_contacts()
+        if context.lookup_error:
+            self._show_lookup_error(context.lookup_error)
 
     def _fill_contacts(self) -> None:
         combo = self.contact_combo
@@ -512,6 +548,8 @@ class LogDialog(QDialog):
     def validate(self) -> list[str]:
         problems = []
         data = self.contact_combo.currentData()
+        if data is None:
+            problems.append("Choose a contact.")
         if data == SEARCH:
             problems.append("Choose a contact (search, then pick one).")
         if data == CREATE_NEW and not self.new_name.text().strip():
@@ -559,6 +597,8 @@ class LogDialog(QDialog):
             return
         self._saving = False
         if outcome.logged or outcome.queued:
+            if outcome.queued:
+                self.queued.emit(self.item.call_id)
             self.saved.emit(self.item.call_id)
             self.accept()
             return
@@ -568,14 +608,16 @@ class LogDialog(QDialog):
         if not shiboken6.isValid(self):
             return
         self._saving = False
-        self._show_failure(_message(exc), getattr(exc, "field", None))
+        from_crm = not isinstance(exc, EngineError)
+        self._show_failure(_message(exc), getattr(exc, "field", None), from_crm=from_crm)
 
-    def _show_failure(self, message: str, field_id: str | None) -> None:
+    def _show_failure(self, message: str, field_id: str | None, *, from_crm: bool = True) -> None:
         self.save_button.setEnabled(True)
         self.save_button.setText(f"Save to {self._manifest.name}")
         if field_id and self.fields is not None:
             self.fields.show_error(field_id, message)
-        self.error.set_text(f"Not saved — {self._manifest.name} said: {message}")
+        said = f"{self._manifest.name} said: " if from_crm else ""
+        self.error.set_text(f"Not saved — {said}{message}")
         self.error.action.show()
         self.error.show()
 

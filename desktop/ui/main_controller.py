@@ -96,6 +96,7 @@ class MainController(QObject):
         self._last_error: str | None = None
         self._last_error_at: datetime | None = None
         self._notified: set[str] = set()
+        self._queued: set[str] = set()
         self.tray: QSystemTrayIcon | None = None
         self._tray_call: str | None = None
 
@@ -286,6 +287,7 @@ class MainController(QObject):
                            parent=self.window)
         dialog.save_started.connect(self._on_log_save_started)
         dialog.saved.connect(self._on_log_saved)
+        dialog.queued.connect(self._on_log_queued)
         dialog.rejected.connect(lambda: self._on_log_closed(item.call_id))
         self._track("log", item.call_id, dialog)
         dialog.show()
@@ -312,8 +314,17 @@ class MainController(QObject):
 
     def _on_log_saved(self, call_id: str) -> None:
         self.call_logged.emit(call_id)
-        self.window.statusBar().showMessage("Call logged", 4000)
+        if call_id not in self._queued:
+            self.window.statusBar().showMessage("Call logged", 4000)
+        self._queued.discard(call_id)
         self.poller.poll_now()
+
+    def _on_log_queued(self, call_id: str) -> None:
+        self._queued.add(call_id)
+        self.window.statusBar().showMessage(
+            f"Saved. {self.ports.manifest.name} cannot be reached right now; the log is sent as soon as it can.",
+            8000,
+        )
 
     def _on_log_closed(self, call_id: str) -> None:
         item = self.model.item(call_id)

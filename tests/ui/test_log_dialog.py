@@ -135,3 +135,49 @@ def test_failed_save_keeps_the_content_and_retry_succeeds(qtbot, main, account, 
     # Then it is logged
     assert not dialog.isVisible()
     assert crm.call_logs()[0].contact_id == restored.id
+
+
+def test_save_while_the_crm_is_rate_limited_queues_the_log_and_sends_it_later(
+    qtbot, main, account, app_context
+) -> None:
+    # Given the dialog is open, and then the CRM asks us to wait a minute
+    item = _arrived(main, account, "inbound", "+12125550147")
+    dialog = main.open_log(item)
+    qtbot.keyClicks(dialog.note, "Queued note")
+    engine = app_context.engine
+    engine.budgets.crm.block(engine.clock.now(), 60)
+    # When the agent saves
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    # Then the dialog closes, the agent is told it will be sent, and the row says so
+    assert not dialog.isVisible()
+    assert "sent as soon as it can" in main.window.statusBar().currentMessage()
+    assert main.model.item(item.call_id).status is LogStatus.SAVING
+    assert "CRM rate limit" in main.window.rate_label.text()
+    assert app_context.adapter.call_logs() == []
+    # When the wait is over and the poller runs
+    account.advance(61)
+    main.poller.poll_now()
+    # Then the log is in the CRM
+    assert "Queued note" in app_context.adapter.call_logs()[0].body
+    assert main.model.item(item.call_id).status is LogStatus.LOGGED
+
+
+def test_failed_lookup_does_not_default_to_a_new_contact_and_can_be_retried(
+    qtbot, main, account, app_context
+) -> None:
+    # Given the CRM refuses look-ups for a minute
+    item = _arrived(main, account, "inbound", "+12125550147")
+    engine = app_context.engine
+    engine.budgets.crm.block(engine.clock.now(), 60)
+    dialog = main.open_log(item)
+    # Then the agent is told, nothing is chosen for them, and Save asks for a contact
+    assert "Could not look up contacts" in dialog.notice.label.text()
+    assert dialog.contact_combo.currentData() is None
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.error.isVisible() and "Choose a contact" in dialog.error.label.text()
+    # When the wait is over and they look up again
+    account.advance(61)
+    qtbot.mouseClick(dialog.notice.action, Qt.MouseButton.LeftButton)
+    # Then the caller's contact is found and chosen
+    assert dialog.selected_contact() is not None and dialog.selected_contact().name == "Ben Okafor"
+    assert not dialog.notice.isVisible()
