@@ -245,3 +245,34 @@ def test_compose_then_extract_returns_the_agent_note(fmt: str) -> None:
     note = "Line one\n- Pricing: $5\nDuration: ask later\n- Duration: 5 min\n## Call details\n<b>x</b> &amp;\n"
     body = compose(full_content().model_copy(update={"note": note}), NoteSettings(), fmt)  # type: ignore[arg-type]
     assert extract_agent_note(body, fmt) == note  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "expected"),
+    [
+        ("text/markdown",
+         "- **RingCentral user name**: Dana Agent\n- **RingCentral number and extension**: +16505550101 ext 101\n"
+         "- **Voicemail recording link**: https://example.com/vm.mp3\n"
+         "\n### Call journey\nReceived call at IVR\nTransferred to Bob, ext 101\n"),
+        ("text/html",
+         "<b>RingCentral user name</b>: Dana Agent<br><b>RingCentral number and extension</b>: +16505550101 ext 101<br>"
+         '<b>Voicemail recording link</b>: <a href="https://example.com/vm.mp3" target="_blank" '
+         'rel="noopener noreferrer">open</a><br>'
+         "<div><b>Call journey</b><br>Received call at IVR<br>Transferred to Bob, ext 101</div>"),
+    ],
+)
+def test_identity_voicemail_and_journey_sections(fmt: str, expected: str) -> None:
+    content = NoteContent(rc_user_name="Dana Agent", rc_number="+16505550101 ext 101",
+                          voicemail_link="https://example.com/vm.mp3",
+                          journey=["Received call at IVR", "Transferred to Bob, ext 101"])
+    assert compose(content, ALL_ON, fmt) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_voicemail_placeholder_is_replaced_by_the_link(fmt: str) -> None:
+    from adapters.notes import apply
+
+    body = compose(NoteContent(voicemail_pending=True), NoteSettings(), fmt)  # type: ignore[arg-type]
+    assert "voicemail being processed by RingCentral" in body
+    new, report = apply(body, NoteContent(voicemail_link="https://example.com/vm.mp3"), NoteSettings(), fmt)  # type: ignore[arg-type]
+    assert report.replaced == ["voicemail"] and "https://example.com/vm.mp3" in new
