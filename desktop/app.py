@@ -351,6 +351,7 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
         try:
             app.setWindowIcon(icon("logdesk"))
             install_calls(window)
+            window.restore_ui_state()
             state.update(_finish_startup(app, window, sandbox=sandbox))
         except Exception as exc:
             log.exception("start-up failed")

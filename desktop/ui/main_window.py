@@ -355,8 +355,9 @@ class MainWindow(QMainWindow):
             self.count_label.setText(f"{total:,} calls")
         else:
             self.count_label.setText(f"Showing {shown:,} of {total:,} calls")
-        self.empty_label.setVisible(total > 0 and shown == 0)
-        self.empty_label.setText("No calls match this filter." if total else "")
+        self.empty_label.setVisible(shown == 0)
+        none_yet = "No calls yet. A call shows up here a few seconds after it ends."
+        self.empty_label.setText("No calls match this filter." if total else none_yet)
 
     def add_banner(self, kind: str, text: str, action: str | None = None) -> Banner:
         from desktop.ui.widgets import Banner
@@ -384,7 +385,28 @@ class MainWindow(QMainWindow):
         if clipboard is not None:
             clipboard.setText(text)
 
+    def restore_ui_state(self) -> None:
+        """Window geometry and column widths from QSettings (UI state, not user options)."""
+        from PySide6.QtCore import QSettings
+
+        state = QSettings("Logdesk", "ui")
+        geometry = state.value("main/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        header = state.value("main/header")
+        if header is not None and self.calls_installed:
+            self.table.horizontalHeader().restoreState(header)
+
+    def save_ui_state(self) -> None:
+        from PySide6.QtCore import QSettings
+
+        state = QSettings("Logdesk", "ui")
+        state.setValue("main/geometry", self.saveGeometry())
+        if self.calls_installed:
+            state.setValue("main/header", self.table.horizontalHeader().saveState())
+
     @override
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_ui_state()
         self.closing.emit()
         super().closeEvent(event)

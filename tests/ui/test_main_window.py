@@ -113,3 +113,17 @@ def test_load_older_calls_appends_a_page(qtbot, main, busy_day, app_context, mon
     assert main.model.rowCount() == 4
     starts = [i.start_time for i in main.model.items()]
     assert starts == sorted(starts, reverse=True)
+
+
+def test_window_geometry_and_columns_survive_a_restart(qtbot, main, busy_day) -> None:
+    from desktop.app import make_window
+
+    window = main.window
+    window.resize(700, 450)
+    window.table.setColumnWidth(CallTableModel.COL_TIME, 201)
+    window.save_ui_state()
+    again = make_window(sandbox=True)
+    qtbot.addWidget(again)
+    again.restore_ui_state()
+    assert again.table.columnWidth(CallTableModel.COL_TIME) == 201
+    assert again.size().width() == 700
