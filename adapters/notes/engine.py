@@ -793,6 +793,7 @@ def apply(
     *,
     limit: FieldLimits | None = None,
     overwrite: Collection[str] = (),
+    written: str | None = None,
 ) -> tuple[str, ApplyReport]:
     """Substitutes ``change`` into an existing ``body``.
 
@@ -811,11 +812,15 @@ def apply(
         fmt: the adapter's log format.
         limit: the CRM's field limit.
         overwrite: section keys the caller may overwrite even when they were edited.
+        written: the body as the app last wrote it, when the caller kept it. With it, a section
+            the app wrote that is gone from ``body`` was removed by the agent (left out, not
+            appended again), and a value still exactly as the app wrote it may be updated.
 
     Returns:
         The new body and a report of what was replaced, appended, left alone and why.
     """
     found = parse(body, fmt)
+    before = parse(written, fmt) if written is not None else {}
     report = ApplyReport()
     edits: list[tuple[int, int, int, str]] = []
     tail: list[tuple[Spec, str]] = []
@@ -846,6 +851,9 @@ def apply(
         value, placeholder = values[spec.key]
         existing = found.get(spec.key)
         if existing is None:
+            if spec.key in before:
+                report.skipped.append(Skipped(section=spec.key, reason="removed in the CRM"))
+                continue
             _insert(spec, value, body, found, fmt, change, edits, tail)
             report.appended.append(spec.key)
             continue
@@ -855,7 +863,12 @@ def apply(
             report.unchanged.append(spec.key)
             continue
         decoded = _comparable(region, fmt) if len(region) <= 4096 else None
-        if spec.key in overwrite or (decoded is not None and decoded and is_placeholder(decoded)):
+        ours = spec.key in before and written is not None and (
+            written[before[spec.key].vstart : before[spec.key].vend] == region
+        )
+        if spec.key in overwrite or (decoded is not None and decoded and is_placeholder(decoded)) or (
+            ours and not (placeholder and decoded is not None and not is_placeholder(decoded))
+        ):
             if spec.kind == "block":
                 edits.append((existing.start, existing.end, 0, _section(spec, value, fmt, change)))
             else:

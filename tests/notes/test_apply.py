@@ -15,6 +15,7 @@ from adapters.notes import (
     extract_agent_note,
     replace_agent_note,
 )
+from adapters.notes.engine import parse
 from tests.notes.conftest import FORMATS
 
 PENDING = NoteContent(note="Wants a quote", subject="Inbound call from Jane", duration=270, duration_pending=True,
@@ -140,3 +141,35 @@ def test_label_trimmed_by_the_crm_is_still_found() -> None:
     new, _report = apply(body, NoteContent(note="hi"), S, "text/plain")
     assert new == "- Note: hi\n- Duration:\n"
     assert extract_agent_note(new, "text/plain") == "hi"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_section_the_agent_removed_is_not_written_again_when_the_written_body_is_known(fmt: str) -> None:
+    written = compose(PENDING, S, fmt)  # type: ignore[arg-type]
+    found = parse(written, fmt)  # type: ignore[arg-type]
+    duration = found["duration"]
+    edited = written[: duration.start] + written[duration.end :]
+    new, report = apply(edited, FINAL, S, fmt, written=written)  # type: ignore[arg-type]
+    assert ("duration", "removed in the CRM") in [(s.section, s.reason) for s in report.skipped]
+    assert "4 minutes, 35 seconds" not in new and "Duration" not in new.replace("Duration</b>", "")
+    assert report.replaced == ["recording", "ai_note", "transcript"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_value_still_as_the_app_wrote_it_is_updated_when_the_written_body_is_known(fmt: str) -> None:
+    written, _ = apply(compose(PENDING, S, fmt), FINAL, S, fmt)  # type: ignore[arg-type]
+    second = NoteContent(ai_note=AiNote(summary="A better recap."), subject="Renewal call")
+    new, report = apply(written, second, S, fmt, written=written)  # type: ignore[arg-type]
+    assert report.replaced == ["subject", "ai_note"]
+    assert "A better recap." in new and "Renewal call" in new
+    # Without knowing what was written, the same values count as the agent's edits.
+    _, blind = apply(written, second, S, fmt)  # type: ignore[arg-type]
+    assert [s.reason for s in blind.skipped] == ["edited in the CRM", "edited in the CRM"]
+
+
+def test_value_the_agent_changed_after_the_app_wrote_it_is_kept_even_when_known() -> None:
+    written = compose(NoteContent(subject="Inbound call"), S, "text/plain")
+    body = written.replace("Inbound call", "Renewal (agent)")
+    new, report = apply(body, NoteContent(subject="Renewal call"), S, "text/plain", written=written)
+    assert new == body
+    assert [(s.section, s.reason) for s in report.skipped] == [("subject", "edited in the CRM")]
