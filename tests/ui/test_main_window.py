@@ -127,3 +127,23 @@ def test_window_geometry_and_columns_survive_a_restart(qtbot, main, busy_day) ->
     again.restore_ui_state()
     assert again.table.columnWidth(CallTableModel.COL_TIME) == 201
     assert again.size().width() == 700
+
+
+def test_a_call_that_just_ended_asks_to_be_logged_and_the_notice_opens_the_dialog(
+    qtbot, main, busy_day, account
+) -> None:
+    from desktop.ui.log_dialog import LogDialog
+    from tests.ui.conftest import place
+
+    # When a call with a known contact ends
+    place(account, "inbound", "+13035550164", duration=75)
+    account.advance(30)
+    main.poller.poll_now()
+    # Then the agent is asked about it by name
+    assert "Log your call with Elena Petrova?" in main.window.statusBar().currentMessage()
+    # When they click the notification
+    dialogs: list[object] = []
+    main.dialog_opened.connect(dialogs.append)
+    main.on_tray_message_clicked()
+    # Then the log dialog opens on that call
+    assert isinstance(dialogs[-1], LogDialog) and dialogs[-1].item.phone == "+1 303-555-0164"
