@@ -587,7 +587,11 @@ def _transcript_text(content: NoteContent, settings: NoteSettings, fmt: LogForma
         lines = [line.rstrip() for line in re.split(r"\r\n|\r|\n", value.strip())]
         lines = [line for line in lines if line]
     else:
-        lines = render.transcript_lines(value, timestamps=settings.transcript_timestamps)
+        lines = render.transcript_lines(value, timestamps=settings.transcript_timestamps,
+                                        bullet="- " if fmt == MARKDOWN else "")
+        if not lines:
+            return None
+        return _block_text(lines, fmt)
     if not lines:
         return None
     if fmt == MARKDOWN:

@@ -140,29 +140,36 @@ def date_time(value: datetime, date_format: str, time_zone: str) -> str:
 _TWO_DIGITS = tuple(f"{i:02d}" for i in range(100))
 
 
-def clock(seconds: float) -> str:
-    """``65.4`` → ``00:01:05``."""
-    total = int(seconds) if seconds > 0 else 0
-    minutes, secs = divmod(total, 60)
-    hours, minutes = divmod(minutes, 60)
-    digits = _TWO_DIGITS
-    hh = digits[hours] if hours < 100 else str(hours)
-    return hh + ":" + digits[minutes] + ":" + digits[secs]
-
-
-def transcript_lines(utterances: Sequence[Utterance], *, timestamps: bool = True) -> list[str]:
+def transcript_lines(utterances: Sequence[Utterance], *, timestamps: bool = True, bullet: str = "") -> list[str]:
     """Readable transcript lines: one per turn, consecutive utterances of a speaker merged.
 
     Speakers without a name become "Speaker 1", "Speaker 2"… in order of first appearance.
-    Runs once per utterance of a two-hour call, hence the plain loop.
+    ``bullet`` starts every line (Markdown lists). Runs once per utterance of a two-hour call,
+    hence the plain loop and the clock prefix kept per minute.
     """
     names: dict[str | None, str] = {}
     anonymous = 0
     lines: list[str] = []
     append = lines.append
+    digits = _TWO_DIGITS
+    minute_seen = -1
+    minute_prefix = ""
     current: str | None = None
     stamp: float | None = None
     parts: list[str] = []
+
+    def stamped(start: float | None) -> str:
+        nonlocal minute_seen, minute_prefix
+        if not timestamps or start is None:
+            return bullet
+        total = int(start) if start > 0 else 0
+        minute = total // 60
+        if minute != minute_seen:
+            minute_seen = minute
+            hours, minutes = divmod(minute, 60)
+            minute_prefix = f"{bullet}[{digits[hours] if hours < 100 else hours}:{digits[minutes]}:"
+        return minute_prefix + digits[total % 60] + "] "
+
     for utterance in utterances:
         words = utterance.text
         if "\n" in words or "\r" in words or "\t" in words:
@@ -187,15 +194,10 @@ def transcript_lines(utterances: Sequence[Utterance], *, timestamps: bool = True
             parts.append(words)
             continue
         if current is not None:
-            text = parts[0] if len(parts) == 1 else " ".join(parts)
-            if timestamps and stamp is not None:
-                append(f"[{clock(stamp)}] {current}: {text}")
-            else:
-                append(f"{current}: {text}")
+            append(stamped(stamp) + current + ": " + (parts[0] if len(parts) == 1 else " ".join(parts)))
         current, stamp, parts = name, utterance.start, [words]
     if current is not None:
-        text = " ".join(parts)
-        append(f"[{clock(stamp)}] {current}: {text}" if timestamps and stamp is not None else f"{current}: {text}")
+        append(stamped(stamp) + current + ": " + " ".join(parts))
     return lines
 
 
