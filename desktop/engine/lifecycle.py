@@ -179,7 +179,7 @@ class Lifecycle:
         d = arts.get(ArtifactKind.DURATION)
         final = call.duration is not None and (call.result or "").lower() != "in progress"
         if final:
-            unknown = d is None or d.state in (ArtifactState.ABSENT, ArtifactState.PENDING)
+            unknown = d is None or d.state in (ArtifactState.ABSENT, ArtifactState.PENDING, ArtifactState.GIVEN_UP)
             corrected = d is not None and d.state is ArtifactState.READY and d.value != call.duration
             if unknown or corrected:
                 ready(ArtifactKind.DURATION, call.duration)
