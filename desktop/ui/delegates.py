@@ -117,6 +117,15 @@ class StatusDelegate(QStyledItemDelegate):
                 break
             paint_pill(painter, QRectF(x, y, width, height), text, style.foreground, style.background, font)
             x += width + 6
+        if item.detail and not item.pending and x < rect.right() - 40:
+            # Why it is not logged ("2 contacts match …") or what the CRM said, in a muted line.
+            small = QFont(option.font)
+            small.setPointSizeF(max(7.5, small.pointSizeF() * 0.9))
+            painter.setFont(small)
+            painter.setPen(QColor(COLORS["danger"] if item.status.value == "Failed" else COLORS["muted"]))
+            room = QRect(int(x) + 2, rect.top(), rect.right() - int(x) - 6, rect.height())
+            shown = QFontMetrics(small).elidedText(item.detail, Qt.TextElideMode.ElideRight, room.width())
+            painter.drawText(room, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, shown)
         painter.restore()
 
     @override
