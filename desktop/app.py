@@ -199,9 +199,18 @@ def build_main_window(
     def open_settings() -> None:
         from desktop.ui.settings_dialog import SettingsDialog
 
+        before = ctx.settings.model_copy(deep=True)
         dialog = SettingsDialog(ctx, submit=submit, parent=window)
-        dialog.settings_saved.connect(lambda s: holder["c"].poller.set_interval(
-            (SANDBOX_POLL_SECONDS if ctx.is_sandbox else s.poll_interval_seconds) * 1000))
+
+        def on_settings_saved(saved: AppSettings) -> None:
+            holder["c"].poller.set_interval(
+                (SANDBOX_POLL_SECONDS if ctx.is_sandbox else saved.poll_interval_seconds) * 1000
+            )
+            message = restart_needed(before, saved, is_sandbox=ctx.is_sandbox)
+            if message:
+                window.add_banner("info", message)
+
+        dialog.settings_saved.connect(on_settings_saved)
         dialog.open()
         holder["c"].dialog_opened.emit(dialog)
 
@@ -222,6 +231,20 @@ def build_main_window(
     if start:
         controller.start()
     return controller
+
+
+def restart_needed(before: AppSettings, after: AppSettings, *, is_sandbox: bool) -> str | None:
+    """What the agent must restart for, after saving settings (``None``: everything applied)."""
+    changed = []
+    if after.crm.adapter_id != before.crm.adapter_id or after.crm.settings != before.crm.settings:
+        changed.append("the CRM connection")
+    if after.ringcentral != before.ringcentral and not is_sandbox:
+        changed.append("the RingCentral connection")
+    if (after.auto_log, after.all_at_once) != (before.auto_log, before.all_at_once):
+        changed.append("automatic logging")
+    if not changed:
+        return None
+    return f"Restart Logdesk to apply {' and '.join(changed)}. Everything else is already in use."
 
 
 # --- building the real context ------------------------------------------------------------------

@@ -78,3 +78,12 @@ def test_without_a_ringcentral_session_the_app_falls_back_to_the_sandbox(secret_
     assert not _ringcentral_connected(settings, secret_store)
     secret_store.set("ringcentral:tokens", '{"access_token": "a", "refresh_token": "r"}')
     assert _ringcentral_connected(settings, secret_store)
+
+
+def test_settings_that_need_a_restart_say_so() -> None:
+    from desktop.app import restart_needed
+
+    before = AppSettings()
+    assert restart_needed(before, before.model_copy(update={"poll_interval_seconds": 60}), is_sandbox=False) is None
+    switched = before.model_copy(update={"crm": before.crm.model_copy(update={"adapter_id": "hubspot"})})
+    assert "the CRM connection" in (restart_needed(before, switched, is_sandbox=False) or "")
