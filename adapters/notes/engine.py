@@ -213,6 +213,11 @@ def _find_line(finds: _Finds, line: str, pos: int) -> int:
         pos = after
 
 
+#: Block end markers searched across whole transcripts, and the index of a character in each
+#: that is rare in speech (so a single-character search skips most of the text).
+_RARE = {"</div>": 1, "\n--- END": 1, "\n--- JOURNEY END": 1}
+
+
 class _Finds:
     """``str.find`` for forward scans, remembering each needle's last answer.
 
@@ -231,9 +236,21 @@ class _Finds:
             since, hit = memo
             if since <= pos and (hit < 0 or hit >= pos):
                 return hit
-        hit = self.body.find(needle, pos)
+        rare = _RARE.get(needle)
+        hit = self.body.find(needle, pos) if rare is None else self._find_by_char(needle, rare, pos)
         self.memo[needle] = (pos, hit)
         return hit
+
+    def _find_by_char(self, needle: str, offset: int, pos: int) -> int:
+        # One character is found by memchr, many times faster than a substring search over a
+        # long transcript; the few hits are then checked in full.
+        body, char = self.body, needle[offset]
+        k = body.find(char, pos + offset)
+        while k >= 0:
+            if body.startswith(needle, k - offset):
+                return k - offset
+            k = body.find(char, k + 1)
+        return -1
 
 
 class _LineStarts:

@@ -107,7 +107,8 @@ def test_reshortening_counts_all_removed_characters() -> None:
 
 
 EVIL_UNITS = ["- ", "<b>", "\n#", "- Note: ", "**", "<div><b>AI Note</b><br>", "&", "- AI Note:\n", "### AI Note\n",
-              "<b>Agent notes</b>", "## Agent notes\n", "<li><b>Result</b>: <a ", "- Duration: x\n"]
+              "<b>Agent notes</b>", "## Agent notes\n", "<li><b>Result</b>: <a ", "- Duration: x\n",
+              "<div><b>Transcript</b><br>" + "/" * 40, "- Transcript:\n" + "-" * 40 + "\n", "</di", "\n--- EN"]
 
 
 @pytest.mark.parametrize("fmt", ["text/plain", "text/markdown", "text/html"])
