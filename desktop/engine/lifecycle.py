@@ -588,30 +588,35 @@ class Lifecycle:
                 self.enqueue_complete(conn, call, now)
 
     def exec_edit(self, item: OutboxItem, now: datetime) -> None:
-        """The agent's edit: replaces only the note section, the subject and the dispositions.
+        """The agent's edit: writes only what the agent changed in the editor — the note section,
+        the subject, dispositions — onto the record as the CRM holds it now.
 
         Raises:
-            EditConflict: someone changed the same fields in the CRM since the editor loaded them
-                (unless the edit was saved with ``force``).
+            EditConflict: someone changed one of those same fields in the CRM since the editor
+                loaded them (unless the edit was saved with ``force``, "apply just my change").
         """
         link = self.store.link(item.session_id, item.extension_id)
         if link is None or link.log_id is None:
             self._finish_item(item.id, now)
             return
         p = item.payload
+        mine = _agent_changes(p)
         ref = CallLogRef(adapter_id=link.adapter_id, log_id=link.log_id, contact_id=link.contact_id,
                          version=link.version)
         for attempt in range(CONFLICT_ATTEMPTS):
             stored = self.adapter.get_call_log(ref)
             current_note = note_engine.extract_agent_note(stored.body, self.fmt)
             if not p.get("force"):
-                _check_conflict(stored, current_note, p)
-            new_body = note_engine.replace_agent_note(stored.body, p["note"], self.fmt)
-            update = LogUpdate(
-                subject=p["subject"] if p["subject"] != stored.subject else None,
-                body=new_body if new_body != stored.body else None,
-                dispositions=dict(p["dispositions"]) if p["dispositions"] != stored.dispositions else None,
-            )
+                _check_conflict(stored, current_note, p, mine)
+            update = LogUpdate()
+            if mine.note:
+                new_body = note_engine.replace_agent_note(stored.body, p["note"], self.fmt)
+                update.body = new_body if new_body != stored.body else None
+            if mine.subject and p["subject"] != stored.subject:
+                update.subject = p["subject"]
+            if mine.dispositions:
+                merged = {**stored.dispositions, **mine.dispositions}
+                update.dispositions = merged if merged != stored.dispositions else None
             version, body = stored.version, stored.body
             if update.model_dump(exclude_none=True):
                 try:
@@ -683,15 +688,33 @@ class Lifecycle:
             conn.execute("UPDATE outbox SET state = 'done', updated_at = ? WHERE id = ?", (ts(now), item_id))
 
 
-def _check_conflict(stored: StoredCallLog, current_note: str, p: Mapping[str, Any]) -> None:
-    """Raises EditConflict when a field the agent edited was also changed in the CRM."""
+@dataclass(frozen=True)
+class _Changes:
+    note: bool
+    subject: bool
+    dispositions: dict[str, FieldValue]
+
+
+def _agent_changes(p: Mapping[str, Any]) -> _Changes:
+    """What the agent changed in the editor, relative to what it loaded."""
+    base_disp: dict[str, FieldValue] = dict(p["base_dispositions"])
+    return _Changes(
+        note=str(p["note"]).strip() != str(p["base_note"]).strip(),
+        subject=p["subject"] != p["base_subject"],
+        dispositions={k: v for k, v in dict(p["dispositions"]).items() if base_disp.get(k) != v},
+    )
+
+
+def _check_conflict(stored: StoredCallLog, current_note: str, p: Mapping[str, Any], mine: _Changes) -> None:
+    """Raises EditConflict when a field the agent changed was also changed, differently, in the CRM."""
     clashes = []
-    if current_note.strip() != str(p["base_note"]).strip() and current_note.strip() != str(p["note"]).strip():
+    now_note = current_note.strip()
+    if mine.note and now_note != str(p["base_note"]).strip() and now_note != str(p["note"]).strip():
         clashes.append("note")
-    if stored.subject != p["base_subject"] and stored.subject != p["subject"]:
+    if mine.subject and stored.subject not in (p["base_subject"], p["subject"]):
         clashes.append("subject")
     base_disp: dict[str, FieldValue] = dict(p["base_dispositions"])
-    if stored.dispositions != base_disp and stored.dispositions != dict(p["dispositions"]):
+    if any(stored.dispositions.get(k) not in (base_disp.get(k), v) for k, v in mine.dispositions.items()):
         clashes.append("dispositions")
     if clashes:
         raise EditConflict(

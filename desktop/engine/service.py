@@ -251,14 +251,16 @@ class Engine:
         *,
         force: bool = False,
     ) -> bool:
-        """Saves the editor: only the agent-note section, the subject and the dispositions change.
+        """Saves the editor: only what the agent changed (relative to ``session``) among the
+        agent-note section, the subject and the dispositions is written, onto the record as the
+        CRM holds it now; everything else in the record stays as it is.
 
         The edit is recorded first, then sent right away. Returns True when the CRM has it,
         False when it is queued (offline, rate-limited) and will be sent by the outbox.
 
         Args:
-            force: "apply just my change": overwrite the note/subject/dispositions even if they
-                changed in the CRM since the editor loaded them.
+            force: "apply just my change": write the agent's changed fields even if someone
+                changed those same fields in the CRM since the editor loaded them.
 
         Raises:
             EditConflict: the same fields changed in the CRM meanwhile (and ``force`` is False).

@@ -271,3 +271,45 @@ def test_a_recording_that_arrives_after_the_give_up_replaces_not_available(tmp_p
     [stored] = world.crm.call_logs()
     assert NOT_AVAILABLE[ArtifactKind.RECORDING] not in stored.body
     assert "ringcentral-media-reader" in stored.body
+
+
+def test_editor_writes_only_what_the_agent_changed_so_a_crm_edit_elsewhere_is_kept(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=None)
+    rc = world.rc()
+    engine = world.engine(rc, recordings_expected=False)
+    engine.sync()
+    _log_all(world, engine, note="First words")
+    engine.run_outbox()
+    call_id = engine.calls()[0].call_id
+    session = engine.open_for_edit(call_id)
+    [log] = world.crm.call_logs()
+    # Someone renames the log and sets a disposition in the CRM while the editor is open.
+    world.crm.person_edits(log.ref.log_id, subject="Renamed in the CRM", dispositions={"disposition": "no_answer"})
+    # The agent changes only the note: no conflict, and the other edits stay.
+    assert engine.save_edit(session, session.subject, "Second words", dict(session.dispositions)) is True
+    [stored] = world.crm.call_logs()
+    assert "Second words" in stored.body
+    assert stored.subject == "Renamed in the CRM"
+    assert stored.dispositions["disposition"] == "no_answer"
+
+
+def test_apply_just_my_change_overwrites_only_the_field_the_agent_changed(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=None)
+    rc = world.rc()
+    engine = world.engine(rc, recordings_expected=False)
+    engine.sync()
+    _log_all(world, engine, note="First words")
+    engine.run_outbox()
+    session = engine.open_for_edit(engine.calls()[0].call_id)
+    [log] = world.crm.call_logs()
+    world.crm.person_edits(log.ref.log_id, subject="Renamed", body=lambda b: b.replace("First words", "Theirs"))
+    with pytest.raises(EditConflict):
+        engine.save_edit(session, session.subject, "Mine", {})
+    assert engine.save_edit(session, session.subject, "Mine", {}, force=True) is True
+    [stored] = world.crm.call_logs()
+    assert "Mine" in stored.body and "Theirs" not in stored.body
+    assert stored.subject == "Renamed"
