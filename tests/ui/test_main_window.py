@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
 
 from desktop.ui.call_table_model import CallFilter, CallTableModel, LogStatus, RowAction
@@ -147,3 +147,20 @@ def test_a_call_that_just_ended_asks_to_be_logged_and_the_notice_opens_the_dialo
     main.on_tray_message_clicked()
     # Then the log dialog opens on that call
     assert isinstance(dialogs[-1], LogDialog) and dialogs[-1].item.phone == "+1 303-555-0164"
+
+
+def test_clicking_a_rows_plus_button_opens_the_log_dialog(qtbot, main, busy_day) -> None:
+    from desktop.ui.log_dialog import LogDialog
+
+    window = main.window
+    window.resize(1180, 640)
+    row = next(r for r in range(window.proxy.rowCount()) if window.proxy.item_at(r).status is LogStatus.UNLOGGED)
+    rect = window.table.visualRect(window.proxy.index(row, CallTableModel.COL_ACTION))
+    dialogs: list[object] = []
+    main.dialog_opened.connect(dialogs.append)
+    # When the agent clicks the "+ Log" button painted at the right of the row
+    button = QPoint(rect.right() - 30, rect.center().y())
+    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=button)
+    # Then the log dialog opens for that call
+    assert len(dialogs) == 1 and isinstance(dialogs[0], LogDialog)
+    assert dialogs[0].item.call_id == window.proxy.item_at(row).call_id
