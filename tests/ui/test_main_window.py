@@ -164,3 +164,16 @@ def test_clicking_a_rows_plus_button_opens_the_log_dialog(qtbot, main, busy_day)
     # Then the log dialog opens for that call
     assert len(dialogs) == 1 and isinstance(dialogs[0], LogDialog)
     assert dialogs[0].item.call_id == window.proxy.item_at(row).call_id
+
+
+def test_last_error_in_the_status_bar_opens_its_details(qtbot, main, busy_day) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    main._show_error("HubSpot said: property 'hs_call_disposition' is read-only")
+    window = main.window
+    assert window.error_button.isVisible()
+    qtbot.mouseClick(window.error_button, Qt.MouseButton.LeftButton)
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert len(boxes) == 1 and "read-only" in boxes[0].text()
+    assert "Nothing you typed is lost" in boxes[0].informativeText()
+    boxes[0].close()
