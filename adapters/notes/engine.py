@@ -840,6 +840,11 @@ def apply(
     Returns:
         The new body and a report of what was replaced, appended, left alone and why.
     """
+    if _crlf(body):
+        lf_written = None if written is None else written.replace("\r\n", "\n")
+        new_body, report = apply(body.replace("\r\n", "\n"), change, settings, fmt, overwrite=overwrite,
+                                 written=lf_written)
+        return _fit(new_body.replace("\n", "\r\n"), fmt, limit, report), report
     found = parse(body, fmt)
     before = parse(written, fmt) if written is not None else {}
     report = ApplyReport()
@@ -969,6 +974,12 @@ def _insert(
     tail.append((spec, _section(spec, value, fmt, content)))
 
 
+def _crlf(body: str) -> bool:
+    """Whether every line break in ``body`` is CRLF (a CRM stored it that way): such bodies are
+    handled with LF and given back with CRLF, which round-trips exactly."""
+    return "\r\n" in body and body.count("\n") == body.count("\r\n")
+
+
 def _splice(body: str, edits: list[tuple[int, int, int, str]]) -> str:
     """``body`` with each (start, end, rank, text) edit applied; edits never overlap."""
     if not edits:
@@ -992,6 +1003,8 @@ def _splice(body: str, edits: list[tuple[int, int, int, str]]) -> str:
 
 def extract_agent_note(body: str, fmt: LogFormat) -> str:
     """The agent's note as they typed it, or ``""`` when the body has none."""
+    if _crlf(body):
+        body = body.replace("\r\n", "\n")
     note = parse(body, fmt).get("note")
     if note is None:
         return ""
@@ -1006,6 +1019,8 @@ def extract_agent_note(body: str, fmt: LogFormat) -> str:
 
 def replace_agent_note(body: str, note: str, fmt: LogFormat) -> str:
     """``body`` with its agent note replaced by ``note`` (added first when it has none)."""
+    if _crlf(body):
+        return replace_agent_note(body.replace("\r\n", "\n"), note, fmt).replace("\n", "\r\n")
     value = note_value(note, fmt)
     found = parse(body, fmt).get("note")
     if found is None:

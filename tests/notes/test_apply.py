@@ -173,3 +173,13 @@ def test_value_the_agent_changed_after_the_app_wrote_it_is_kept_even_when_known(
     new, report = apply(body, NoteContent(subject="Renewal call"), S, "text/plain", written=written)
     assert new == body
     assert [(s.section, s.reason) for s in report.skipped] == [("subject", "edited in the CRM")]
+
+
+@pytest.mark.parametrize("fmt", ["text/plain", "text/markdown"])
+def test_body_stored_with_crlf_line_breaks_keeps_them(fmt: str) -> None:
+    body = compose(PENDING, S, fmt).replace("\n", "\r\n")  # type: ignore[arg-type]
+    new, report = apply(body, FINAL.model_copy(update={"voicemail_link": "https://e.com/vm"}), S, fmt)  # type: ignore[arg-type]
+    assert "\n" not in new.replace("\r\n", "")
+    assert report.replaced == ["duration", "recording", "ai_note", "transcript"]
+    assert extract_agent_note(new, fmt) == "Wants a quote"  # type: ignore[arg-type]
+    assert extract_agent_note(replace_agent_note(new, "a\nb", fmt), fmt) == "a\nb"  # type: ignore[arg-type]
