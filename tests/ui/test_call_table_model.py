@@ -63,10 +63,12 @@ def test_invalid_index_and_unsupported_role_return_none(model: CallTableModel) -
 
 
 def test_model_passes_qabstractitemmodeltester(qtmodeltester, model: CallTableModel) -> None:
+    qtmodeltester.check(model)  # Qt's own QAbstractItemModelTester
     qtmodeltester.check(model, force_py=True)
 
 
 def test_proxy_passes_qabstractitemmodeltester_while_filtering(qtmodeltester, proxy: CallFilterProxy) -> None:
+    qtmodeltester.check(proxy)
     qtmodeltester.check(proxy, force_py=True)
     proxy.set_search("contact 3")
     proxy.set_filter(CallFilter.UNLOGGED)
@@ -107,7 +109,8 @@ def test_filters_select_by_log_state_and_missed(model: CallTableModel, proxy: Ca
 
 
 def test_update_in_place_keeps_selection(qtmodeltester, model: CallTableModel, proxy: CallFilterProxy) -> None:
-    # Given the third visible row is selected
+    # Given Qt's model tester watching the proxy, and the third visible row selected
+    qtmodeltester.check(proxy)
     selection = QItemSelectionModel(proxy)
     selection.setCurrentIndex(
         proxy.index(2, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
