@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import shiboken6
-from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QMessageBox, QSystemTrayIcon
 
@@ -37,6 +37,7 @@ from desktop.workers import Submit
 log = logging.getLogger(__name__)
 
 PAGE = 200
+DIALOG_LINGER_MS = 60_000
 #: A call that ended within this long before it appeared is "just ended" (worth a notification).
 RECENT = timedelta(minutes=15)
 
@@ -307,7 +308,14 @@ class MainController(QObject):
 
     def _track(self, kind: str, call_id: str, dialog: QDialog) -> None:
         self._dialogs[(kind, call_id)] = dialog
-        dialog.finished.connect(lambda _r: self._dialogs.pop((kind, call_id), None))
+
+        def finished(_result: int) -> None:
+            self._dialogs.pop((kind, call_id), None)
+            # Freed a while later, so a job still reporting back (a draft save) finds it; an agent
+            # logs a hundred calls a day and closed dialogs must not pile up.
+            QTimer.singleShot(DIALOG_LINGER_MS, dialog.deleteLater)
+
+        dialog.finished.connect(finished)
 
     def _on_log_save_started(self, call_id: str) -> None:
         self.model.update_call(call_id, status=LogStatus.SAVING)
