@@ -145,7 +145,7 @@ _M_BLOCK_ESC = re.compile(
     r"^(\\*(?:#{1,3} |(?:- )?\*\*(?:" + _alternation(_SCALAR_LABELS) + r")\*\*:))", re.IGNORECASE | re.MULTILINE
 )
 _PLACEHOLDER = re.compile(
-    r"(?:pending|\(pending(?:\.\.\.|…)?\)|[^\n]{0,200}\(pending\)"
+    r"(?:pending|in progress|\(pending(?:\.\.\.|…)?\)|[^\n]{0,200}\(pending\)"
     r"|<[^<>\n]{1,80} being (?:processed|prepared) by RingCentral>)",
     re.IGNORECASE,
 )

@@ -183,3 +183,10 @@ def test_body_stored_with_crlf_line_breaks_keeps_them(fmt: str) -> None:
     assert report.replaced == ["duration", "recording", "ai_note", "transcript"]
     assert extract_agent_note(new, fmt) == "Wants a quote"  # type: ignore[arg-type]
     assert extract_agent_note(replace_agent_note(new, "a\nb", fmt), fmt) == "a\nb"  # type: ignore[arg-type]
+
+
+def test_result_written_while_the_call_was_in_progress_is_replaced() -> None:
+    body = compose(NoteContent(result="In Progress", duration_pending=True), S, "text/plain")
+    new, report = apply(body, NoteContent(result="Accepted", duration=61), S, "text/plain")
+    assert new == "- Duration: 1 minute, 1 second\n- Result: Accepted\n"
+    assert report.replaced == ["duration", "result"]
