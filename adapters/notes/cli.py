@@ -79,7 +79,8 @@ class NoteInput(_Strict):
     settings: SettingsInput | None = None
     limit: int | LimitInput | None = Field(default=None, description="Characters, or `{body, bodyUnit}`.")
 
-    def content(self) -> NoteContent:
+    def content(self, *, update: bool = False) -> NoteContent:
+        """The note content; for an update, a subject is part of it only when the input gave one."""
         call = Call.model_validate(self.call)
         contact = None
         if self.contact is not None:
@@ -92,7 +93,7 @@ class NoteInput(_Strict):
                 transcript = utterances_from_insights(self.ai_note, call) or None
         else:
             ai = self.ai_note
-        return NoteContent.from_call(
+        content = NoteContent.from_call(
             call,
             note=self.note,
             subject=self.subject,
@@ -104,6 +105,9 @@ class NoteInput(_Strict):
             expect_recording=self.expect_recording,
             expect_ai=self.expect_ai,
         )
+        if update and self.subject is None:
+            content.subject = None
+        return content
 
     def field_limits(self) -> FieldLimits | None:
         if self.limit is None:
@@ -157,7 +161,7 @@ def read_input(text: str) -> NoteInput:
 def _run(args: argparse.Namespace) -> int:
     try:
         data = read_input(sys.stdin.read())
-        content = data.content()
+        content = data.content(update=args.action == "apply")
         settings = data.note_settings()
         limit = data.field_limits()
     except InputError as exc:
