@@ -345,9 +345,10 @@ def _saved_adapter(crm_id: str, secrets: SecretStore, settings: AppSettings) -> 
     registry = discover(builtins=builtin, include_plugins=not builtin)
     info = registry.get(crm_id)
     values = dict(settings.crm.settings.get(crm_id, {}))
-    secret_values = {
-        f.key: v for f in info.manifest.auth.fields if f.secret and (v := secrets.get(f"{crm_id}:{f.key}"))
-    }
+    secret_keys = [f.key for f in info.manifest.auth.fields if f.secret]
+    if info.manifest.auth.kind.value == "oauth_pkce":
+        secret_keys.append("tokens")  # the session a browser sign-in stored (adapters.oauth.TokenSet)
+    secret_values = {key: v for key in secret_keys if (v := secrets.get(f"{crm_id}:{key}"))}
     return registry.create(crm_id, Connection(settings=values, secrets=secret_values))
 
 
@@ -480,9 +481,10 @@ def _production_context(secrets: SecretStore, settings: AppSettings, warnings: l
     values = dict(settings.crm.settings.get(crm_id, {}))
     if crm_id == "local":
         values.setdefault("path", str(paths.data_dir() / "local-crm.sqlite3"))
-    secret_values = {
-        f.key: v for f in info.manifest.auth.fields if f.secret and (v := secrets.get(f"{crm_id}:{f.key}"))
-    }
+    secret_keys = [f.key for f in info.manifest.auth.fields if f.secret]
+    if info.manifest.auth.kind.value == "oauth_pkce":
+        secret_keys.append("tokens")  # the session a browser sign-in stored (adapters.oauth.TokenSet)
+    secret_values = {key: v for key in secret_keys if (v := secrets.get(f"{crm_id}:{key}"))}
 
     def save_secrets(new: Any) -> None:
         for key, value in dict(new).items():

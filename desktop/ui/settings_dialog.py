@@ -250,8 +250,9 @@ class SettingsDialog(QDialog):
         layout = QVBoxLayout(page)
         layout.setContentsMargins(16, 16, 16, 16)
         layout.setSpacing(10)
-        top = QFormLayout()
-        top.setHorizontalSpacing(14)
+        self.crm_form_layout = QFormLayout()
+        self.crm_form_layout.setHorizontalSpacing(14)
+        self.crm_form_layout.setVerticalSpacing(8)
         self.crm_picker = QComboBox()
         self._manifests: dict[str, Manifest] = {}
         self._adapter_classes: dict[str, Any] = {}
@@ -270,11 +271,14 @@ class SettingsDialog(QDialog):
             self.crm_picker.addItem(manifest.name, adapter_id)
         self.crm_picker.setCurrentIndex(max(0, self.crm_picker.findData(self.settings.crm.adapter_id)))
         self.crm_picker.currentIndexChanged.connect(self._build_crm_form)
-        top.addRow(form_label("CRM"), self.crm_picker)
-        layout.addLayout(top)
-        self.crm_form_holder = QVBoxLayout()
-        layout.addLayout(self.crm_form_holder)
+        self.crm_form_layout.addRow(form_label("CRM"), self.crm_picker)
+        layout.addLayout(self.crm_form_layout)
         row = QHBoxLayout()
+        self.sign_in_button = QPushButton("Sign in")
+        self.sign_in_button.setObjectName("CrmSignIn")
+        self.sign_in_button.setProperty("primary", True)
+        self.sign_in_button.clicked.connect(self.on_crm_sign_in_clicked)
+        row.addWidget(self.sign_in_button)
         self.test_button = QPushButton("Test connection")
         self.test_button.setObjectName("TestConnection")
         self.test_button.clicked.connect(self.on_test_clicked)
@@ -286,7 +290,7 @@ class SettingsDialog(QDialog):
         layout.addLayout(row)
         layout.addStretch(1)
         self.crm_inputs: dict[str, QLineEdit] = {}
-        self.crm_form: QWidget | None = None
+        self._pending_crm_secrets: dict[str, dict[str, str]] = {}
         self._build_crm_form()
         return page
 
@@ -294,46 +298,105 @@ class SettingsDialog(QDialog):
         return str(self.crm_picker.currentData())
 
     def _build_crm_form(self) -> None:
-        if self.crm_form is not None:
-            self.crm_form.setParent(None)
-            self.crm_form.deleteLater()
+        form = self.crm_form_layout
+        while form.rowCount() > 1:
+            form.removeRow(1)
         adapter_id = self.current_adapter_id()
         manifest = self._manifests[adapter_id]
-        self.crm_form = QWidget()
-        form = QFormLayout(self.crm_form)
-        form.setContentsMargins(0, 0, 0, 0)
-        form.setHorizontalSpacing(14)
         self.crm_inputs = {}
         saved = self.settings.crm.settings.get(adapter_id, {})
         for field in manifest.auth.fields:
             edit = QLineEdit()
             edit.setObjectName(f"auth_{field.key}")
             edit.setPlaceholderText(field.placeholder)
-            if field.help:
-                edit.setToolTip(field.help)
             if field.secret:
                 edit.setEchoMode(QLineEdit.EchoMode.Password)
-                try:
-                    has = bool(self._secrets.get(secret_key(adapter_id, field.key)))
-                except Exception:
-                    has = False
+                has = bool(self._stored_secret(adapter_id, field))
                 edit.setPlaceholderText("•••••••• (saved in the keyring)" if has else field.placeholder or "Secret")
             else:
                 edit.setText(saved.get(field.key, field.default))
             self.crm_inputs[field.key] = edit
-            form.addRow(form_label(field.label + (" *" if field.required else "")), edit)
-        if manifest.auth.kind is AuthKind.OAUTH_PKCE:
-            note = QLabel("Test connection opens your browser to sign in to " + manifest.name + ".")
+            holder = QWidget()
+            column = QVBoxLayout(holder)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.setSpacing(2)
+            column.addWidget(edit)
+            if field.help:
+                help_label = QLabel(field.help)
+                help_label.setProperty("role", "muted")
+                help_label.setWordWrap(True)
+                column.addWidget(help_label)
+            form.addRow(form_label(field.label + (" *" if field.required else "")), holder)
+        oauth = manifest.auth.kind is AuthKind.OAUTH_PKCE
+        self.sign_in_button.setVisible(oauth)
+        self.sign_in_button.setText(f"Sign in to {manifest.name}")
+        if oauth:
+            signed = self._pending_crm_secrets.get(adapter_id) or self._stored_tokens(adapter_id)
+            note = QLabel(
+                "Signed in (the session is in the keyring)." if signed
+                else f"Sign in opens {manifest.name} in your browser; Logdesk never sees your password."
+            )
             note.setProperty("role", "muted")
-            form.addRow("", note)
+            note.setWordWrap(True)
+            form.addRow(form_label(""), note)
         if not manifest.auth.fields and manifest.auth.kind is AuthKind.NONE:
             note = QLabel(f"{manifest.name} needs no credentials.")
             note.setProperty("role", "muted")
             form.addRow(form_label(""), note)
-        self.crm_form_holder.addWidget(self.crm_form)
         self.test_result.setText("")
         if hasattr(self, "preview"):
             self.update_preview()
+
+    def _stored_tokens(self, adapter_id: str) -> str | None:
+        try:
+            value: str | None = self._secrets.get(secret_key(adapter_id, "tokens"))
+        except Exception:
+            return None
+        return value
+
+    def on_crm_sign_in_clicked(self) -> None:
+        import sys
+
+        adapter_id = self.current_adapter_id()
+        manifest = self._manifests[adapter_id]
+        plain, typed, missing = self.crm_values()
+        if missing:
+            self.test_result.setText("Fill in: " + ", ".join(missing))
+            return
+        module = sys.modules.get(self._adapter_classes[adapter_id].__module__)
+        sign_in = getattr(module, "sign_in", None)
+        if not callable(sign_in):
+            self.test_result.setText(f"{manifest.name} has no browser sign-in.")
+            return
+        stored = {f.key: v for f in manifest.auth.fields if f.secret and (v := self._stored_secret(adapter_id, f))}
+        secrets = {**stored, **typed}
+        self.sign_in_button.setEnabled(False)
+        self.test_result.setStyleSheet("")
+        self.test_result.setText(f"Finish signing in to {manifest.name} in your browser…")
+
+        def run() -> dict[str, str]:
+            import httpx
+
+            with httpx.Client(timeout=httpx.Timeout(20.0, connect=10.0)) as http:
+                settings = {**plain, **secrets}
+                result = sign_in(settings, http, open_url=_open_in_browser)
+            return dict(result)
+
+        def done(new: dict[str, str]) -> None:
+            if not shiboken6.isValid(self):
+                return
+            self._pending_crm_secrets[adapter_id] = new
+            self.sign_in_button.setEnabled(True)
+            self.test_result.setStyleSheet("color: #166534;")
+            self.test_result.setText("✓ Signed in. Save to keep this connection.")
+
+        def failed(exc: Exception) -> None:
+            if not shiboken6.isValid(self):
+                return
+            self.sign_in_button.setEnabled(True)
+            self._on_test_error(exc)
+
+        self._submit(run, on_result=done, on_error=failed)
 
     def crm_values(self) -> tuple[dict[str, str], dict[str, str], list[str]]:
         """The form's non-secret values, the secrets typed now, and what is missing."""
@@ -370,7 +433,11 @@ class SettingsDialog(QDialog):
             self.test_result.setText("Fill in: " + ", ".join(missing))
             return
         secrets = {f.key: v for f in manifest.auth.fields if f.secret and (v := self._stored_secret(adapter_id, f))}
+        tokens = self._stored_tokens(adapter_id)
+        if tokens:
+            secrets["tokens"] = tokens
         secrets.update(typed)
+        secrets.update(self._pending_crm_secrets.get(adapter_id, {}))
         if adapter_id == self._ctx.adapter.manifest.id and adapter_id == "local":
             plain.setdefault("path", getattr(self._ctx.adapter, "path", ""))
         adapter_class = self._adapter_classes[adapter_id]
@@ -554,7 +621,7 @@ class SettingsDialog(QDialog):
         s.allow_extension_logging = self.allow_extension.isChecked()
         s.poll_interval_seconds = self.poll_interval.value()
         try:
-            for key, value in typed.items():
+            for key, value in {**typed, **self._pending_crm_secrets.get(adapter_id, {})}.items():
                 self._secrets.set(secret_key(adapter_id, key), value)
             if self.rc_jwt.text().strip():
                 self._secrets.set("ringcentral:jwt", self.rc_jwt.text().strip())

@@ -80,3 +80,18 @@ def test_no_keyring_shows_a_banner(qtbot, app_context, tmp_path) -> None:
     dialog = _dialog(qtbot, app_context, tmp_path)
     assert dialog.keyring_banner.isVisible()
     assert "this session only" in dialog.keyring_banner.label.text()
+
+
+def test_connect_form_is_generated_from_each_crm_s_manifest(qtbot, app_context, tmp_path) -> None:
+    from adapters.registry import discover
+
+    dialog = _dialog(qtbot, app_context, tmp_path)
+    dialog.tabs.setCurrentIndex(1)
+    for info in discover():
+        dialog.crm_picker.setCurrentIndex(dialog.crm_picker.findData(info.id))
+        # One input per auth field, secrets masked, and a browser sign-in only for OAuth CRMs
+        assert set(dialog.crm_inputs) == {f.key for f in info.manifest.auth.fields}
+        for field in info.manifest.auth.fields:
+            masked = dialog.crm_inputs[field.key].echoMode() != dialog.crm_inputs[field.key].EchoMode.Normal
+            assert masked == field.secret
+        assert dialog.sign_in_button.isVisible() == (info.manifest.auth.kind is AuthKind.OAUTH_PKCE)
