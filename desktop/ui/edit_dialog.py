@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from typing_extensions import override
 
 from adapters.base import Manifest, PageField
 from adapters.models import FieldValue
@@ -149,6 +150,13 @@ class EditDialog(QDialog):
         self.fields_holder = QVBoxLayout()
         root.addLayout(self.fields_holder)
         self.fields: PageFieldsForm | None = None
+
+        self.discard = Banner("warning", "You changed this log. Close without saving?", action="Discard changes",
+                              closable=False)
+        self.discard.setObjectName("DiscardBanner")
+        self.discard.action_clicked.connect(self._discard_and_close)
+        self.discard.hide()
+        root.addWidget(self.discard)
 
         self.error = Banner("error", "", action="Retry", closable=False)
         self.error.setObjectName("SaveError")
@@ -302,6 +310,21 @@ class EditDialog(QDialog):
     def _on_reload_clicked(self) -> None:
         self.conflict.hide()
         self._load()
+
+    def has_changes(self) -> bool:
+        return self.session is not None and self.changes() != (None, None, None)
+
+    @override
+    def reject(self) -> None:
+        """Cancel / Escape / the close button: asks once before dropping typed changes."""
+        if self.has_changes() and not self._saving and not self.discard.isVisible():
+            self.discard.show()
+            return
+        super().reject()
+
+    def _discard_and_close(self) -> None:
+        self.discard.hide()
+        super().reject()
 
     def _on_apply_mine_clicked(self) -> None:
         self.conflict.hide()

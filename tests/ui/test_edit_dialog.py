@@ -71,3 +71,17 @@ def test_reload_after_a_crm_side_edit_shows_the_current_record(qtbot, main, acco
     qtbot.mouseClick(editor.conflict.action, Qt.MouseButton.LeftButton)
     assert editor.subject.text() == "Edited in the CRM"
     assert not editor.conflict.isVisible()
+
+
+def test_cancel_with_typed_changes_asks_before_dropping_them(qtbot, main, account, app_context) -> None:
+    item = _logged(main, account, app_context)
+    editor = main.open_edit(item)
+    editor.note.setPlainText("Something I typed")
+    # When the agent presses Cancel
+    qtbot.mouseClick(editor.cancel_button, Qt.MouseButton.LeftButton)
+    # Then the editor stays open and asks
+    assert editor.isVisible() and editor.discard.isVisible()
+    # When they confirm, it closes and the CRM is untouched
+    qtbot.mouseClick(editor.discard.action, Qt.MouseButton.LeftButton)
+    assert not editor.isVisible()
+    assert "Something I typed" not in app_context.adapter.call_logs()[0].body
