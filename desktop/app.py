@@ -372,6 +372,9 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
     window.show()
 
     def finish() -> None:
+        if state.get("started"):
+            return
+        state["started"] = True
         try:
             app.setWindowIcon(icon("logdesk"))
             install_calls(window)
@@ -382,6 +385,7 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
             window.add_banner("error", f"Logdesk could not start: {exc}")
 
     painted.painted.connect(lambda: QTimer.singleShot(0, finish))
+    QTimer.singleShot(2000, finish)  # a window started minimised may not paint for a while
     code = app.exec()
     _shutdown(state)
     return int(code)
