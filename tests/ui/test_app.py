@@ -87,3 +87,46 @@ def test_settings_that_need_a_restart_say_so() -> None:
     assert restart_needed(before, before.model_copy(update={"poll_interval_seconds": 60}), is_sandbox=False) is None
     switched = before.model_copy(update={"crm": before.crm.model_copy(update={"adapter_id": "hubspot"})})
     assert "the CRM connection" in (restart_needed(before, switched, is_sandbox=False) or "")
+
+
+_ENTRY = r"""
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from desktop.app import run_app
+from desktop.ui.main_window import MainWindow
+
+def check():
+    app = QApplication.instance()
+    for w in app.topLevelWidgets():
+        if isinstance(w, MainWindow) and w.calls_installed and w.model.rowCount() > 0:
+            print(f"rows {w.model.rowCount()} title {w.windowTitle()}", flush=True)
+            w.close()  # the last window: the app quits and shuts down
+
+def painted():
+    print("painted", flush=True)
+    timer = QTimer(QApplication.instance())
+    timer.timeout.connect(check)
+    timer.start(100)
+
+sys.exit(run_app(sandbox=True, on_first_paint=painted))
+"""
+
+
+def test_logdesk_sandbox_starts_shows_calls_and_shuts_down(tmp_path: Path) -> None:
+    """The real entry point (``logdesk --sandbox``), in its own process: window first, then the
+    sandbox's calls; closing the window ends the process cleanly."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-c", _ENTRY], cwd=root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert lines[0] == "painted"
+    rows_line = next(line for line in lines if line.startswith("rows "))
+    assert int(rows_line.split()[1]) > 0 and rows_line.endswith("title Logdesk — sandbox")
