@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import shiboken6
-from PySide6.QtCore import QObject, QTimer, QUrl, Signal
+from PySide6.QtCore import QObject, QPoint, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QMessageBox, QSystemTrayIcon
 
@@ -166,9 +166,28 @@ class MainController(QObject):
             # Rows older than the loaded page belong to "Load older calls", unless already shown.
             items = [i for i in items if i.start_time >= oldest or self.model.item(i.call_id) is not None]
         fresh = [i for i in items if self.model.item(i.call_id) is None]
+        anchor = self._top_visible_call()
         self.model.upsert(items)
+        if anchor is not None and fresh:
+            self._keep_at_top(anchor)
         self.window.update_counts()
         self._notify_ended(fresh)
+
+    def _top_visible_call(self) -> str | None:
+        """The call at the top of the scrolled list (None when the list is scrolled to the top)."""
+        table = self.window.table
+        if table.verticalScrollBar().value() == 0:
+            return None
+        item = table.indexAt(QPoint(1, 1)).data(CallTableModel.CallRole)
+        return item.call_id if isinstance(item, CallItem) else None
+
+    def _keep_at_top(self, call_id: str) -> None:
+        """New calls arrived above: keep the rows the agent was looking at where they were."""
+        from PySide6.QtWidgets import QAbstractItemView
+
+        row = self.proxy.proxy_row_of(call_id)
+        if row is not None:
+            self.window.table.scrollTo(self.proxy.index(row, 0), QAbstractItemView.ScrollHint.PositionAtTop)
 
     def on_status_changed(self, status: EngineStatus) -> None:
         w = self.window

@@ -177,3 +177,23 @@ def test_last_error_in_the_status_bar_opens_its_details(qtbot, main, busy_day) -
     assert len(boxes) == 1 and "read-only" in boxes[0].text()
     assert "Nothing you typed is lost" in boxes[0].informativeText()
     boxes[0].close()
+
+
+def test_new_calls_arriving_on_top_do_not_move_the_rows_being_read(qtbot, main, busy_day, account) -> None:
+    from tests.ui.conftest import place
+
+    window = main.window
+    window.resize(900, 330)  # a short window: the list scrolls
+    for n in range(8):
+        place(account, "inbound", None, duration=30 + n)
+        account.advance(40)
+    main.poller.poll_now()
+    table = window.table
+    table.verticalScrollBar().setValue(table.verticalScrollBar().maximum())
+    top_before = table.indexAt(QPoint(1, 1)).data(CallTableModel.CallRole).call_id
+    # When another call arrives
+    place(account, "outbound", "+13035550164", duration=61)
+    account.advance(30)
+    main.poller.poll_now()
+    # Then the row at the top of the view is the same one
+    assert table.indexAt(QPoint(1, 1)).data(CallTableModel.CallRole).call_id == top_before
