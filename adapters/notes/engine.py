@@ -992,7 +992,8 @@ def _splice(body: str, edits: list[tuple[int, int, int, str]]) -> str:
         pieces.append(body[pos:start])
         pieces.append(text)
         pos = max(pos, end)
-    if pos == len(body):
+    if pos * 2 > len(body):
+        pieces.append(body[pos:])
         return "".join(pieces)
     # Edits usually sit in a short head before a long transcript: replacing that head (found at
     # once, at 0) copies the tail a single time, where slicing it off and joining copies it twice.
