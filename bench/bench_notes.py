@@ -74,7 +74,7 @@ def run() -> list[Result]:
                                  ai_note=AiNote(summary="Renewal discussed.", next_steps=["Send quote"]))
             start = compose(_pending(), SETTINGS, fmt)
             bring_in = functools.partial(apply, start, change, SETTINGS, fmt)
-            seconds_a, (full, _) = _best_cpu(bring_in, 9 if size == 1 else 3)
+            seconds_a, (full, _) = _best_cpu(bring_in, {1: 9, 4: 5}.get(size, 3))
             later = functools.partial(apply, full, LATE, SETTINGS, fmt)
             seconds_b, _ = _best_cpu(later, 20 if size == 1 else 5)
             floor = _copy_floor(full)

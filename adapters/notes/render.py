@@ -156,7 +156,9 @@ def transcript_lines(utterances: Sequence[Utterance], *, timestamps: bool = True
     minute_prefix = ""
     current: str | None = None
     stamp: float | None = None
-    parts: list[str] = []
+    # The turn's words as one string, not a list: a container per turn would wake the cyclic
+    # garbage collector thousands of times over every live object of a long call.
+    said = ""
 
     def stamped(start: float | None) -> str:
         nonlocal minute_seen, minute_prefix
@@ -191,13 +193,13 @@ def transcript_lines(utterances: Sequence[Utterance], *, timestamps: bool = True
                 name = one_line(raw_speaker or "")
             names[raw_speaker] = name
         if name == current:
-            parts.append(words)
+            said += " " + words
             continue
         if current is not None:
-            append(stamped(stamp) + current + ": " + (parts[0] if len(parts) == 1 else " ".join(parts)))
-        current, stamp, parts = name, utterance.start, [words]
+            append(stamped(stamp) + current + ": " + said)
+        current, stamp, said = name, utterance.start, words
     if current is not None:
-        append(stamped(stamp) + current + ": " + " ".join(parts))
+        append(stamped(stamp) + current + ": " + said)
     return lines
 
 
