@@ -95,3 +95,49 @@ def test_connect_form_is_generated_from_each_crm_s_manifest(qtbot, app_context, 
             masked = dialog.crm_inputs[field.key].echoMode() != dialog.crm_inputs[field.key].EchoMode.Normal
             assert masked == field.secret
         assert dialog.sign_in_button.isVisible() == (info.manifest.auth.kind is AuthKind.OAUTH_PKCE)
+
+
+def test_connect_ringcentral_through_the_browser_stores_the_session(
+    qtbot, app_context, tmp_path, secret_store, monkeypatch
+) -> None:
+    import socket
+    import threading
+
+    import httpx
+
+    from adapters.ringcentral.sandbox import DESKTOP_CLIENT_ID, SandboxAccount
+    from desktop.ui import settings_dialog
+
+    # Given a RingCentral account reachable on loopback, and a "browser" that approves the sign-in
+    account = SandboxAccount(seed=3)
+    server = account.serve()
+    browsers: list[threading.Thread] = []
+
+    def browser(url: str) -> None:
+        thread = threading.Thread(target=lambda: httpx.get(url, follow_redirects=True, timeout=10))
+        thread.start()
+        browsers.append(thread)
+
+    monkeypatch.setattr(settings_dialog, "_open_in_browser", browser)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        free_port = probe.getsockname()[1]
+    app_context.settings.ringcentral = app_context.settings.ringcentral.model_copy(update={"redirect_port": free_port})
+    try:
+        dialog = _dialog(qtbot, app_context, tmp_path)
+        dialog.rc_server.setText(server.url)
+        dialog.rc_client_id.setText(DESKTOP_CLIENT_ID)
+        # When the agent presses Connect and then Save
+        qtbot.mouseClick(dialog.rc_connect, Qt.MouseButton.LeftButton)
+        assert dialog.rc_state.text() == "Signed in. Save to keep this session."
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    finally:
+        for thread in browsers:
+            thread.join(10)
+        server.close()
+    # Then the session is in the secret store (not the settings file), with the app's client id saved
+    stored = secret_store.get("ringcentral:tokens")
+    assert stored and "access_token" in stored
+    text = (tmp_path / "settings.json").read_text()
+    assert json.loads(text)["ringcentral"]["client_id"] == DESKTOP_CLIENT_ID
+    assert json.loads(stored)["access_token"] not in text
