@@ -509,7 +509,7 @@ def _production_context(secrets: SecretStore, settings: AppSettings, warnings: l
         allow_extension_logging=settings.allow_extension_logging,
     )
     return AppContext(engine=engine, adapter=adapter, settings=settings, secrets=secrets, warnings=warnings,
-                      connection_settings=values, on_close=[adapter.close])
+                      connection_settings=values, on_close=[client.close, client.auth.close, adapter.close])
 
 
 def _make_tray(app: QApplication, window: MainWindow) -> Any:

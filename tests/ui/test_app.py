@@ -130,3 +130,42 @@ def test_logdesk_sandbox_starts_shows_calls_and_shuts_down(tmp_path: Path) -> No
     assert lines[0] == "painted"
     rows_line = next(line for line in lines if line.startswith("rows "))
     assert int(rows_line.split()[1]) > 0 and rows_line.endswith("title Logdesk — sandbox")
+
+
+def test_a_connected_ringcentral_account_runs_the_production_wiring(secret_store, account) -> None:
+    """Not the sandbox shortcut: the client built from settings + keyring, the adapter from the registry."""
+    import time
+
+    import httpx
+
+    from adapters.ringcentral.sandbox import DESKTOP_CLIENT_ID, SandboxAccount, connect
+    from desktop.app import _production_context, _ringcentral_connected
+
+    # The production engine runs on the system clock, so this account does too.
+    account = SandboxAccount(clock=time.time, scenario=account.scenario, seed=5)
+    server = account.serve()
+    http = httpx.Client(timeout=10)
+    try:
+        # Given the agent signed in earlier (the session is in the secret store)
+        connect(account, server_url=server.url, http=http,
+                save=lambda tokens: secret_store.set("ringcentral:tokens", tokens.model_dump_json()))
+        settings = AppSettings()
+        settings.ringcentral = settings.ringcentral.model_copy(
+            update={"server": server.url, "client_id": DESKTOP_CLIENT_ID}
+        )
+        assert _ringcentral_connected(settings, secret_store)
+        # When the app builds its production context and syncs
+        ctx = _production_context(secret_store, settings, [])
+        try:
+            place(account, "inbound", "+12125550147", duration=90, ended_ago=60)
+            ctx.engine.sync()
+            # Then the call is there and can be matched in the (empty, real) Local CRM
+            rows = ctx.engine.calls()
+            assert [r.remote_number for r in rows] == ["+12125550147"]
+            assert ctx.engine.match_contacts(rows[0].call_id) == []
+            assert not ctx.is_sandbox
+        finally:
+            ctx.close()
+    finally:
+        http.close()
+        server.close()
