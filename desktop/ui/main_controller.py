@@ -276,7 +276,7 @@ class MainController(QObject):
                 self._show_error(f"{self.ports.manifest.name} has no web page for this log.")
         elif which is RowAction.COPY and item.phone:
             self.window.copy_to_clipboard(item.phone)
-            self.window.statusBar().showMessage(f"Copied {item.phone}", 3000)
+            self.window.flash(f"Copied {item.phone}", 3000)
 
     def crm_url(self, item: CallItem) -> str | None:
         if item.log_url:
@@ -342,13 +342,13 @@ class MainController(QObject):
     def _on_log_saved(self, call_id: str) -> None:
         self.call_logged.emit(call_id)
         if call_id not in self._queued:
-            self.window.statusBar().showMessage("Call logged", 4000)
+            self.window.flash("Call logged", 4000)
         self._queued.discard(call_id)
         self.poller.poll_now()
 
     def _on_log_queued(self, call_id: str) -> None:
         self._queued.add(call_id)
-        self.window.statusBar().showMessage(
+        self.window.flash(
             f"Saved. {self.ports.manifest.name} cannot be reached right now; the log is sent as soon as it can.",
             8000,
         )
@@ -359,7 +359,7 @@ class MainController(QObject):
             self.poller.poll_now()
 
     def _on_edit_saved(self, call_id: str) -> None:
-        self.window.statusBar().showMessage("Log updated", 4000)
+        self.window.flash("Log updated", 4000)
         self.poller.poll_now()
 
     # --- other actions --------------------------------------------------------------------------
@@ -410,7 +410,7 @@ class MainController(QObject):
             if item.status in (LogStatus.UNLOGGED, LogStatus.FAILED):
                 self.window.select_call(item.call_id)
                 return
-        self.window.statusBar().showMessage("Every call is logged", 3000)
+        self.window.flash("Every call is logged", 3000)
 
     # --- notifications --------------------------------------------------------------------------
 
@@ -442,7 +442,7 @@ class MainController(QObject):
         if self.tray is not None and self.tray.isVisible():
             self.tray.showMessage(title, text, icon("logdesk"), 8000)
         else:
-            self.window.statusBar().showMessage(f"{title}: {text}  (Ctrl+J selects it)", 8000)
+            self.window.flash(f"{title}: {text}  (Ctrl+J selects it)", 8000)
 
     def on_tray_message_clicked(self) -> None:
         if self._tray_call is None:

@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
     sync_label: QLabel
     pending_label: QLabel
     rate_label: QLabel
+    flash_label: QLabel
     error_button: QToolButton
 
     def __init__(self, *, sandbox: bool = False) -> None:
@@ -127,7 +128,7 @@ class MainWindow(QMainWindow):
         return header
 
     def _build_status_bar(self) -> None:
-        from PySide6.QtCore import Qt
+        from PySide6.QtCore import Qt, QTimer
         from PySide6.QtWidgets import QStatusBar, QToolButton
 
         bar = QStatusBar()
@@ -141,6 +142,12 @@ class MainWindow(QMainWindow):
         self.rate_label = QLabel("")
         self.rate_label.setObjectName("RateLimitState")
         bar.addWidget(self.rate_label)
+        self.flash_label = QLabel("")
+        self.flash_label.setObjectName("Flash")
+        bar.addWidget(self.flash_label, 1)
+        self._flash_timer = QTimer(self)
+        self._flash_timer.setSingleShot(True)
+        self._flash_timer.timeout.connect(lambda: self.flash_label.setText(""))
         self.error_button = QToolButton()
         self.error_button.setObjectName("LastError")
         self.error_button.setToolTip("Show details")
@@ -358,6 +365,11 @@ class MainWindow(QMainWindow):
         self.empty_label.setVisible(shown == 0)
         none_yet = "No calls yet. A call shows up here a few seconds after it ends."
         self.empty_label.setText("No calls match this filter." if total else none_yet)
+
+    def flash(self, text: str, ms: int = 4000) -> None:
+        """A short message in the status bar that leaves the sync and pending state visible."""
+        self.flash_label.setText(text)
+        self._flash_timer.start(ms)
 
     def add_banner(self, kind: str, text: str, action: str | None = None) -> Banner:
         from desktop.ui.widgets import Banner

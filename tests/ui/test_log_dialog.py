@@ -150,7 +150,7 @@ def test_save_while_the_crm_is_rate_limited_queues_the_log_and_sends_it_later(
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     # Then the dialog closes, the agent is told it will be sent, and the row says so
     assert not dialog.isVisible()
-    assert "sent as soon as it can" in main.window.statusBar().currentMessage()
+    assert "sent as soon as it can" in main.window.flash_label.text()
     assert main.model.item(item.call_id).status is LogStatus.SAVING
     assert "CRM rate limit" in main.window.rate_label.text()
     assert app_context.adapter.call_logs() == []

@@ -119,14 +119,14 @@ def test_window_geometry_and_columns_survive_a_restart(qtbot, main, busy_day) ->
     from desktop.app import make_window
 
     window = main.window
-    window.resize(700, 450)
+    window.resize(760, 450)
     window.table.setColumnWidth(CallTableModel.COL_TIME, 201)
     window.save_ui_state()
     again = make_window(sandbox=True)
     qtbot.addWidget(again)
     again.restore_ui_state()
     assert again.table.columnWidth(CallTableModel.COL_TIME) == 201
-    assert again.size().width() == 700
+    assert again.size().width() == 760
 
 
 def test_a_call_that_just_ended_asks_to_be_logged_and_the_notice_opens_the_dialog(
@@ -140,7 +140,7 @@ def test_a_call_that_just_ended_asks_to_be_logged_and_the_notice_opens_the_dialo
     account.advance(30)
     main.poller.poll_now()
     # Then the agent is asked about it by name
-    assert "Log your call with Elena Petrova?" in main.window.statusBar().currentMessage()
+    assert "Log your call with Elena Petrova?" in main.window.flash_label.text()
     # When they click the notification
     dialogs: list[object] = []
     main.dialog_opened.connect(dialogs.append)
