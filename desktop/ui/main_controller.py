@@ -100,6 +100,7 @@ class MainController(QObject):
         self._queued: set[str] = set()
         self.tray: QSystemTrayIcon | None = None
         self._tray_call: str | None = None
+        self._notice_text: str | None = None
 
         window.row_action.connect(self.on_row_action)
         window.refresh_requested.connect(self.on_refresh_requested)
@@ -172,6 +173,17 @@ class MainController(QObject):
             self._keep_at_top(anchor)
         self.window.update_counts()
         self._notify_ended(fresh)
+        self._drop_stale_notice()
+
+    def _drop_stale_notice(self) -> None:
+        """"Log your call with …?" goes away once that call is logged."""
+        if self._tray_call is None:
+            return
+        item = self.model.item(self._tray_call)
+        if item is not None and item.status is not LogStatus.UNLOGGED and self._notice_text:
+            if self.window.flash_label.text() == self._notice_text:
+                self.window.flash("", 1)
+            self._notice_text = None
 
     def _top_visible_call(self) -> str | None:
         """The call at the top of the scrolled list (None when the list is scrolled to the top)."""
@@ -442,7 +454,8 @@ class MainController(QObject):
         if self.tray is not None and self.tray.isVisible():
             self.tray.showMessage(title, text, icon("logdesk"), 8000)
         else:
-            self.window.flash(f"{title}: {text}  (Ctrl+J selects it)", 8000)
+            self._notice_text = f"{title}: {text}  (Ctrl+J selects it)"
+            self.window.flash(self._notice_text, 8000)
 
     def on_tray_message_clicked(self) -> None:
         if self._tray_call is None:

@@ -38,7 +38,7 @@ def test_main_window_and_dialogs_render_to_png(qtbot, main, busy_day, app_contex
     assert isinstance(app, QApplication)
     app.setStyleSheet(app_stylesheet())
     window = main.window
-    window.resize(1180, 640)
+    window.resize(1180, 500)
     shots: list[Path] = []
     # Then the main window shows logged, pending and unlogged calls
     states = {item.status for item in window.model.items()}
@@ -46,6 +46,7 @@ def test_main_window_and_dialogs_render_to_png(qtbot, main, busy_day, app_contex
     for banner in window.findChildren(Banner):
         if banner.isVisible() and banner.closable:
             banner.hide()  # the agent dismissed the session-only keyring notice
+    app.processEvents()  # let the layout close the gap
     first = window.proxy.item_at(0)
     assert first is not None
     window.select_call(first.call_id)
