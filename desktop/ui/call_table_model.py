@@ -26,6 +26,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QBrush, QColor
 from typing_extensions import override
@@ -204,6 +205,9 @@ class CallTableModel(QAbstractTableModel):
     SortRole = Qt.ItemDataRole.UserRole
     CallRole = Qt.ItemDataRole.UserRole + 1
 
+    #: Emitted after a batch of ``dataChanged`` signals from :meth:`upsert`.
+    batch_changed = Signal()
+
     def __init__(self, clock: Callable[[], datetime] = datetime.now, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[CallItem] = []
@@ -212,6 +216,8 @@ class CallTableModel(QAbstractTableModel):
         self._keys: list[str] = []
         self._flags = bytearray()
         self._unlogged: int | None = None
+        #: True while :meth:`upsert` emits a batch of ``dataChanged`` signals.
+        self.in_batch = False
         self._clock = clock
         self._icons: dict[str, Any] = {}
         self._missed_brush = QBrush(QColor("#b91c1c"))
@@ -328,7 +334,7 @@ class CallTableModel(QAbstractTableModel):
         Returns:
             How many rows changed and how many were added.
         """
-        changed = 0
+        changed_rows: list[int] = []
         new_top: list[CallItem] = []
         new_bottom: list[CallItem] = []
         newest = self._rows[0].start_time if self._rows else None
@@ -341,16 +347,22 @@ class CallTableModel(QAbstractTableModel):
                     self._keys[row] = item.search_key
                     self._flags[row] = filter_bits(item)
                     self._unlogged = None
-                    changed += 1
-                    self.dataChanged.emit(
-                        self.index(row, 0),
-                        self.index(row, last),
-                        [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole],
-                    )
+                    changed_rows.append(row)
             elif newest is not None and _aware(item.start_time) > _aware(newest):
                 new_top.append(item)
             else:
                 new_bottom.append(item)
+        if changed_rows:
+            # One signal per row for views, and one "batch finished" so the proxy re-sorts once.
+            self.in_batch = True
+            try:
+                roles = [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole]
+                for row in changed_rows:
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, last), roles)
+            finally:
+                self.in_batch = False
+            self.batch_changed.emit()
+        changed = len(changed_rows)
         if new_top:
             new_top.sort(key=lambda i: _aware(i.start_time), reverse=True)
             self.beginInsertRows(QModelIndex(), 0, len(new_top) - 1)
@@ -491,6 +503,7 @@ class CallFilterProxy(QAbstractProxyModel):
         self._sort_column = CallTableModel.COL_TIME
         self._sort_order = Qt.SortOrder.DescendingOrder
         self._order: list[int] | None = None  # source rows in sort order, cached
+        self._batched: list[int] = []
 
     # --- wiring ---------------------------------------------------------------------------------
 
@@ -512,6 +525,7 @@ class CallFilterProxy(QAbstractProxyModel):
             (source.modelAboutToBeReset, self._on_source_about_to_reset),
             (source.modelReset, self._on_source_reset),
             (source.dataChanged, self._on_source_data_changed),
+            (source.batch_changed, self._on_source_batch_changed),
             (source.rowsInserted, self._on_source_rows_inserted),
         ]
 
@@ -697,20 +711,28 @@ class CallFilterProxy(QAbstractProxyModel):
         self.endResetModel()
 
     def _on_source_data_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, roles: list[int]) -> None:
+        changed = list(range(top_left.row(), bottom_right.row() + 1))
+        if self._src().in_batch:
+            self._batched.extend(changed)  # handled once, in _on_source_batch_changed
+            return
+        self._apply_changes(changed, roles)
+
+    def _on_source_batch_changed(self) -> None:
+        changed, self._batched = self._batched, []
+        if changed:
+            self._apply_changes(changed, [])
+
+    def _apply_changes(self, changed: list[int], roles: list[int]) -> None:
+        """Rows changed in place: repaint them, or re-filter/re-sort once if they move."""
         rows = self._proxy_rows()
-        membership_changed = False
-        for source_row in range(top_left.row(), bottom_right.row() + 1):
-            visible = source_row in rows
-            wanted = bool(self._accepted([source_row]))
-            if visible != wanted:
-                membership_changed = True
-                break
-        self._order = None  # a status/duration change can move a row in a sorted view
-        if membership_changed or self._sort_column not in (CallTableModel.COL_TIME,):
+        membership_changed = any((r in rows) != bool(self._accepted([r])) for r in changed)
+        if self._sort_column != CallTableModel.COL_TIME:
+            self._order = None  # a status or duration change can move a row; start times never change
+        if membership_changed or self._sort_column != CallTableModel.COL_TIME:
             self._relayout()
             return
         last = self.columnCount() - 1
-        for source_row in range(top_left.row(), bottom_right.row() + 1):
+        for source_row in changed:
             proxy_row = rows.get(source_row)
             if proxy_row is not None:
                 self.dataChanged.emit(self.index(proxy_row, 0), self.index(proxy_row, last), roles)

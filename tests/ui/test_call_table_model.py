@@ -147,3 +147,15 @@ def test_format_duration() -> None:
     assert format_duration(None) == "—"
     assert format_duration(65) == "1:05"
     assert format_duration(3725) == "1:02:05"
+
+
+def test_a_poll_changing_many_rows_re_sorts_once(model: CallTableModel, proxy: CallFilterProxy) -> None:
+    # Given the list sorted by log status
+    proxy.sort(CallTableModel.COL_STATUS, Qt.SortOrder.AscendingOrder)
+    layouts: list[int] = []
+    proxy.layoutChanged.connect(lambda *args: layouts.append(1))
+    # When one poll changes three rows
+    model.upsert([item(n, status=LogStatus.LOGGED) for n in (0, 2, 4)])
+    # Then the proxy re-sorted once, and the logged calls sort after the unlogged ones
+    assert layouts == [1]
+    assert [i.call_id for i in proxy.visible_items()] == ["c1", "c3", "c0", "c2", "c4"]
