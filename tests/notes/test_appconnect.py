@@ -165,3 +165,38 @@ def test_app_connect_html_note_with_raw_newlines_is_read() -> None:
 
 def test_agent_notes_label_alias_in_plain_text() -> None:
     assert extract_agent_note("- Agent notes: hello\n- Summary: s\n", "text/plain") == "hello"
+
+
+def test_the_agent_note_can_be_cleared() -> None:
+    new, report = apply(AC_PLAIN_CREATED, NoteContent(note=""), S, "text/plain")
+    assert new.startswith("- Note: \n- Session Id: S1\n")
+    assert extract_agent_note(new, "text/plain") == ""
+    assert report.replaced == ["note"]
+
+
+def test_item_is_inserted_inside_a_list_a_crm_normalised() -> None:
+    body = "<ul><li><b>Duration</b>: 30 seconds</li></ul>"
+    new, _ = apply(body, NoteContent(recording_link="https://e.com/r", ai_note=AiNote(text="A")), S, "text/html")
+    assert new == (
+        '<ul><li><b>Duration</b>: 30 seconds</li><li><b>Call recording link</b>: <a href="https://e.com/r" '
+        'target="_blank" rel="noopener noreferrer">open</a></li></ul><div><b>AI Note</b><br>A</div>'
+    )
+
+
+def test_br_tags_normalised_by_a_crm_are_read() -> None:
+    body = "<b>Agent notes</b><br />Hi<br/><br/><b>Call details</b><br /><b>Duration</b>: pending<br />"
+    new, report = apply(body, NoteContent(duration=5), S, "text/html")
+    assert new == body.replace("pending", "5 seconds")
+    assert report.replaced == ["duration"]
+    assert extract_agent_note(body, "text/html") == "Hi"
+
+
+def test_ringcentral_number_uses_the_agents_own_extension() -> None:
+    from adapters.models import Call
+    from tests.notes.conftest import raw_call
+
+    call = Call.model_validate(raw_call(direction="Outbound", **{
+        "from": {"phoneNumber": "+16505550100", "extensionNumber": "101", "name": "Agent Smith"},
+        "to": {"phoneNumber": "+14155550199", "extensionNumber": "555", "name": "Jane"}}))
+    content = NoteContent.from_call(call)
+    assert (content.rc_user_name, content.rc_number) == ("Agent Smith", "+16505550100 ext 101")
