@@ -141,3 +141,25 @@ def test_html_of_random_input_has_no_tag_the_engine_did_not_write(
                 assert ANCHOR.fullmatch(attributes), match.group(0)
             elif name != "a" or closing:
                 assert attributes == "", match.group(0)
+
+
+@PROPERTY
+@given(fmt=FORMATS, note=NOTE_TEXT, limit=st.integers(200, 3000), unit=st.sampled_from(["chars", "bytes"]),
+       utterances=st.lists(st.builds(Utterance, speaker=st.sampled_from(["Jane", "Dana"]), start=st.floats(0, 9000),
+                                     text=st.text(min_size=1, max_size=80)), min_size=1, max_size=60))
+def test_field_limit_is_met_or_reported_and_the_note_is_never_cut(
+    fmt: str, note: str, limit: int, unit: str, utterances: list[Utterance]
+) -> None:
+    from adapters.base import FieldLimits
+
+    limits = FieldLimits(body=limit, body_unit=unit)  # type: ignore[arg-type]
+    content = PENDING.model_copy(update={"note": note, "transcript": utterances, "transcript_pending": False,
+                                         "ai_note": AiNote(summary="Recap " * 30), "ai_note_pending": False})
+    body, report = apply("", content, SETTINGS, fmt, limit=limits)  # type: ignore[arg-type]
+    size = len(body.encode()) if unit == "bytes" else len(body)
+    assert size <= limit or report.over_limit
+    assert extract_agent_note(body, fmt) == note  # type: ignore[arg-type]
+    if fmt == "text/html":
+        assert all(m.group(2) in {"b", "br", "div", "a"} for m in TAG.finditer(body))
+    again, _ = apply(body, content, SETTINGS, fmt, limit=limits)  # type: ignore[arg-type]
+    assert again == body
