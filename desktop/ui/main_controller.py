@@ -153,7 +153,19 @@ class MainController(QObject):
         self._no_more_older = len(rows) < PAGE
         self.window.load_older_button.setEnabled(not self._no_more_older)
         self.window.update_counts()
+        self._select_first_if_none()
         self.rows_loaded.emit(len(items))
+
+    def _select_first_if_none(self) -> None:
+        """Keyboard first: the newest call is selected, so Enter logs it straight away."""
+        table = self.window.table
+        if table.current_item() is None and self.proxy.rowCount():
+            first = self.proxy.item_at(0)
+            if first is not None:
+                self.window.select_call(first.call_id)
+            focused = self.window.focusWidget()
+            if focused is None or focused is self.window:
+                table.setFocus()
 
     # --- poller ---------------------------------------------------------------------------------
 
@@ -172,6 +184,7 @@ class MainController(QObject):
         if anchor is not None and fresh:
             self._keep_at_top(anchor)
         self.window.update_counts()
+        self._select_first_if_none()
         self._notify_ended(fresh)
         self._drop_stale_notice()
 

@@ -269,11 +269,20 @@ class MainWindow(QMainWindow):
         self.act_open = add("Open in CRM", ["Ctrl+O"], lambda: self._on_selected(RowAction.OPEN))
         self.act_copy = add("Copy number", ["Ctrl+Shift+C"], lambda: self._on_selected(RowAction.COPY))
         add("Search", [QKeySequence.StandardKey.Find], self.focus_search)
+        clear = QAction("Clear search", self.search_box)
+        clear.setShortcut(QKeySequence("Escape"))
+        clear.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        clear.triggered.connect(self._on_search_escape)
+        self.search_box.addAction(clear)
         add("Refresh", [QKeySequence.StandardKey.Refresh, "Ctrl+R"], self.refresh_requested.emit)
         add("Next unlogged call", ["Ctrl+J"], self.next_unlogged_requested.emit)
         add("Settings", ["Ctrl+,"], self.settings_requested.emit)
 
     # --- behaviour that is purely about widgets -------------------------------------------------
+
+    def _on_search_escape(self) -> None:
+        self.search_box.clear()
+        self.table.setFocus()
 
     def focus_search(self) -> None:
         from PySide6.QtCore import Qt

@@ -197,3 +197,15 @@ def test_new_calls_arriving_on_top_do_not_move_the_rows_being_read(qtbot, main, 
     main.poller.poll_now()
     # Then the row at the top of the view is the same one
     assert table.indexAt(QPoint(1, 1)).data(CallTableModel.CallRole).call_id == top_before
+
+
+def test_keyboard_first_newest_call_selected_and_escape_clears_search(qtbot, main, busy_day) -> None:
+    window = main.window
+    # A call is selected as soon as calls load (and stays selected as new ones arrive on top)
+    assert window.table.current_item() is not None
+    # Escape in the search box clears it and goes back to the list
+    window.search_box.setFocus()
+    qtbot.keyClicks(window.search_box, "okafor")
+    assert window.proxy.rowCount() == 1
+    qtbot.keyClick(window.search_box, Qt.Key.Key_Escape)
+    assert window.search_box.text() == "" and window.proxy.rowCount() == 6
