@@ -32,7 +32,7 @@ from typing_extensions import override
 from adapters.base import Manifest, PageField
 from adapters.models import FieldValue
 from desktop.engine.errors import EditConflict
-from desktop.engine.models import EditSession
+from desktop.engine.models import Draft, EditSession
 from desktop.ui.call_table_model import CallItem, format_duration, format_time
 from desktop.ui.page_fields_form import PageFieldsForm, form_label
 from desktop.ui.widgets import Banner
@@ -47,6 +47,12 @@ class EditPort(Protocol):
     def page_fields(self) -> list[PageField]: ...
 
     def open_for_edit(self, call_id: str) -> EditSession: ...
+
+    def draft(self, call_id: str) -> Draft | None:
+        """The agent's unsaved input for the call (here: an edit not sent yet), if any."""
+        ...
+
+    def save_draft(self, call_id: str, draft: Draft) -> None: ...
 
     def save_edit(
         self,
@@ -70,15 +76,29 @@ class EditDialog(QDialog):
 
     saved = Signal(str)
 
-    def __init__(self, item: CallItem, port: EditPort, *, submit: Submit, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        item: CallItem,
+        port: EditPort,
+        *,
+        submit: Submit,
+        submit_draft: Submit | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("EditDialog")
         self.item = item
         self._port = port
         self._submit = submit
+        self._submit_draft = submit_draft or submit
+        self._draft_in_flight = False
+        self._draft_dirty = False
+        self._watching = False
+        self._connected = False
         self._manifest = port.manifest
         self.session: EditSession | None = None
         self._saving = False
+        self._restored = False
         self.setWindowTitle(f"Edit log — {item.who}")
         self.setMinimumWidth(560)
         self._build()
@@ -151,6 +171,12 @@ class EditDialog(QDialog):
         root.addLayout(self.fields_holder)
         self.fields: PageFieldsForm | None = None
 
+        self.restored = Banner("info", "Your changes from last time were not saved yet: they are back. Update to send "
+                               "them, or Cancel to drop them.", closable=True)
+        self.restored.setObjectName("RestoredBanner")
+        self.restored.hide()
+        root.addWidget(self.restored)
+
         self.discard = Banner("warning", "You changed this log. Close without saving?", action="Discard changes",
                               closable=False)
         self.discard.setObjectName("DiscardBanner")
@@ -196,15 +222,16 @@ class EditDialog(QDialog):
         call_id = self.item.call_id
         port = self._port
         self._submit(
-            lambda: (port.open_for_edit(call_id), port.page_fields()),
+            lambda: (port.open_for_edit(call_id), port.page_fields(), port.draft(call_id)),
             on_result=self._on_load_result,
             on_error=self._on_load_error,
         )
 
-    def _on_load_result(self, result: tuple[EditSession, list[PageField]]) -> None:
+    def _on_load_result(self, result: tuple[EditSession, list[PageField], Draft | None]) -> None:
         if not shiboken6.isValid(self):
             return
-        session, fields = result
+        session, fields, draft = result
+        self._watching = False
         self.session = session
         self.busy.hide()
         self.conflict.hide()
@@ -216,9 +243,66 @@ class EditDialog(QDialog):
             self.fields = PageFieldsForm(fields, self.item.direction, use_defaults=False)
             self.fields_holder.addWidget(self.fields)
         self.fields.set_values(session.dispositions)
+        if draft is not None and draft.subject_edited and not self._restored:
+            # An edit typed earlier and never sent (closed by a crash): put it back, and say so.
+            self._restored = True
+            self.subject.setText(draft.subject)
+            self.note.setPlainText(draft.note)
+            self.fields.set_values(draft.dispositions)
+            if self.has_changes():
+                self.restored.show()
         self._set_inputs_enabled(True)
         self.note.setFocus()
         self.note.moveCursor(self.note.textCursor().MoveOperation.End)
+        if not self._connected:
+            self._connected = True
+            self.subject.textChanged.connect(self._on_input_changed)
+            self.note.textChanged.connect(self._on_input_changed)
+            self.fields.changed.connect(self._on_input_changed)
+        self._watching = True
+
+    # --- edit drafts ----------------------------------------------------------------------------
+
+    def _edit_draft(self) -> Draft:
+        """What the editor holds, as a draft; an empty one once nothing differs from the CRM."""
+        if not self.has_changes():
+            return Draft()
+        return Draft(
+            subject=self.subject.text(),
+            subject_edited=True,  # marks an edit in progress (not a new log's subject choice)
+            note=self.note.toPlainText(),
+            dispositions=self.fields.values() if self.fields is not None else {},
+        )
+
+    def _on_input_changed(self) -> None:
+        if not self._watching or self.session is None:
+            return
+        if self._draft_in_flight:
+            self._draft_dirty = True
+            return
+        self._save_draft_now(self._edit_draft())
+
+    def _save_draft_now(self, draft: Draft) -> None:
+        self._draft_in_flight = True
+        self._draft_dirty = False
+        call_id, port = self.item.call_id, self._port
+        self._submit_draft(lambda: port.save_draft(call_id, draft), on_result=self._on_draft_done,
+                           on_error=self._on_draft_done)
+
+    def _on_draft_done(self, _result: object) -> None:
+        self._draft_in_flight = False
+        if self._draft_dirty and shiboken6.isValid(self):
+            self._save_draft_now(self._edit_draft())
+
+    def draft_settled(self) -> bool:
+        return not self._draft_in_flight and not self._draft_dirty
+
+    def _forget_draft(self) -> None:
+        self._watching = False
+        self._draft_dirty = False
+        call_id, port = self.item.call_id, self._port
+        self._submit_draft(lambda: port.save_draft(call_id, Draft()), on_result=lambda _r: None,
+                           on_error=lambda _e: None)
 
     def _on_load_error(self, exc: Exception) -> None:
         if not shiboken6.isValid(self):
@@ -287,6 +371,7 @@ class EditDialog(QDialog):
         if not shiboken6.isValid(self):
             return
         self._saving = False
+        self._forget_draft()
         self.saved.emit(self.item.call_id)
         self.accept()
 
@@ -309,6 +394,8 @@ class EditDialog(QDialog):
 
     def _on_reload_clicked(self) -> None:
         self.conflict.hide()
+        self._restored = True  # "Reload" means the CRM's version, not the edit typed here
+        self._forget_draft()
         self._load()
 
     def has_changes(self) -> bool:
@@ -324,6 +411,7 @@ class EditDialog(QDialog):
 
     def _discard_and_close(self) -> None:
         self.discard.hide()
+        self._forget_draft()
         super().reject()
 
     def _on_apply_mine_clicked(self) -> None:

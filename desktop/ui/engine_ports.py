@@ -68,6 +68,9 @@ class EnginePorts:
     def save_draft(self, call_id: str, draft: Draft) -> None:
         self.engine.save_draft(call_id, draft)
 
+    def draft(self, call_id: str) -> Draft | None:
+        return self.engine.draft(call_id)
+
     def can_search(self) -> bool:
         return callable(getattr(self.adapter, "search_contacts", None)) or callable(
             getattr(self.adapter, "contacts", None)

@@ -343,7 +343,7 @@ class MainController(QObject):
         existing = self._existing("edit", item.call_id)
         if isinstance(existing, EditDialog):
             return existing
-        dialog = EditDialog(item, self.ports, submit=self._submit, parent=self.window)
+        dialog = EditDialog(item, self.ports, submit=self._submit, submit_draft=self._submit_draft, parent=self.window)
         dialog.saved.connect(self._on_edit_saved)
         self._track("edit", item.call_id, dialog)
         dialog.show()

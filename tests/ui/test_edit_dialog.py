@@ -85,3 +85,24 @@ def test_cancel_with_typed_changes_asks_before_dropping_them(qtbot, main, accoun
     qtbot.mouseClick(editor.discard.action, Qt.MouseButton.LeftButton)
     assert not editor.isVisible()
     assert "Something I typed" not in app_context.adapter.call_logs()[0].body
+
+
+def test_an_edit_not_sent_before_a_crash_comes_back(qtbot, main, account, app_context) -> None:
+    # Given the agent typed in the editor, and the app died before they pressed Update
+    item = _logged(main, account, app_context)
+    editor = main.open_edit(item)
+    editor.note.setPlainText("First note, plus what I typed before the crash")
+    qtbot.waitUntil(editor.draft_settled)
+    editor.hide()  # gone without Cancel or Update, as in a crash
+    # When they open the editor again
+    again = EditDialog(main.model.item(item.call_id), main.ports, submit=main._submit)
+    qtbot.addWidget(again)
+    # Then their text is back, and they are told
+    assert again.note.toPlainText() == "First note, plus what I typed before the crash"
+    assert not again.restored.isHidden()
+    # When they send it, it reaches the CRM and the draft is gone
+    qtbot.mouseClick(again.save_button, Qt.MouseButton.LeftButton)
+    assert "what I typed before the crash" in app_context.adapter.call_logs()[0].body
+    third = EditDialog(main.model.item(item.call_id), main.ports, submit=main._submit)
+    qtbot.addWidget(third)
+    assert third.restored.isHidden() and not third.has_changes()
