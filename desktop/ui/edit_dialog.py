@@ -10,6 +10,7 @@ Threading contract: GUI thread only. :class:`EditPort` methods run on a pool thr
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Protocol
 
 import shiboken6
@@ -112,7 +113,7 @@ class EditDialog(QDialog):
         title.setObjectName("DialogTitle")
         root.addWidget(title)
         item = self.item
-        parts = [f"{item.direction} call", format_time(item.start_time, item.start_time),
+        parts = [f"{item.direction} call", format_time(item.start_time, datetime.now(UTC)),
                  format_duration(item.duration_seconds)]
         if item.phone:
             parts.append(item.phone)

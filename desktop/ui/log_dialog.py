@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 import shiboken6
@@ -149,7 +150,7 @@ class LogDialog(QDialog):
         item = self.item
         parts = [
             "Missed call" if item.is_missed else f"{item.direction} call",
-            format_time(item.start_time, item.start_time),
+            format_time(item.start_time, datetime.now(UTC)),
             format_duration(item.duration_seconds),
         ]
         if item.result:
