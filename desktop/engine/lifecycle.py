@@ -180,7 +180,10 @@ class Lifecycle:
         final = call.duration is not None and (call.result or "").lower() != "in progress"
         if final:
             unknown = d is None or d.state in (ArtifactState.ABSENT, ArtifactState.PENDING, ArtifactState.GIVEN_UP)
-            corrected = d is not None and d.state is ArtifactState.READY and d.value != call.duration
+            # RingCentral may revise a final duration; a written one is updated where the note
+            # still says what the app wrote (an agent's edit of it is kept).
+            corrected = (d is not None and d.state in (ArtifactState.READY, ArtifactState.WRITTEN)
+                         and d.value != call.duration)
             if unknown or corrected:
                 ready(ArtifactKind.DURATION, call.duration)
         elif d is None:
@@ -472,9 +475,10 @@ class Lifecycle:
     ) -> None:
         with self.store.transaction() as conn:
             conn.execute(
-                "UPDATE call_logs SET log_id = ?, version = ?, body = ?, contact_id = COALESCE(?, contact_id),"
-                " state = ?, last_error = NULL, updated_at = ? WHERE session_id = ? AND extension_id = ?",
-                (ref.log_id, ref.version, body, ref.contact_id, LinkState.LOGGED, ts(now), item.session_id,
+                "UPDATE call_logs SET log_id = ?, version = ?, body = ?, written_body = ?,"
+                " contact_id = COALESCE(?, contact_id), state = ?, last_error = NULL, updated_at = ?"
+                " WHERE session_id = ? AND extension_id = ?",
+                (ref.log_id, ref.version, body, body, ref.contact_id, LinkState.LOGGED, ts(now), item.session_id,
                  item.extension_id),
             )
             needs_update = False
@@ -506,6 +510,9 @@ class Lifecycle:
         # With a version precondition, the body we last wrote stands in for a read: if anyone
         # changed the record since, the write fails with a conflict and the loop reads it.
         cached = link.body if self._versioned and link.body is not None and link.version is not None else None
+        # The note as the app itself wrote it: sections it wrote that are gone from the CRM's body
+        # were removed by the agent, values still as it wrote them are its own to update.
+        written = link.written_body
         for attempt in range(CONFLICT_ATTEMPTS):
             arts = self.store.artifacts(call.id)
             dirty = {k: a for k, a in arts.items() if a.dirty}
@@ -517,14 +524,17 @@ class Lifecycle:
                 stored = StoredCallLog(ref=ref, subject="", body=cached or "")
             else:
                 stored = self.adapter.get_call_log(ref)
-            # A value that arrived after we wrote "Not available" replaces our own words (only ours:
-            # if someone edited that section, the text is gone and the edit is kept).
-            ours = [
+            # A value that arrived after we wrote "Not available" replaces our own words. With the
+            # written body the note engine tells ours from an edit exactly; without it (a log found
+            # again after a crash, or written by an older version) the words still being there
+            # stands in.
+            ours = [] if written is not None else [
                 _SECTION[k] for k, a in dirty.items()
                 if a.state is ArtifactState.READY and k in NOT_AVAILABLE and NOT_AVAILABLE[k] in stored.body
             ]
+            change = self.change(call, dirty)
             new_body, report = note_engine.apply(
-                stored.body, self.change(call, dirty), self.settings, self.fmt, limit=self._limit, overwrite=ours
+                stored.body, change, self.settings, self.fmt, limit=self._limit, overwrite=ours, written=written
             )
             update = LogUpdate(body=new_body if new_body != stored.body else None)
             dur, rec = dirty.get(ArtifactKind.DURATION), dirty.get(ArtifactKind.RECORDING)
@@ -547,7 +557,12 @@ class Lifecycle:
                         raise
                     continue
                 version, body = result.version, result.body
-            self._finish_complete(item, call, dirty, report, version, body, now)
+            # The app's own note moves on by the same change, applied to itself: it never takes in
+            # text read from the CRM, so an edit the write carried along never becomes "ours".
+            own = None if written is None else note_engine.apply(
+                written, change, self.settings, self.fmt, limit=self._limit, written=written
+            )[0]
+            self._finish_complete(item, call, dirty, report, version, body, now, written=own)
             return
 
     def _finish_complete(
@@ -559,7 +574,10 @@ class Lifecycle:
         version: str | None,
         body: str,
         now: datetime,
+        *,
+        written: str | None,
     ) -> None:
+        """Records a finished update; ``written`` is the app's own note after it (None: unknown, kept)."""
         skipped = {s.section for s in report.skipped}
         with self.store.transaction() as conn:
             current = _artifacts(conn, call.id)
@@ -575,9 +593,9 @@ class Lifecycle:
                     state = a.state
                 put_artifact(conn, call.id, kind, state, now, value=a.value, dirty=False)
             conn.execute(
-                "UPDATE call_logs SET version = ?, body = ?, last_error = NULL, updated_at = ? WHERE session_id = ?"
-                " AND extension_id = ?",
-                (version, body, ts(now), item.session_id, item.extension_id),
+                "UPDATE call_logs SET version = ?, body = ?, written_body = COALESCE(?, written_body),"
+                " last_error = NULL, updated_at = ? WHERE session_id = ? AND extension_id = ?",
+                (version, body, written, ts(now), item.session_id, item.extension_id),
             )
             still_dirty = conn.execute(
                 "SELECT 1 FROM artifacts WHERE call_id = ? AND dirty = 1", (call.id,)
@@ -618,6 +636,7 @@ class Lifecycle:
                 merged = {**stored.dispositions, **mine.dispositions}
                 update.dispositions = merged if merged != stored.dispositions else None
             version, body = stored.version, stored.body
+            own: str | None = None
             if update.model_dump(exclude_none=True):
                 try:
                     result = self.adapter.update_call_log(
@@ -628,11 +647,13 @@ class Lifecycle:
                         raise
                     continue
                 version, body = result.version, result.body
+                if update.body is not None and link.written_body is not None:
+                    own = note_engine.replace_agent_note(link.written_body, p["note"], self.fmt)
             with self.store.transaction() as conn:
                 conn.execute(
-                    "UPDATE call_logs SET version = ?, body = ?, last_error = NULL, updated_at = ? WHERE session_id = ?"
-                    " AND extension_id = ?",
-                    (version, body, ts(now), item.session_id, item.extension_id),
+                    "UPDATE call_logs SET version = ?, body = ?, written_body = COALESCE(?, written_body),"
+                    " last_error = NULL, updated_at = ? WHERE session_id = ? AND extension_id = ?",
+                    (version, body, own, ts(now), item.session_id, item.extension_id),
                 )
                 conn.execute("UPDATE outbox SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
                              (ts(now), item.id))

@@ -36,7 +36,7 @@ from desktop.engine.models import (
     LogStatus,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -126,6 +126,13 @@ _MIGRATIONS: dict[int, str] = {
     2: """
     ALTER TABLE call_logs ADD COLUMN body TEXT
     """,
+    # The body exactly as the app itself last sent it (create or update; never a body it read).
+    # The note engine compares it with the CRM's body: a section the app wrote that is gone was
+    # removed by the agent, and a value still as written is the app's to update. NULL: unknown
+    # (a log found again after a crash, or one written before this column existed).
+    3: """
+    ALTER TABLE call_logs ADD COLUMN written_body TEXT
+    """,
 }
 
 
@@ -178,6 +185,8 @@ class Link:
     last_error: str | None
     #: The CRM body as of ``version`` (what we last wrote or read), if known.
     body: str | None = None
+    #: The body exactly as the app last sent it to the CRM (never one it read), if known.
+    written_body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -739,6 +748,7 @@ def _link(r: sqlite3.Row) -> Link:
         state=r["state"],
         last_error=r["last_error"],
         body=r["body"],
+        written_body=r["written_body"],
     )
 
 
