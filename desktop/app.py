@@ -335,21 +335,37 @@ def sandbox_context(
 SANDBOX_CRM_ENV = "LOGDESK_SANDBOX_CRM"
 
 
+def _saved_connection(crm_id: str, manifest: Any, secrets: SecretStore, settings: AppSettings) -> Any:
+    """The saved connect-form values and keyring secrets for ``crm_id``, as an adapter Connection.
+
+    Besides the manifest's own fields, every adapter gets the user's phone region and search
+    patterns (``adapters.base.SETTING_REGION`` / ``SETTING_PHONE_PATTERNS``).
+    """
+    from adapters.base import SETTING_PHONE_PATTERNS, SETTING_REGION, Connection
+    from desktop import paths
+
+    values = dict(settings.crm.settings.get(crm_id, {}))
+    values.setdefault(SETTING_REGION, settings.default_region)
+    if settings.phone_patterns:
+        values.setdefault(SETTING_PHONE_PATTERNS, "\n".join(settings.phone_patterns))
+    if crm_id == "local":
+        values.setdefault("path", str(paths.data_dir() / "local-crm.sqlite3"))
+    secret_keys = [f.key for f in manifest.auth.fields if f.secret]
+    if manifest.auth.kind.value == "oauth_pkce":
+        secret_keys.append("tokens")  # the session a browser sign-in stored (adapters.oauth.TokenSet)
+    secret_values = {key: v for key in secret_keys if (v := secrets.get(f"{crm_id}:{key}"))}
+    return Connection(settings=values, secrets=secret_values)
+
+
 def _saved_adapter(crm_id: str, secrets: SecretStore, settings: AppSettings) -> CrmAdapter:
-    """The adapter ``crm_id`` connected with the saved connect-form values and keyring secrets."""
-    from adapters.base import Connection
+    """The adapter ``crm_id`` connected as saved in Settings → CRM."""
     from adapters.registry import BUILTIN_ADAPTERS, discover
 
     # Load only the adapter asked for: another one failing to import is not this option's business.
     builtin = {crm_id: BUILTIN_ADAPTERS[crm_id]} if crm_id in BUILTIN_ADAPTERS else {}
     registry = discover(builtins=builtin, include_plugins=not builtin)
-    info = registry.get(crm_id)
-    values = dict(settings.crm.settings.get(crm_id, {}))
-    secret_keys = [f.key for f in info.manifest.auth.fields if f.secret]
-    if info.manifest.auth.kind.value == "oauth_pkce":
-        secret_keys.append("tokens")  # the session a browser sign-in stored (adapters.oauth.TokenSet)
-    secret_values = {key: v for key in secret_keys if (v := secrets.get(f"{crm_id}:{key}"))}
-    return registry.create(crm_id, Connection(settings=values, secrets=secret_values))
+    connection = _saved_connection(crm_id, registry.get(crm_id).manifest, secrets, settings)
+    return registry.create(crm_id, connection)
 
 
 def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None = None) -> int:
@@ -472,7 +488,6 @@ def _ringcentral_connected(settings: AppSettings, secrets: SecretStore) -> bool:
 
 
 def _production_context(secrets: SecretStore, settings: AppSettings, warnings: list[str]) -> AppContext:
-    from adapters.base import Connection
     from adapters.registry import discover
     from adapters.ringcentral.client import RingCentralClient
     from desktop import paths
@@ -481,20 +496,13 @@ def _production_context(secrets: SecretStore, settings: AppSettings, warnings: l
 
     registry = discover()
     crm_id = settings.crm.adapter_id
-    info = registry.get(crm_id)
-    values = dict(settings.crm.settings.get(crm_id, {}))
-    if crm_id == "local":
-        values.setdefault("path", str(paths.data_dir() / "local-crm.sqlite3"))
-    secret_keys = [f.key for f in info.manifest.auth.fields if f.secret]
-    if info.manifest.auth.kind.value == "oauth_pkce":
-        secret_keys.append("tokens")  # the session a browser sign-in stored (adapters.oauth.TokenSet)
-    secret_values = {key: v for key in secret_keys if (v := secrets.get(f"{crm_id}:{key}"))}
 
     def save_secrets(new: Any) -> None:
         for key, value in dict(new).items():
             secrets.set(f"{crm_id}:{key}", value)
 
-    adapter = registry.create(crm_id, Connection(settings=values, secrets=secret_values), save_secrets=save_secrets)
+    connection = _saved_connection(crm_id, registry.get(crm_id).manifest, secrets, settings)
+    adapter = registry.create(crm_id, connection, save_secrets=save_secrets)
     client = RingCentralClient.from_settings(settings.ringcentral, secrets)
     store = Store(paths.data_dir() / "engine.sqlite3")
     engine = Engine(
@@ -508,8 +516,10 @@ def _production_context(secrets: SecretStore, settings: AppSettings, warnings: l
         give_up_after=timedelta(hours=settings.give_up_after_hours),
         allow_extension_logging=settings.allow_extension_logging,
     )
-    return AppContext(engine=engine, adapter=adapter, settings=settings, secrets=secrets, warnings=warnings,
-                      connection_settings=values, on_close=[client.close, client.auth.close, adapter.close])
+    return AppContext(
+        engine=engine, adapter=adapter, settings=settings, secrets=secrets, warnings=warnings,
+        connection_settings=connection.settings, on_close=[client.close, client.auth.close, adapter.close],
+    )
 
 
 def _make_tray(app: QApplication, window: MainWindow) -> Any:

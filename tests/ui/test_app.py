@@ -149,7 +149,7 @@ def test_a_connected_ringcentral_account_runs_the_production_wiring(secret_store
         # Given the agent signed in earlier (the session is in the secret store)
         connect(account, server_url=server.url, http=http,
                 save=lambda tokens: secret_store.set("ringcentral:tokens", tokens.model_dump_json()))
-        settings = AppSettings()
+        settings = AppSettings(default_region="GB", phone_patterns=["(###) ###-####", "###.###.####"])
         settings.ringcentral = settings.ringcentral.model_copy(
             update={"server": server.url, "client_id": DESKTOP_CLIENT_ID}
         )
@@ -164,6 +164,9 @@ def test_a_connected_ringcentral_account_runs_the_production_wiring(secret_store
             assert [r.remote_number for r in rows] == ["+12125550147"]
             assert ctx.engine.match_contacts(rows[0].call_id) == []
             assert not ctx.is_sandbox
+            # And the adapter was given the agent's phone region and search patterns
+            assert ctx.connection_settings["region"] == "GB"
+            assert ctx.connection_settings["phone_patterns"] == "(###) ###-####\n###.###.####"
         finally:
             ctx.close()
     finally:
