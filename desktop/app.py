@@ -455,16 +455,19 @@ def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> 
     warnings = [m for m in (secrets_warning, settings_warning) if m]
     io_pool = make_pool("io", 4)
     draft_pool = make_pool("draft", 1)
-    if not sandbox and not _ringcentral_connected(settings, secrets):
-        sandbox = True
-        warnings.append(
-            "RingCentral is not connected yet, so you are looking at the sandbox. "
-            "Connect your account in Settings → RingCentral, then restart Logdesk."
-        )
-    if sandbox:
+    from desktop.secrets import SecretStoreUnavailable
+
+    sandbox, mode_warning = startup_mode(settings, secrets, sandbox=sandbox)
+    if mode_warning:
+        warnings.append(mode_warning)
+    ctx = None
+    if not sandbox:
+        try:
+            ctx = _production_context(secrets, settings, warnings)
+        except SecretStoreUnavailable as exc:
+            warnings.append(f"{exc} Until then you are looking at the sandbox; restart Logdesk after unlocking.")
+    if ctx is None:
         ctx = sandbox_context(paths.data_dir() / "sandbox", secrets, settings, warnings=warnings)
-    else:
-        ctx = _production_context(secrets, settings, warnings)
     controller = build_main_window(
         ctx, submit=bind_pool(io_pool), submit_draft=bind_pool(draft_pool), window=window
     )
@@ -475,16 +478,35 @@ def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> 
 
 
 def _ringcentral_connected(settings: AppSettings, secrets: SecretStore) -> bool:
-    """Whether a RingCentral session (or a JWT credential) is stored for the configured app."""
+    """Whether a RingCentral session (or a JWT credential) is stored for the configured app.
+
+    Raises:
+        SecretStoreUnavailable: the keyring is locked or gone.
+    """
     if not settings.ringcentral.client_id:
         return False
+    if settings.ringcentral.auth_mode == "jwt":
+        return bool(secrets.get("ringcentral:jwt"))
+    return bool(secrets.get("ringcentral:tokens"))
+
+
+def startup_mode(settings: AppSettings, secrets: SecretStore, *, sandbox: bool) -> tuple[bool, str | None]:
+    """Whether to start on the sandbox, and what to tell the user about that choice."""
+    from desktop.secrets import SecretStoreUnavailable
+
+    if sandbox:
+        return True, None
     try:
-        if settings.ringcentral.auth_mode == "jwt":
-            return bool(secrets.get("ringcentral:jwt"))
-        return bool(secrets.get("ringcentral:tokens"))
-    except Exception as exc:  # the keyring is locked or gone: say so through the sandbox banner
+        connected = _ringcentral_connected(settings, secrets)
+    except SecretStoreUnavailable as exc:
         log.info("cannot read the RingCentral session: %s", exc)
-        return False
+        return True, f"{exc} Until then you are looking at the sandbox; restart Logdesk after unlocking."
+    if not connected:
+        return True, (
+            "RingCentral is not connected yet, so you are looking at the sandbox. "
+            "Connect your account in Settings → RingCentral, then restart Logdesk."
+        )
+    return False, None
 
 
 def _production_context(secrets: SecretStore, settings: AppSettings, warnings: list[str]) -> AppContext:

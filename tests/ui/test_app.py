@@ -172,3 +172,45 @@ def test_a_connected_ringcentral_account_runs_the_production_wiring(secret_store
     finally:
         http.close()
         server.close()
+
+
+class _LockedStore:
+    """A secret store whose keyring is locked: every read fails."""
+
+    is_persistent = True
+    backend_name = "locked test keyring"
+
+    def get(self, key: str) -> str | None:
+        from desktop.secrets import SecretStoreUnavailable
+
+        raise SecretStoreUnavailable("The keyring is locked: unlock it and try again.")
+
+    def set(self, key: str, value: str) -> None:
+        raise AssertionError("nothing may be written to a locked keyring")
+
+    def delete(self, key: str) -> None:
+        raise AssertionError("nothing may be deleted from a locked keyring")
+
+    def values(self) -> list[str]:
+        return []
+
+
+def test_a_locked_keyring_starts_the_sandbox_and_says_to_unlock() -> None:
+    from desktop.app import startup_mode
+
+    settings = AppSettings()
+    settings.ringcentral = settings.ringcentral.model_copy(update={"client_id": "app-123"})
+    sandbox, message = startup_mode(settings, _LockedStore(), sandbox=False)
+    assert sandbox is True
+    assert message is not None and "locked" in message and "restart Logdesk after unlocking" in message
+
+
+def test_no_ringcentral_session_starts_the_sandbox_and_says_how_to_connect(secret_store) -> None:
+    from desktop.app import startup_mode
+
+    settings = AppSettings()
+    settings.ringcentral = settings.ringcentral.model_copy(update={"client_id": "app-123"})
+    sandbox, message = startup_mode(settings, secret_store, sandbox=False)
+    assert sandbox is True and message is not None and "Settings → RingCentral" in message
+    secret_store.set("ringcentral:tokens", "{}")
+    assert startup_mode(settings, secret_store, sandbox=False) == (False, None)
