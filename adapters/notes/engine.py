@@ -650,6 +650,8 @@ def section_values(content: NoteContent, settings: NoteSettings, fmt: LogFormat)
         put("duration", provisional + pending("duration"), True)
     elif content.duration is not None:
         put("duration", render.duration(content.duration))
+    else:
+        put("duration", _scalar(content.duration_text, fmt))
     put("result", _scalar(content.result, fmt))
     for key, value, is_pending in (
         ("recording", content.recording_link, content.recording_pending),
@@ -683,7 +685,7 @@ def _carried(content: NoteContent) -> list[str]:
         "subject": content.subject,
         "contact_number": content.contact_number,
         "date_time": content.start_time,
-        "duration": content.duration is not None or content.duration_pending or None,
+        "duration": content.duration is not None or content.duration_pending or content.duration_text or None,
         "result": content.result,
         "recording": content.recording_link or content.recording_pending or None,
         "voicemail": content.voicemail_link or content.voicemail_pending or None,

@@ -116,6 +116,10 @@ class NoteContent(BaseModel):
     Pending flags: ``duration_pending`` (``duration`` may hold a provisional value),
     ``recording_pending``, ``voicemail_pending``, ``ai_note_pending`` and ``transcript_pending``
     write a placeholder when the value itself is ``None``.
+
+    ``duration_text`` is written in the duration section when there is no duration to write and
+    none is pending (``"Not available (…)"`` once the caller stopped waiting); it replaces the
+    placeholder like a value does, and a later ``duration`` replaces it where it is still as written.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -127,6 +131,8 @@ class NoteContent(BaseModel):
     start_time: datetime | None = None
     duration: float | None = None
     duration_pending: bool = False
+    #: Words for the duration section when no duration is known or pending (see the class docstring).
+    duration_text: str | None = None
     result: str | None = None
     recording_link: str | None = None
     recording_pending: bool = False
