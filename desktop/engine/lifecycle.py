@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 #: What a note says when RingCentral never delivered an artifact within the give-up time.
 NOT_AVAILABLE = {
+    ArtifactKind.DURATION: "Not available (RingCentral did not provide the final duration)",
     ArtifactKind.RECORDING: "Not available (RingCentral did not provide a recording)",
     ArtifactKind.AI_NOTE: "Not available (RingCentral did not provide an AI note)",
     ArtifactKind.TRANSCRIPT: "Not available (RingCentral did not provide a transcript)",
@@ -386,7 +387,11 @@ class Lifecycle:
             # "In Progress" is not a result: the final one is added with the final duration.
             content = content.model_copy(update={"result": None})
         if state(ArtifactKind.DURATION) is ArtifactState.GIVEN_UP:
-            content = content.model_copy(update={"duration_pending": False})
+            # Still "In Progress" after the give-up time: no duration (nor that result) to show.
+            in_progress = (call.result or "").lower() == "in progress"
+            content = content.model_copy(update={"duration": None, "duration_pending": False,
+                                                 "duration_text": NOT_AVAILABLE[ArtifactKind.DURATION],
+                                                 "result": None if in_progress else content.result})
         if state(ArtifactKind.AI_NOTE) is ArtifactState.GIVEN_UP and ai_note is None:
             content = content.model_copy(update={"ai_note": AiNote(text=NOT_AVAILABLE[ArtifactKind.AI_NOTE]),
                                                  "ai_note_pending": False})
@@ -400,8 +405,11 @@ class Lifecycle:
         values: dict[str, Any] = {}
         for kind, a in dirty.items():
             given_up = a.state is ArtifactState.GIVEN_UP
-            if kind is ArtifactKind.DURATION:
-                values["duration"] = a.value if not given_up else call.duration
+            if kind is ArtifactKind.DURATION and given_up:
+                # The record never became final: the placeholder gives way to "Not available".
+                values["duration_text"] = NOT_AVAILABLE[kind]
+            elif kind is ArtifactKind.DURATION:
+                values["duration"] = a.value
                 values["duration_pending"] = False
                 if call.result and call.result.lower() != "in progress":
                     values["result"] = call.result
