@@ -10,6 +10,7 @@ Adapters never compose or merge notes themselves: the engine reads the record, s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import ClassVar, Literal, Protocol, runtime_checkable
@@ -218,8 +219,21 @@ class Connection(BaseModel):
 #: fields: the default phone region (ISO code, e.g. ``US``) and the user's phone search patterns
 #: for CRMs that match stored text (one per line, ``#`` standing for a digit); see
 #: :func:`adapters.phone.search_candidates`.
-SETTING_REGION = "region"
+SETTING_REGION = "phone_region"
 SETTING_PHONE_PATTERNS = "phone_patterns"
+
+
+def phone_settings(settings: Mapping[str, str], *, extra_patterns: str = "") -> tuple[str, list[str]]:
+    """The default phone region and the search patterns from ``Connection.settings``.
+
+    Args:
+        settings: the connection's settings (``SETTING_REGION``, ``SETTING_PHONE_PATTERNS``).
+        extra_patterns: an adapter's own pattern field, patterns separated by newlines or ``;``.
+    """
+    region = (settings.get(SETTING_REGION) or "US").strip().upper() or "US"
+    raw = "\n".join([settings.get(SETTING_PHONE_PATTERNS, ""), extra_patterns])
+    patterns = [p.strip() for p in re.split(r"[\n;]", raw) if p.strip()]
+    return region, list(dict.fromkeys(patterns))
 
 
 #: Called by an adapter when it obtained new secrets (a rotated OAuth token pair). The app

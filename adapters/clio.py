@@ -82,6 +82,7 @@ from adapters.base import (
     UrlTemplates,
     ValidationError,
     make_client,
+    phone_settings,
 )
 from adapters.http import json_body, send
 from adapters.models import (
@@ -305,7 +306,7 @@ class ClioAdapter:
 
     Args:
         connection: ``settings`` with ``region`` (or ``base_url``), optional ``phone_formats``
-            and ``region_code`` (two-letter country for numbers without a country code);
+            and ``phone_region`` (two-letter country for numbers without a country code);
             ``secrets`` with ``client_id``, ``client_secret`` and ``tokens`` (from :func:`sign_in`).
         client: the HTTP client (tests inject one over a fake server).
         save_secrets: persists refreshed tokens (``{"tokens": ...}``) before they are used.
@@ -333,8 +334,8 @@ class ClioAdapter:
         self._http = make_client(client=client)
         self._clock = clock or time.time
         self._save_secrets = save_secrets
-        self._country = self._settings.get("region_code", "US") or "US"
-        self._patterns = [p.strip() for p in self._settings.get("phone_formats", "").split(";") if p.strip()]
+        own_formats = self._settings.get("phone_formats", "")
+        self._country, self._patterns = phone_settings(self._settings, extra_patterns=own_formats)
         self._throttle = Throttle(clock=self._clock, sleep=sleep, max_wait=2.0)
         self._tokens = oauth.TokenManager(
             oauth.TokenSet.from_secrets(connection.secrets),

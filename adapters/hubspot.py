@@ -219,7 +219,7 @@ class HubSpotAdapter:
 
     Args:
         connection: ``secrets["token"]``; optional ``settings["owner_email"]`` (the HubSpot user
-            calls are assigned to), ``settings["region"]`` (for numbers without a country
+            calls are assigned to), ``settings["phone_region"]`` (for numbers without a country
             code) and ``settings["api_base_url"]`` (developer option).
         client: an ``httpx.Client`` to use (tests pass one on ``httpx.MockTransport``); the
             adapter closes only a client it made itself.

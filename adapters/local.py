@@ -10,7 +10,7 @@ own for tests and demos.
 
 The file lives where the app says: ``Connection.settings["path"]`` (the app passes
 ``paths.data_dir() / "local-crm.sqlite3"``); ``":memory:"`` keeps everything in memory.
-``Connection.settings["region"]`` is the default region for numbers without a country code.
+``Connection.settings["phone_region"]`` is the default region for numbers without a country code.
 
 Threading: one instance may be used from several threads. It holds one SQLite connection
 (``check_same_thread=False``) behind a lock, in WAL mode with a busy timeout, so another
@@ -134,7 +134,7 @@ class LocalCrm:
 
     Args:
         connection: ``settings["path"]`` is the SQLite file (created if missing, parent
-            directories included); ``settings["region"]`` the default phone region (``US``).
+            directories included); ``settings["phone_region"]`` the default phone region (``US``).
         client: unused (no HTTP); accepted so every adapter is built the same way.
         save_secrets: unused (no credentials).
         clock: returns the current time (UTC); tests inject a fixed one.
@@ -225,8 +225,9 @@ class LocalCrm:
     def open(
         cls, path: str | Path, *, region: str = "US", clock: Callable[[], datetime] = _now, busy_timeout: float = 10.0
     ) -> LocalCrm:
-        """Shorthand for ``LocalCrm(Connection(settings={"path": str(path), "region": region}))``."""
-        return cls(Connection(settings={"path": str(path), "region": region}), clock=clock, busy_timeout=busy_timeout)
+        """Shorthand for ``LocalCrm(Connection(settings={"path": str(path), "phone_region": region}))``."""
+        connection = Connection(settings={"path": str(path), SETTING_REGION: region})
+        return cls(connection, clock=clock, busy_timeout=busy_timeout)
 
     # --- plumbing -----------------------------------------------------------------------------
 

@@ -178,7 +178,7 @@ class PipedriveAdapter:
 
     Args:
         connection: ``secrets["api_token"]``, ``settings["company_domain"]``; optional
-            ``settings["activity_type"]`` (an activity type key), ``settings["region"]``
+            ``settings["activity_type"]`` (an activity type key), ``settings["phone_region"]``
             and ``settings["api_base_url"]`` (developer option).
         client: an ``httpx.Client`` to use (tests pass one on ``httpx.MockTransport``); the
             adapter closes only a client it made itself.

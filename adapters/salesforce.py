@@ -80,6 +80,7 @@ from adapters.base import (
     UrlTemplates,
     ValidationError,
     make_client,
+    phone_settings,
 )
 from adapters.http import json_body, send
 from adapters.models import Call, CallLogRef, Contact, FieldValue, LogEntry, LogUpdate, Option, StoredCallLog
@@ -488,7 +489,7 @@ class SalesforceAdapter:
         self._parser = SalesforceErrorParser()
         self._usage: tuple[int, int] | None = None
         self._usage_seen_at = 0.0
-        self._region = self._settings.get("region") or "US"
+        self._region, _ = phone_settings(self._settings)
         self._call_results = [
             r.strip() for r in (self._settings.get("call_results") or ", ".join(DEFAULT_CALL_RESULTS)).split(",")
         ]

@@ -89,6 +89,7 @@ from adapters.base import (
     UrlTemplates,
     ValidationError,
     make_client,
+    phone_settings,
 )
 from adapters.http import json_body, send
 from adapters.models import (
@@ -438,7 +439,7 @@ class ZohoAdapter:
         self._http = make_client(client=client)
         self._clock = clock or time.time
         self._save_secrets = save_secrets
-        self._region = self._settings.get("region", "US") or "US"
+        self._region, _ = phone_settings(self._settings)
         self._throttle = Throttle(clock=self._clock, sleep=sleep, max_wait=2.0)
         tokens = oauth.TokenSet.from_secrets(connection.secrets)
         self._tokens = oauth.TokenManager(

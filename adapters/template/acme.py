@@ -116,7 +116,7 @@ class AcmeAdapter:
 
     Args:
         connection: ``secrets["api_token"]``; ``settings["base_url"]`` (optional),
-            ``settings["region"]`` (default phone region) and ``settings["phone_patterns"]``
+            ``settings["phone_region"]`` (default phone region) and ``settings["phone_patterns"]``
             (extra search formats, one per line, ``#`` = a digit).
         client: an ``httpx.Client`` to use (tests pass one over the fake server's transport).
         save_secrets: unused: Acme tokens do not rotate.

@@ -552,7 +552,7 @@ def test_a_call_deleted_in_hubspot_is_not_found_and_not_recovered(hs: HubSpotHar
 
 
 def test_region_setting_reads_numbers_written_without_a_country_code() -> None:
-    h = HubSpotHarness(region="GB")
+    h = HubSpotHarness(phone_region="GB")
     try:
         cid = h.fake.add_contact("Oliver", "Twist", phone="+44 20 7946 0958")
         assert [c.id for c in h.adapter.find_contact("020 7946 0958")] == [cid]

@@ -485,7 +485,7 @@ def test_an_activity_deleted_in_pipedrive_is_not_found_and_not_recovered(pd: Pip
 
 
 def test_region_setting_reads_numbers_written_without_a_country_code() -> None:
-    h = PipedriveHarness(region="GB")
+    h = PipedriveHarness(phone_region="GB")
     try:
         pid = h.fake.add_person("Oliver Twist", ["+44 20 7946 0958"])
         assert [c.id for c in h.adapter.find_contact("020 7946 0958")] == [str(pid)]

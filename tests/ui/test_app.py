@@ -165,7 +165,7 @@ def test_a_connected_ringcentral_account_runs_the_production_wiring(secret_store
             assert ctx.engine.match_contacts(rows[0].call_id) == []
             assert not ctx.is_sandbox
             # And the adapter was given the agent's phone region and search patterns
-            assert ctx.connection_settings["region"] == "GB"
+            assert ctx.connection_settings["phone_region"] == "GB"
             assert ctx.connection_settings["phone_patterns"] == "(###) ###-####\n###.###.####"
         finally:
             ctx.close()
