@@ -3,7 +3,9 @@
 goes into the note (with a live preview in the CRM's format) and logging behaviour.
 
 Secrets typed here go to the secret store on Save (on the GUI thread), never to the settings file.
-"Test connection" and sign-ins run on a pool thread with the values read here.
+"Test connection" and sign-ins run on a pool thread with the values read here. A CRM's browser
+sign-in can be cancelled while it waits for the browser (the button turns into "Cancel sign-in"),
+and closing the dialog cancels it, so the redirect port is released at once.
 
 Threading contract: GUI thread only.
 """
@@ -11,7 +13,9 @@ Threading contract: GUI thread only.
 from __future__ import annotations
 
 import logging
+import threading
 import webbrowser
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -37,6 +41,7 @@ from PySide6.QtWidgets import (
 from adapters.base import AuthField, AuthKind, Connection, Manifest
 from adapters.models import Call
 from adapters.notes.models import AiNote, NoteContent, NoteSettings
+from adapters.oauth import LoopbackReceiver
 from desktop.settings import AppSettings
 from desktop.ui.page_fields_form import form_label
 from desktop.ui.widgets import Banner
@@ -79,12 +84,53 @@ def secret_key(adapter_id: str, field: str) -> str:
     return f"{adapter_id}:{field}"
 
 
+class SignInWait:
+    """A browser sign-in in progress, so the GUI thread can end its wait for the redirect.
+
+    Threading contract: :meth:`attach` and :meth:`open` run on the sign-in job's thread,
+    :meth:`cancel` on the GUI thread; all are thread-safe. Cancelling before the redirect listener
+    is bound cancels it as soon as it is, and the browser is then not opened.
+
+    Args:
+        open_url: opens the authorize page (the system browser).
+    """
+
+    def __init__(self, open_url: Callable[[str], None]) -> None:
+        self._open_url = open_url
+        self._lock = threading.Lock()
+        self._receiver: LoopbackReceiver | None = None
+        self.cancelled = False
+
+    def attach(self, receiver: LoopbackReceiver) -> None:
+        """Keeps the redirect listener (the adapter's ``on_receiver``)."""
+        with self._lock:
+            self._receiver = receiver
+            cancelled = self.cancelled
+        if cancelled:
+            receiver.cancel()
+
+    def open(self, url: str) -> None:
+        """Opens the authorize page unless the sign-in was already cancelled."""
+        if not self.cancelled:
+            self._open_url(url)
+
+    def cancel(self) -> None:
+        """Ends the wait: the sign-in fails with ``SignInCancelled``."""
+        with self._lock:
+            self.cancelled = True
+            receiver = self._receiver
+        if receiver is not None:
+            receiver.cancel()
+
+
 class SettingsDialog(QDialog):
     """The settings window.
 
     Args:
         ctx: the :class:`~desktop.app.AppContext` (settings, secrets, adapter, sandbox flag).
         submit: runs connection tests and sign-ins off the GUI thread.
+        open_url: opens a CRM's sign-in page; called on the sign-in job's thread, so it must not
+            touch Qt (the system browser through :mod:`webbrowser` by default).
 
     Signals:
         settings_saved(object): the saved :class:`AppSettings`.
@@ -92,13 +138,22 @@ class SettingsDialog(QDialog):
 
     settings_saved = Signal(object)
 
-    def __init__(self, ctx: Any, *, submit: Submit, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        ctx: Any,
+        *,
+        submit: Submit,
+        open_url: Callable[[str], None] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("SettingsDialog")
         self.setWindowTitle("Settings")
         self.setMinimumSize(760, 560)
         self._ctx = ctx
         self._submit = submit
+        self._open_url = open_url
+        self._crm_sign_in: SignInWait | None = None
         self.settings: AppSettings = ctx.settings.model_copy(deep=True)
         self._secrets = ctx.secrets
         self._pending_rc_tokens: str | None = None
@@ -298,6 +353,7 @@ class SettingsDialog(QDialog):
         return str(self.crm_picker.currentData())
 
     def _build_crm_form(self) -> None:
+        self.cancel_crm_sign_in()
         form = self.crm_form_layout
         while form.rowCount() > 1:
             form.removeRow(1)
@@ -354,9 +410,23 @@ class SettingsDialog(QDialog):
             return None
         return value
 
+    def cancel_crm_sign_in(self) -> None:
+        """Ends a CRM browser sign-in that is waiting for the browser (its job then reports it)."""
+        if self._crm_sign_in is not None:
+            self._crm_sign_in.cancel()
+
+    def done(self, result: int) -> None:
+        """Closing the dialog (Save, Cancel, the window's close button) cancels a pending sign-in."""
+        self.cancel_crm_sign_in()
+        super().done(result)
+
     def on_crm_sign_in_clicked(self) -> None:
         import sys
 
+        if self._crm_sign_in is not None:
+            self._crm_sign_in.cancel()
+            self.sign_in_button.setEnabled(False)
+            return
         adapter_id = self.current_adapter_id()
         manifest = self._manifests[adapter_id]
         plain, typed, missing = self.crm_values()
@@ -370,7 +440,9 @@ class SettingsDialog(QDialog):
             return
         stored = {f.key: v for f in manifest.auth.fields if f.secret and (v := self._stored_secret(adapter_id, f))}
         secrets = {**stored, **typed}
-        self.sign_in_button.setEnabled(False)
+        wait = SignInWait(self._open_url or _open_in_browser)
+        self._crm_sign_in = wait
+        self.sign_in_button.setText("Cancel sign-in")
         self.test_result.setStyleSheet("")
         self.test_result.setText(f"Finish signing in to {manifest.name} in your browser…")
 
@@ -379,22 +451,30 @@ class SettingsDialog(QDialog):
 
             with httpx.Client(timeout=httpx.Timeout(20.0, connect=10.0)) as http:
                 settings = {**plain, **secrets}
-                result = sign_in(settings, http, open_url=_open_in_browser)
+                result = sign_in(settings, http, open_url=wait.open, on_receiver=wait.attach)
             return dict(result)
 
+        def finish() -> bool:
+            """Puts the button back; False when the dialog is gone or a newer sign-in owns it."""
+            if not shiboken6.isValid(self) or self._crm_sign_in is not wait:
+                return False
+            self._crm_sign_in = None
+            self.sign_in_button.setEnabled(True)
+            self.sign_in_button.setText(f"Sign in to {self._manifests[self.current_adapter_id()].name}")
+            return True
+
         def done(new: dict[str, str]) -> None:
-            if not shiboken6.isValid(self):
+            if not finish():
+                return
+            if wait.cancelled:
                 return
             self._pending_crm_secrets[adapter_id] = new
-            self.sign_in_button.setEnabled(True)
             self.test_result.setStyleSheet("color: #166534;")
             self.test_result.setText("✓ Signed in. Save to keep this connection.")
 
         def failed(exc: Exception) -> None:
-            if not shiboken6.isValid(self):
-                return
-            self.sign_in_button.setEnabled(True)
-            self._on_test_error(exc)
+            if finish():
+                self._on_test_error(exc)
 
         self._submit(run, on_result=done, on_error=failed)
 
