@@ -79,11 +79,11 @@ from adapters.base import (
     SecretsSaver,
     UrlTemplates,
     ValidationError,
-    make_client,
     phone_settings,
 )
-from adapters.http import json_body, send
+from adapters.http import json_body
 from adapters.models import Call, CallLogRef, Contact, FieldValue, LogEntry, LogUpdate, Option, StoredCallLog
+from adapters.oauth_session import OAuthSession
 
 log = logging.getLogger(__name__)
 
@@ -397,6 +397,11 @@ def parse_salesforce_error(raw_body: Any) -> tuple[str | None, str | None]:
     return SalesforceErrorParser()(raw_body)
 
 
+def _session_refused(exc: AdapterError) -> bool:
+    """A refused session: 401 from the REST API, 403 ``Bad_OAuth_Token`` from the identity service."""
+    return isinstance(exc, AuthError) or (isinstance(exc, PermissionDenied) and exc.vendor_message == "Bad_OAuth_Token")
+
+
 # --- validated vendor payloads ------------------------------------------------------------------
 
 
@@ -480,11 +485,8 @@ class SalesforceAdapter:
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._settings = dict(connection.settings)
-        self._owns_client = client is None
-        self._http = make_client(client=client)
         self._clock: Callable[[], float] = clock or time.time
         self._sleep = sleep
-        self._save_secrets = save_secrets
         self._session = session_seconds(self._settings)
         self._parser = SalesforceErrorParser()
         self._usage: tuple[int, int] | None = None
@@ -494,28 +496,20 @@ class SalesforceAdapter:
             r.strip() for r in (self._settings.get("call_results") or ", ".join(DEFAULT_CALL_RESULTS)).split(",")
         ]
         self._recording_field = (self._settings.get("recording_url_field") or "").strip() or None
-        stored = oauth.TokenSet.from_secrets(connection.secrets)
-        if stored is not None:
-            stored = with_expiry(stored, session=self._session, now=self._clock())
-        self._tokens = oauth.TokenManager(
-            stored,
-            refresh=self._refresh,
-            save=self._persist,
+        self._oauth = OAuthSession(
+            CRM,
+            connection.secrets,
+            endpoints=lambda: oauth_endpoints(self._settings),
+            client=client,
+            save_secrets=save_secrets,
             clock=self._clock,
             margin=REFRESH_MARGIN,
+            complete=lambda tokens: with_expiry(tokens, session=self._session, now=self._clock()),
+            revocable=lambda tokens: tokens.refresh_token or tokens.access_token,
         )
+        self._tokens = self._oauth.manager
 
     # --- tokens ---------------------------------------------------------------------------------
-
-    def _refresh(self, current: oauth.TokenSet) -> oauth.TokenSet:
-        fresh = oauth.refresh_tokens(
-            oauth_endpoints(self._settings), self._http, current, clock=self._clock, vendor=CRM
-        )
-        return with_expiry(fresh, session=self._session, now=self._clock())
-
-    def _persist(self, tokens: oauth.TokenSet) -> None:
-        if self._save_secrets is not None:
-            self._save_secrets(tokens.to_secrets())
 
     def _instance_url(self) -> str:
         tokens = self._tokens.tokens
@@ -563,39 +557,24 @@ class SalesforceAdapter:
         """One authorised request to ``path`` on the instance; a refused session is refreshed once and
         the request repeated (on the instance the refresh names, should the org have moved)."""
         self._instance_url()  # not signed in: say so in Salesforce's terms before anything else
-        token = self._tokens.access_token()
-        extra_headers: dict[str, str] = kwargs.pop("headers", {})
-        for attempt in (1, 2):
-            url = f"{self._instance_url()}{path}"
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **extra_headers}
-            self._parser.code = None
-            try:
-                response = send(self._http, method, url, crm=CRM, parse=self._parser, headers=headers, **kwargs)
-            except (AuthError, PermissionDenied) as exc:
-                # 401 from the REST API; 403 "Bad_OAuth_Token" from the identity service.
-                refused = isinstance(exc, AuthError) or exc.vendor_message == "Bad_OAuth_Token"
-                if refused and attempt == 1:
-                    token = self._tokens.refresh_after_rejection(token)
-                    continue
-                if refused:
-                    raise AuthError(
-                        "Salesforce no longer accepts this sign-in. Reconnect Salesforce in Settings.",
-                        vendor_message=exc.vendor_message,
-                        status=exc.status,
-                    ) from exc
-                if self._parser.code == "REQUEST_LIMIT_EXCEEDED":
-                    allowed = self._usage[1] if self._usage else 1
-                    self._usage, self._usage_seen_at = (allowed, allowed), self._clock()
-                    raise RateLimited(
-                        "Your Salesforce org has used up its API requests for now; Logdesk will try again later.",
-                        retry_after=USAGE_RECHECK_SECONDS,
-                        vendor_message=exc.vendor_message,
-                        status=exc.status,
-                    ) from exc
-                raise
-            self._note_usage(response.headers)
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover
+        self._parser.code = None  # a refused first attempt never leaves REQUEST_LIMIT_EXCEEDED behind
+        try:
+            response = self._oauth.send(
+                method, lambda: f"{self._instance_url()}{path}", parse=self._parser, refused=_session_refused, **kwargs
+            )
+        except PermissionDenied as exc:
+            if self._parser.code == "REQUEST_LIMIT_EXCEEDED":
+                allowed = self._usage[1] if self._usage else 1
+                self._usage, self._usage_seen_at = (allowed, allowed), self._clock()
+                raise RateLimited(
+                    "Your Salesforce org has used up its API requests for now; Logdesk will try again later.",
+                    retry_after=USAGE_RECHECK_SECONDS,
+                    vendor_message=exc.vendor_message,
+                    status=exc.status,
+                ) from exc
+            raise
+        self._note_usage(response.headers)
+        return response
 
     def _api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         self._check_allowance()
@@ -915,16 +894,7 @@ class SalesforceAdapter:
 
     def sign_out(self) -> None:
         """Revokes the refresh token (best effort) and forgets the tokens; the app deletes the secrets."""
-        tokens = self._tokens.tokens
-        self._tokens.replace(None)
-        if tokens is None:
-            return
-        try:
-            endpoints = oauth_endpoints(self._settings)
-        except AdapterError:
-            return
-        oauth.revoke_token(endpoints, self._http, tokens.refresh_token or tokens.access_token, vendor=CRM)
+        self._oauth.sign_out()
 
     def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
+        self._oauth.close()
