@@ -88,10 +88,9 @@ from adapters.base import (
     SecretsSaver,
     UrlTemplates,
     ValidationError,
-    make_client,
     phone_settings,
 )
-from adapters.http import json_body, send
+from adapters.http import json_body
 from adapters.models import (
     Call,
     CallLogRef,
@@ -103,8 +102,9 @@ from adapters.models import (
     Option,
     StoredCallLog,
 )
+from adapters.oauth_session import OAuthSession
 from adapters.phone import digits_only, parse
-from adapters.throttle import Throttle, ThrottleTimeout
+from adapters.throttle import Throttle
 
 NAME = "Zoho CRM"
 API_PATH = "/crm/v8"
@@ -325,6 +325,11 @@ def _code_of(exc: AdapterError) -> str:
     return (exc.vendor_message or "").split(":", 1)[0].strip()
 
 
+def _token_refused(exc: AdapterError) -> bool:
+    """A 401 that a renewed token may cure (expired early or rotated elsewhere), unlike a scope error."""
+    return isinstance(exc, AuthError) and _code_of(exc) in ("INVALID_TOKEN", "AUTHENTICATION_FAILURE", "")
+
+
 def _remap(exc: AdapterError) -> AdapterError:
     """Zoho's error codes say more than the status does."""
     code = _code_of(exc)
@@ -412,8 +417,9 @@ class ZohoAdapter:
 
     Args:
         connection: ``settings`` with ``data_centre`` and ``client_id`` (``accounts_url``/
-            ``api_domain`` override the data centre's hosts), ``region`` for reading phone numbers
-            without a country code; ``secrets`` with ``tokens`` as written by :func:`sign_in`.
+            ``api_domain`` override the data centre's hosts), ``phone_region`` (two-letter country,
+            read with :func:`adapters.base.phone_settings`) for reading phone numbers without a
+            country code; ``secrets`` with ``tokens`` as written by :func:`sign_in`.
         client: the HTTP client (tests inject one over a fake server).
         save_secrets: persists rotated tokens (``{"tokens": ...}``) before they are used.
         clock: UNIX seconds (token expiry, rate-limit pauses).
@@ -435,16 +441,19 @@ class ZohoAdapter:
     ) -> None:
         self._settings = dict(connection.settings)
         accounts_url(self._settings)  # an unknown data centre is reported now, not at the first request
-        self._owns_client = client is None
-        self._http = make_client(client=client)
         self._clock = clock or time.time
-        self._save_secrets = save_secrets
         self._region, _ = phone_settings(self._settings)
-        self._throttle = Throttle(clock=self._clock, sleep=sleep, max_wait=2.0)
-        tokens = oauth.TokenSet.from_secrets(connection.secrets)
-        self._tokens = oauth.TokenManager(
-            tokens, refresh=self._refresh, save=self._persist, clock=self._clock, revoke=self._revoke
+        self._oauth = OAuthSession(
+            NAME,
+            connection.secrets,
+            endpoints=self._endpoints,
+            client=client,
+            save_secrets=save_secrets,
+            clock=self._clock,
+            revocable=lambda tokens: tokens.refresh_token,  # Zoho revokes the refresh token
+            throttle=Throttle(clock=self._clock, sleep=sleep, max_wait=2.0),
         )
+        self._tokens = self._oauth.manager
         self._picklist: list[Option] | None = None
         self._user: dict[str, Any] | None = None
 
@@ -454,20 +463,9 @@ class ZohoAdapter:
         tokens = self._tokens.tokens
         return oauth_endpoints(self._settings, server=tokens.extra.get("accounts_server") if tokens else None)
 
-    def _refresh(self, current: oauth.TokenSet) -> oauth.TokenSet:
-        return oauth.refresh_tokens(self._endpoints(), self._http, current, clock=self._clock, vendor=NAME)
-
-    def _persist(self, tokens: oauth.TokenSet) -> None:
-        if self._save_secrets is not None:
-            self._save_secrets(tokens.to_secrets())
-
-    def _revoke(self, tokens: oauth.TokenSet) -> None:
-        if tokens.refresh_token:
-            oauth.revoke_token(self._endpoints(), self._http, tokens.refresh_token, vendor=NAME)
-
     def sign_out(self) -> None:
         """Revokes the refresh token at Zoho (best effort) and forgets it."""
-        self._tokens.sign_out()
+        self._oauth.sign_out()
 
     def _api_base(self) -> str:
         tokens = self._tokens.tokens
@@ -479,36 +477,16 @@ class ZohoAdapter:
     # --- requests --------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            self._throttle.acquire("api")
-        except ThrottleTimeout as exc:
-            raise RateLimited(f"{NAME} asked to pause; trying again later.", retry_after=exc.seconds) from None
-        token = self._tokens.access_token()
-        for attempt in (1, 2):
-            headers = {"Authorization": f"Zoho-oauthtoken {token}", "Accept": "application/json"}
-            try:
-                return send(
-                    self._http,
-                    method,
-                    self._api_base() + path,
-                    crm=NAME,
-                    parse=zoho_error_parser,
-                    headers=headers,
-                    **kwargs,
-                )
-            except RateLimited as exc:
-                if exc.retry_after:
-                    self._throttle.block_for(exc.retry_after)
-                raise _remap(exc) from None
-            except AuthError as exc:
-                if attempt == 1 and _code_of(exc) in ("INVALID_TOKEN", "AUTHENTICATION_FAILURE", ""):
-                    # Expired early or rotated elsewhere: one refresh, then the same request again.
-                    token = self._tokens.refresh_after_rejection(token)
-                    continue
-                raise _remap(exc) from None
-            except AdapterError as exc:
-                raise _remap(exc) from None
-        raise AssertionError("unreachable")
+        """One authorised request to ``path`` under the API domain the current pair names."""
+        return self._oauth.send(
+            method,
+            lambda: self._api_base() + path,
+            parse=zoho_error_parser,
+            scheme="Zoho-oauthtoken",
+            refused=_token_refused,
+            remap=_remap,
+            **kwargs,
+        )
 
     def _json(self, response: httpx.Response) -> Any:
         return json_body(response, crm=NAME)
@@ -795,5 +773,4 @@ class ZohoAdapter:
         return CallLogRef(adapter_id=MANIFEST.id, log_id=str(chosen["id"]), contact_id=who, version=version_of(chosen))
 
     def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
+        self._oauth.close()
