@@ -77,14 +77,12 @@ from adapters.base import (
     OAuthSpec,
     PageField,
     PageFieldKind,
-    RateLimited,
     SecretsSaver,
     UrlTemplates,
     ValidationError,
-    make_client,
     phone_settings,
 )
-from adapters.http import json_body, send
+from adapters.http import json_body
 from adapters.models import (
     Call,
     CallLogRef,
@@ -96,8 +94,9 @@ from adapters.models import (
     Option,
     StoredCallLog,
 )
+from adapters.oauth_session import OAuthSession
 from adapters.phone import digits_only, same_number, search_candidates
-from adapters.throttle import Throttle, ThrottleTimeout
+from adapters.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -330,20 +329,20 @@ class ClioAdapter:
         self._settings = dict(connection.settings)
         self._secrets = {k: v for k, v in connection.secrets.items() if k in ("client_id", "client_secret")}
         self._host = host_for(self._settings)
-        self._owns_client = client is None
-        self._http = make_client(client=client)
         self._clock = clock or time.time
-        self._save_secrets = save_secrets
         own_formats = self._settings.get("phone_formats", "")
         self._country, self._patterns = phone_settings(self._settings, extra_patterns=own_formats)
         self._throttle = Throttle(clock=self._clock, sleep=sleep, max_wait=2.0)
-        self._tokens = oauth.TokenManager(
-            oauth.TokenSet.from_secrets(connection.secrets),
-            refresh=self._refresh,
-            save=self._persist,
+        self._oauth = OAuthSession(
+            NAME,
+            connection.secrets,
+            endpoints=self._endpoints,
+            client=client,
+            save_secrets=save_secrets,
             clock=self._clock,
-            revoke=self._revoke,
+            throttle=self._throttle,
         )
+        self._tokens = self._oauth.manager
         self._me: dict[str, Any] | None = None
 
     # --- auth ------------------------------------------------------------------------------
@@ -351,58 +350,17 @@ class ClioAdapter:
     def _endpoints(self) -> oauth.OAuthEndpoints:
         return oauth_endpoints(self._settings, self._secrets)
 
-    def _refresh(self, current: oauth.TokenSet) -> oauth.TokenSet:
-        return oauth.refresh_tokens(self._endpoints(), self._http, current, clock=self._clock, vendor=NAME)
-
-    def _persist(self, tokens: oauth.TokenSet) -> None:
-        if self._save_secrets is not None:
-            self._save_secrets(tokens.to_secrets())
-
-    def _revoke(self, tokens: oauth.TokenSet) -> None:
-        oauth.revoke_token(self._endpoints(), self._http, tokens.access_token, vendor=NAME)
-
     def sign_out(self) -> None:
         """Deauthorizes the token at Clio (best effort) and forgets it."""
-        self._tokens.sign_out()
+        self._oauth.sign_out()
 
     # --- requests --------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, *, url: str | None = None, **kwargs: Any) -> httpx.Response:
-        try:
-            self._throttle.acquire("api")
-        except ThrottleTimeout as exc:
-            raise RateLimited(f"{NAME} asked to pause; trying again later.", retry_after=exc.seconds) from None
-        token = self._tokens.access_token()
-        extra_headers = kwargs.pop("headers", {})
-        for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json", **extra_headers}
-            try:
-                response = send(
-                    self._http,
-                    method,
-                    url or f"{self._host}{API_PATH}{path}",
-                    crm=NAME,
-                    parse=clio_error_parser,
-                    headers=headers,
-                    **kwargs,
-                )
-            except RateLimited as exc:
-                if exc.retry_after:
-                    self._throttle.block_for(exc.retry_after)
-                raise
-            except AuthError as exc:
-                if attempt == 1:
-                    # A token can be refused before its expiry (revoked elsewhere): renew once.
-                    token = self._tokens.refresh_after_rejection(token)
-                    continue
-                raise AuthError(
-                    f"{NAME} no longer accepts this sign-in. Reconnect {NAME} in Settings.",
-                    vendor_message=exc.vendor_message,
-                    status=exc.status,
-                ) from None
-            self._note_budget(response)
-            return response
-        raise AssertionError("unreachable")
+        """One authorised request to ``path`` on the region host (or to a full ``url``, for paging)."""
+        response = self._oauth.send(method, url or f"{self._host}{API_PATH}{path}", parse=clio_error_parser, **kwargs)
+        self._note_budget(response)
+        return response
 
     def _note_budget(self, response: httpx.Response) -> None:
         """Pause later requests when Clio says the window's budget is spent."""
@@ -759,5 +717,4 @@ class ClioAdapter:
         )
 
     def close(self) -> None:
-        if self._owns_client:
-            self._http.close()
+        self._oauth.close()
