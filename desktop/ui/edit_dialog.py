@@ -10,31 +10,30 @@ Threading contract: GUI thread only. :class:`EditPort` methods run on a pool thr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Protocol
 
 import shiboken6
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 from typing_extensions import override
 
 from adapters.base import Manifest, PageField
 from adapters.models import FieldValue
 from desktop.engine.errors import EditConflict
 from desktop.engine.models import Draft, EditSession
-from desktop.ui.call_table_model import CallItem, format_duration, format_time
+from desktop.ui.call_table_model import CallItem
+from desktop.ui.dialog_parts import (
+    BusyRow,
+    CallDialog,
+    call_summary,
+    dialog_form,
+    dialog_root,
+    error_banner,
+    error_message,
+    note_edit,
+    save_button,
+    subject_edit,
+)
 from desktop.ui.page_fields_form import PageFieldsForm, form_label
 from desktop.ui.widgets import Banner
 from desktop.workers import Submit
@@ -68,7 +67,7 @@ class EditPort(Protocol):
         ...
 
 
-class EditDialog(QDialog):
+class EditDialog(CallDialog):
     """Edits one logged call.
 
     Signals:
@@ -86,40 +85,20 @@ class EditDialog(QDialog):
         submit_draft: Submit | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setObjectName("EditDialog")
-        self.item = item
-        self._port = port
-        self._submit = submit
-        self._submit_draft = submit_draft or submit
-        self._draft_in_flight = False
-        self._draft_dirty = False
+        super().__init__(item, port, submit=submit, submit_draft=submit_draft, name="EditDialog",
+                         title=f"Edit log — {item.who}", parent=parent)
+        self._port: EditPort = port
         self._watching = False
         self._connected = False
-        self._manifest = port.manifest
         self.session: EditSession | None = None
         self._saving = False
         self._restored = False
-        self.setWindowTitle(f"Edit log — {item.who}")
-        self.setMinimumWidth(560)
         self._build()
         self._load()
 
     def _build(self) -> None:
-        root = QVBoxLayout(self)
-        root.setContentsMargins(20, 18, 20, 16)
-        root.setSpacing(12)
-        title = QLabel("Edit log")
-        title.setObjectName("DialogTitle")
-        root.addWidget(title)
-        item = self.item
-        parts = [f"{item.direction} call", format_time(item.start_time, datetime.now(UTC)),
-                 format_duration(item.duration_seconds)]
-        if item.phone:
-            parts.append(item.phone)
-        summary = QLabel("  ·  ".join(parts))
-        summary.setObjectName("CallSummary")
-        root.addWidget(summary)
+        root = dialog_root(self, "Edit log")
+        root.addWidget(call_summary(self.item, outcome=False))
 
         self.conflict = Banner("warning", "", action="Reload", closable=False)
         self.conflict.setObjectName("ConflictBanner")
@@ -133,39 +112,19 @@ class EditDialog(QDialog):
         self.conflict.hide()
         root.addWidget(self.conflict)
 
-        self.busy = QWidget()
-        busy_layout = QHBoxLayout(self.busy)
-        busy_layout.setContentsMargins(0, 0, 0, 0)
-        self.busy_label = QLabel("")
-        self.busy_label.setProperty("role", "muted")
-        bar = QProgressBar()
-        bar.setRange(0, 0)
-        bar.setMaximumHeight(6)
-        bar.setMaximumWidth(140)
-        bar.setTextVisible(False)
-        busy_layout.addWidget(self.busy_label, 1)
-        busy_layout.addWidget(bar)
+        self.busy = BusyRow()
+        self.busy_label = self.busy.label
         root.addWidget(self.busy)
 
-        form = QFormLayout()
-        form.setHorizontalSpacing(14)
-        form.setVerticalSpacing(8)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form = dialog_form()
         self.contact = QLineEdit()
         self.contact.setObjectName("Contact")
         self.contact.setReadOnly(True)
         self.contact.setToolTip("A log stays with the contact it was created for")
         form.addRow(form_label("Contact"), self.contact)
-        self.subject = QLineEdit()
-        self.subject.setObjectName("Subject")
-        if self._manifest.limits.subject_chars:
-            self.subject.setMaxLength(self._manifest.limits.subject_chars)
+        self.subject = subject_edit(self._manifest)
         form.addRow(form_label("Subject *"), self.subject)
-        self.note = QPlainTextEdit()
-        self.note.setObjectName("Note")
-        self.note.setTabChangesFocus(True)
-        self.note.setMinimumHeight(120)
-        self.note.setPlaceholderText("Your note (call details written by Logdesk stay as they are)")
+        self.note = note_edit("Your note (call details written by Logdesk stay as they are)")
         form.addRow(form_label("Note"), self.note)
         root.addLayout(form)
         self.fields_holder = QVBoxLayout()
@@ -185,10 +144,7 @@ class EditDialog(QDialog):
         self.discard.hide()
         root.addWidget(self.discard)
 
-        self.error = Banner("error", "", action="Retry", closable=False)
-        self.error.setObjectName("SaveError")
-        self.error.action_clicked.connect(self._on_save_clicked)
-        self.error.hide()
+        self.error = error_banner(self._on_save_clicked)
         root.addWidget(self.error)
 
         buttons = QHBoxLayout()
@@ -196,16 +152,9 @@ class EditDialog(QDialog):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.reject)
         buttons.addWidget(self.cancel_button)
-        self.save_button = QPushButton("Update")
-        self.save_button.setObjectName("SaveButton")
-        self.save_button.setProperty("primary", True)
-        self.save_button.setDefault(True)
-        self.save_button.setToolTip("Update (Ctrl+Enter)")
-        self.save_button.clicked.connect(self._on_save_clicked)
+        self.save_button = save_button(self, "Update", "Update (Ctrl+Enter)", self._on_save_clicked)
         buttons.addWidget(self.save_button)
         root.addLayout(buttons)
-        for keys in ("Ctrl+Return", "Ctrl+Enter", "Ctrl+S"):
-            QShortcut(QKeySequence(keys), self, lambda: self._on_save_clicked())
         self._set_inputs_enabled(False)
 
     def _set_inputs_enabled(self, enabled: bool) -> None:
@@ -264,7 +213,8 @@ class EditDialog(QDialog):
 
     # --- edit drafts ----------------------------------------------------------------------------
 
-    def _edit_draft(self) -> Draft:
+    @override
+    def _current_draft(self) -> Draft:
         """What the editor holds, as a draft; an empty one once nothing differs from the CRM."""
         if not self.has_changes():
             return Draft()
@@ -278,25 +228,7 @@ class EditDialog(QDialog):
     def _on_input_changed(self) -> None:
         if not self._watching or self.session is None:
             return
-        if self._draft_in_flight:
-            self._draft_dirty = True
-            return
-        self._save_draft_now(self._edit_draft())
-
-    def _save_draft_now(self, draft: Draft) -> None:
-        self._draft_in_flight = True
-        self._draft_dirty = False
-        call_id, port = self.item.call_id, self._port
-        self._submit_draft(lambda: port.save_draft(call_id, draft), on_result=self._on_draft_done,
-                           on_error=self._on_draft_done)
-
-    def _on_draft_done(self, _result: object) -> None:
-        self._draft_in_flight = False
-        if self._draft_dirty and shiboken6.isValid(self):
-            self._save_draft_now(self._edit_draft())
-
-    def draft_settled(self) -> bool:
-        return not self._draft_in_flight and not self._draft_dirty
+        self._draft_changed()
 
     def _forget_draft(self) -> None:
         self._watching = False
@@ -309,7 +241,7 @@ class EditDialog(QDialog):
         if not shiboken6.isValid(self):
             return
         self.busy.hide()
-        self.error.set_text(f"Could not load the log from {self._manifest.name}: {_message(exc)}")
+        self.error.set_text(f"Could not load the log from {self._manifest.name}: {error_message(exc)}")
         self.error.action.setText("Try again")
         try:
             self.error.action_clicked.disconnect()
@@ -389,7 +321,7 @@ class EditDialog(QDialog):
             )
             self.conflict.show()
             return
-        self.error.set_text(f"Not updated — {self._manifest.name} said: {_message(exc)}")
+        self.error.set_text(f"Not updated — {self._manifest.name} said: {error_message(exc)}")
         self.error.action.show()
         self.error.show()
 
@@ -418,10 +350,3 @@ class EditDialog(QDialog):
     def _on_apply_mine_clicked(self) -> None:
         self.conflict.hide()
         self._on_save_clicked(force=True)
-
-
-def _message(exc: Exception) -> str:
-    return getattr(exc, "message", None) or str(exc) or type(exc).__name__
-
-
-

@@ -15,32 +15,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Protocol
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 from typing_extensions import override
 
 from adapters.base import Manifest, PageField
 from adapters.models import Contact
 from desktop.engine.errors import EngineError
 from desktop.engine.models import Draft
-from desktop.ui.call_table_model import CallItem, format_duration, format_time
+from desktop.ui.call_table_model import CallItem
+from desktop.ui.dialog_parts import (
+    BusyRow,
+    CallDialog,
+    call_summary,
+    dialog_form,
+    dialog_root,
+    error_banner,
+    error_message,
+    note_edit,
+    save_button,
+    subject_edit,
+)
 from desktop.ui.page_fields_form import PageFieldsForm, form_label
 from desktop.ui.widgets import Banner
 from desktop.workers import Submit
@@ -91,7 +90,7 @@ def default_subject(direction: str, who: str) -> str:
     return f"Inbound call from {who}" if direction == "Inbound" else f"Outbound call to {who}"
 
 
-class LogDialog(QDialog):
+class LogDialog(CallDialog):
     """Logs one call.
 
     Signals:
@@ -113,25 +112,17 @@ class LogDialog(QDialog):
         submit_draft: Submit | None = None,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setObjectName("LogDialog")
-        self.item = item
-        self._port = port
-        self._submit = submit
-        self._submit_draft = submit_draft or submit
-        self._manifest = port.manifest
+        super().__init__(item, port, submit=submit, submit_draft=submit_draft, name="LogDialog",
+                         title=f"Log call — {item.who}", parent=parent)
+        self._port: LogPort = port
         self._matches: list[Contact] = []
         self._subject_edited = False
         self._setting_subject = False
         self._loaded = False
-        self._draft_in_flight = False
-        self._draft_dirty = False
         self._saving = False
         self._can_search = True
         self._loading_draft = False
         self.drafts_saved = 0
-        self.setWindowTitle(f"Log call — {item.who}")
-        self.setMinimumWidth(560)
         self._build()
         self._set_busy(True, f"Looking up {item.phone or item.who} in {self._manifest.name}…")
         self._submit(
@@ -141,26 +132,8 @@ class LogDialog(QDialog):
     # --- layout ---------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        root = QVBoxLayout(self)
-        root.setContentsMargins(20, 18, 20, 16)
-        root.setSpacing(12)
-        title = QLabel("Log call")
-        title.setObjectName("DialogTitle")
-        root.addWidget(title)
-        item = self.item
-        parts = [
-            "Missed call" if item.is_missed else f"{item.direction} call",
-            format_time(item.start_time, datetime.now(UTC)),
-            format_duration(item.duration_seconds),
-        ]
-        if item.result:
-            parts.append(item.result)
-        if item.phone:
-            parts.append(item.phone)
-        summary = QLabel("  ·  ".join(parts))
-        summary.setObjectName("CallSummary")
-        summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        root.addWidget(summary)
+        root = dialog_root(self, "Log call")
+        root.addWidget(call_summary(self.item, outcome=True))
 
         self.notice = Banner("info", "", action="Look up again", closable=False)
         self.notice.setObjectName("Notice")
@@ -169,24 +142,12 @@ class LogDialog(QDialog):
         self.notice.hide()
         root.addWidget(self.notice)
 
-        self.busy = QWidget()
-        busy_layout = QHBoxLayout(self.busy)
-        busy_layout.setContentsMargins(0, 0, 0, 0)
-        self.busy_label = QLabel("")
-        self.busy_label.setProperty("role", "muted")
-        self.busy_bar = QProgressBar()
-        self.busy_bar.setRange(0, 0)
-        self.busy_bar.setMaximumHeight(6)
-        self.busy_bar.setTextVisible(False)
-        self.busy_bar.setMaximumWidth(140)
-        busy_layout.addWidget(self.busy_label, 1)
-        busy_layout.addWidget(self.busy_bar)
+        self.busy = BusyRow()
+        self.busy_label = self.busy.label
+        self.busy_bar = self.busy.bar
         root.addWidget(self.busy)
 
-        form = QFormLayout()
-        form.setHorizontalSpacing(14)
-        form.setVerticalSpacing(8)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form = dialog_form()
         self.contact_combo = QComboBox()
         self.contact_combo.setObjectName("ContactCombo")
         self.contact_combo.setEnabled(False)
@@ -214,18 +175,11 @@ class LogDialog(QDialog):
         self.search_label = form_label("Search")
         form.addRow(self.search_label, self.search_row)
 
-        self.subject = QLineEdit()
-        self.subject.setObjectName("Subject")
-        if self._manifest.limits.subject_chars:
-            self.subject.setMaxLength(self._manifest.limits.subject_chars)
+        self.subject = subject_edit(self._manifest)
         self.subject.textEdited.connect(self._on_subject_edited)
         form.addRow(form_label("Subject"), self.subject)
 
-        self.note = QPlainTextEdit()
-        self.note.setObjectName("Note")
-        self.note.setPlaceholderText("What was the call about? (saved as you type)")
-        self.note.setTabChangesFocus(True)
-        self.note.setMinimumHeight(120)
+        self.note = note_edit("What was the call about? (saved as you type)")
         self.note.textChanged.connect(self._on_input_changed)
         form.addRow(form_label("Note"), self.note)
         root.addLayout(form)
@@ -236,10 +190,7 @@ class LogDialog(QDialog):
         root.addLayout(self.fields_holder)
         self.fields: PageFieldsForm | None = None
 
-        self.error = Banner("error", "", action="Retry", closable=False)
-        self.error.setObjectName("SaveError")
-        self.error.action_clicked.connect(self._on_save_clicked)
-        self.error.hide()
+        self.error = error_banner(self._on_save_clicked)
         root.addWidget(self.error)
 
         buttons = QHBoxLayout()
@@ -250,17 +201,11 @@ class LogDialog(QDialog):
         self.cancel_button.setToolTip("Your note stays saved as a draft")
         self.cancel_button.clicked.connect(self.reject)
         buttons.addWidget(self.cancel_button)
-        self.save_button = QPushButton(f"Save to {self._manifest.name}")
-        self.save_button.setObjectName("SaveButton")
-        self.save_button.setProperty("primary", True)
-        self.save_button.setDefault(True)
+        self.save_button = save_button(self, f"Save to {self._manifest.name}", "Save (Ctrl+Enter)",
+                                       self._on_save_clicked)
         self.save_button.setEnabled(False)
-        self.save_button.setToolTip("Save (Ctrl+Enter)")
-        self.save_button.clicked.connect(self._on_save_clicked)
         buttons.addWidget(self.save_button)
         root.addLayout(buttons)
-        for keys in ("Ctrl+Return", "Ctrl+Enter", "Ctrl+S"):
-            QShortcut(QKeySequence(keys), self, lambda: self._on_save_clicked())
 
     def _set_create_visible(self, visible: bool) -> None:
         self.new_name.setVisible(visible)
@@ -316,7 +261,7 @@ class LogDialog(QDialog):
         self.contact_combo.setEnabled(True)
         self.save_button.setEnabled(True)
         self.notice.set_kind("warning")
-        self.notice.set_text(f"Could not look up contacts: {_message(exc)}. You can still create or search one.")
+        self.notice.set_text(f"Could not look up contacts: {error_message(exc)}. You can still create or search one.")
         self.notice.show()
 
     def _show_lookup_error(self, message: str) -> None:
@@ -338,7 +283,7 @@ class LogDialog(QDialog):
         self._set_busy(True, f"Looking up {self.item.phone or self.item.who} in {self._manifest.name}…")
         call_id, port = self.item.call_id, self._port
         self._submit(lambda: port.load(call_id), on_result=self._on_lookup_again_result,
-                     on_error=lambda exc: self._on_lookup_again_result(LogContext([], lookup_error=_message(exc))))
+                     on_error=lambda exc: self._on_lookup_again_result(LogContext([], lookup_error=error_message(exc))))
 
     def _on_lookup_again_result(self, context: LogContext) -> None:
         if not shiboken6.isValid(self):
@@ -486,7 +431,7 @@ class LogDialog(QDialog):
         self._set_busy(False)
         self.search_button.setEnabled(True)
         self.notice.set_kind("warning")
-        self.notice.set_text(f"Search failed: {_message(exc)}")
+        self.notice.set_text(f"Search failed: {error_message(exc)}")
         self.notice.show()
 
     # --- drafts ---------------------------------------------------------------------------------
@@ -504,45 +449,27 @@ class LogDialog(QDialog):
             dispositions=self.fields.values() if self.fields is not None else {},
         )
 
+    @override
+    def _current_draft(self) -> Draft:
+        return self.draft()
+
     def _on_input_changed(self) -> None:
         if not self._loaded or self._loading_draft:
             return
-        if self._draft_in_flight:
-            self._draft_dirty = True
-            return
-        self._save_draft_now()
+        self._draft_changed()
 
-    def _save_draft_now(self) -> None:
-        self._draft_in_flight = True
-        self._draft_dirty = False
-        draft = self.draft()
-        call_id = self.item.call_id
-        self._submit_draft(
-            lambda: self._port.save_draft(call_id, draft),
-            on_result=self._on_draft_saved,
-            on_error=self._on_draft_error,
-        )
-
+    @override
     def _on_draft_saved(self, _none: object) -> None:
-        self._draft_in_flight = False
         self.drafts_saved += 1
-        if not shiboken6.isValid(self):
-            return
-        self.draft_label.setText("Draft saved")
-        if self._draft_dirty:
-            self._save_draft_now()
+        if shiboken6.isValid(self):
+            self.draft_label.setText("Draft saved")
+        self._draft_write_ended()
 
+    @override
     def _on_draft_error(self, exc: Exception) -> None:
-        self._draft_in_flight = False
-        if not shiboken6.isValid(self):
-            return
-        self.draft_label.setText(f"Draft not saved: {_message(exc)}")
-        if self._draft_dirty:
-            QTimer.singleShot(1000, self._save_draft_now)
-
-    def draft_settled(self) -> bool:
-        """True when the last change has been written (tests wait on this)."""
-        return not self._draft_in_flight and not self._draft_dirty
+        if shiboken6.isValid(self):
+            self.draft_label.setText(f"Draft not saved: {error_message(exc)}")
+        self._draft_write_ended(retry_ms=1000)
 
     # --- saving ---------------------------------------------------------------------------------
 
@@ -610,7 +537,7 @@ class LogDialog(QDialog):
             return
         self._saving = False
         from_crm = not isinstance(exc, EngineError)
-        self._show_failure(_message(exc), getattr(exc, "field", None), from_crm=from_crm)
+        self._show_failure(error_message(exc), getattr(exc, "field", None), from_crm=from_crm)
 
     def _show_failure(self, message: str, field_id: str | None, *, from_crm: bool = True) -> None:
         self.save_button.setEnabled(True)
@@ -632,7 +559,3 @@ class LogDialog(QDialog):
 def _contact_label(contact: Contact) -> str:
     extra = " · ".join(p for p in (contact.type, contact.company) if p)
     return f"{contact.name} — {extra}" if extra else contact.name
-
-
-def _message(exc: Exception) -> str:
-    return getattr(exc, "message", None) or str(exc) or type(exc).__name__

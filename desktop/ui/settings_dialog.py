@@ -16,7 +16,7 @@ import logging
 import threading
 import webbrowser
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import available_timezones
 
 import shiboken6
@@ -82,6 +82,23 @@ def _open_in_browser(url: str) -> None:
 
 def secret_key(adapter_id: str, field: str) -> str:
     return f"{adapter_id}:{field}"
+
+
+def _reason(exc: Exception) -> str:
+    """What a failed sign-in or connection test says: the error's message, else the error's text."""
+    return str(getattr(exc, "message", None) or exc)
+
+
+_Layout = TypeVar("_Layout", QHBoxLayout, QVBoxLayout)
+
+
+def _page(layout: _Layout, *, spacing: int) -> tuple[QWidget, _Layout]:
+    """A settings tab: a page holding ``layout`` with the tabs' margins."""
+    page = QWidget()
+    page.setLayout(layout)
+    layout.setContentsMargins(16, 16, 16, 16)
+    layout.setSpacing(spacing)
+    return page, layout
 
 
 class SignInWait:
@@ -198,10 +215,7 @@ class SettingsDialog(QDialog):
     # --- RingCentral ----------------------------------------------------------------------------
 
     def _ringcentral_page(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(16, 16, 16, 16)
-        layout.setSpacing(10)
+        page, layout = _page(QVBoxLayout(), spacing=10)
         rc = self.settings.ringcentral
         if self._ctx.is_sandbox:
             layout.addWidget(Banner(
@@ -296,15 +310,12 @@ class SettingsDialog(QDialog):
         if not shiboken6.isValid(self):
             return
         self.rc_connect.setEnabled(True)
-        self.rc_state.setText(f"Sign-in failed: {getattr(exc, 'message', None) or exc}")
+        self.rc_state.setText(f"Sign-in failed: {_reason(exc)}")
 
     # --- CRM ------------------------------------------------------------------------------------
 
     def _crm_page(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(16, 16, 16, 16)
-        layout.setSpacing(10)
+        page, layout = _page(QVBoxLayout(), spacing=10)
         self.crm_form_layout = QFormLayout()
         self.crm_form_layout.setHorizontalSpacing(14)
         self.crm_form_layout.setVerticalSpacing(8)
@@ -427,19 +438,16 @@ class SettingsDialog(QDialog):
             self._crm_sign_in.cancel()
             self.sign_in_button.setEnabled(False)
             return
-        adapter_id = self.current_adapter_id()
-        manifest = self._manifests[adapter_id]
-        plain, typed, missing = self.crm_values()
-        if missing:
-            self.test_result.setText("Fill in: " + ", ".join(missing))
+        filled = self._filled_crm_form()
+        if filled is None:
             return
+        adapter_id, manifest, plain, typed = filled
         module = sys.modules.get(self._adapter_classes[adapter_id].__module__)
         sign_in = getattr(module, "sign_in", None)
         if not callable(sign_in):
             self.test_result.setText(f"{manifest.name} has no browser sign-in.")
             return
-        stored = {f.key: v for f in manifest.auth.fields if f.secret and (v := self._stored_secret(adapter_id, f))}
-        secrets = {**stored, **typed}
+        secrets = {**self._stored_secrets(adapter_id), **typed}
         wait = SignInWait(self._open_url or _open_in_browser)
         self._crm_sign_in = wait
         self.sign_in_button.setText("Cancel sign-in")
@@ -469,14 +477,28 @@ class SettingsDialog(QDialog):
             if wait.cancelled:
                 return
             self._pending_crm_secrets[adapter_id] = new
-            self.test_result.setStyleSheet("color: #166534;")
-            self.test_result.setText("✓ Signed in. Save to keep this connection.")
+            self._show_outcome(True, "Signed in. Save to keep this connection.")
 
         def failed(exc: Exception) -> None:
             if finish():
                 self._on_test_error(exc)
 
         self._submit(run, on_result=done, on_error=failed)
+
+    def _filled_crm_form(self) -> tuple[str, Manifest, dict[str, str], dict[str, str]] | None:
+        """The chosen CRM, its manifest, the form's values and the secrets typed now; ``None`` (and
+        a message naming the empty fields) when a required field is empty."""
+        adapter_id = self.current_adapter_id()
+        plain, typed, missing = self.crm_values()
+        if missing:
+            self.test_result.setText("Fill in: " + ", ".join(missing))
+            return None
+        return adapter_id, self._manifests[adapter_id], plain, typed
+
+    def _stored_secrets(self, adapter_id: str) -> dict[str, str]:
+        """The connect form's secrets the store already holds for ``adapter_id``."""
+        fields = self._manifests[adapter_id].auth.fields
+        return {f.key: v for f in fields if f.secret and (v := self._stored_secret(adapter_id, f))}
 
     def crm_values(self) -> tuple[dict[str, str], dict[str, str], list[str]]:
         """The form's non-secret values, the secrets typed now, and what is missing."""
@@ -506,13 +528,11 @@ class SettingsDialog(QDialog):
         return value
 
     def on_test_clicked(self) -> None:
-        adapter_id = self.current_adapter_id()
-        manifest = self._manifests[adapter_id]
-        plain, typed, missing = self.crm_values()
-        if missing:
-            self.test_result.setText("Fill in: " + ", ".join(missing))
+        filled = self._filled_crm_form()
+        if filled is None:
             return
-        secrets = {f.key: v for f in manifest.auth.fields if f.secret and (v := self._stored_secret(adapter_id, f))}
+        adapter_id, _manifest, plain, typed = filled
+        secrets = self._stored_secrets(adapter_id)
         tokens = self._stored_tokens(adapter_id)
         if tokens:
             secrets["tokens"] = tokens
@@ -537,23 +557,23 @@ class SettingsDialog(QDialog):
         if not shiboken6.isValid(self):
             return
         self.test_button.setEnabled(True)
-        self.test_result.setStyleSheet("color: #166534;")
-        self.test_result.setText(f"✓ Connected: {who}")
+        self._show_outcome(True, f"Connected: {who}")
 
     def _on_test_error(self, exc: Exception) -> None:
         if not shiboken6.isValid(self):
             return
         self.test_button.setEnabled(True)
-        self.test_result.setStyleSheet("color: #b91c1c;")
-        self.test_result.setText(f"✗ {getattr(exc, 'message', None) or exc}")
+        self._show_outcome(False, _reason(exc))
+
+    def _show_outcome(self, ok: bool, text: str) -> None:
+        """A connection test's or sign-in's outcome beside the buttons: ✓ in green, ✗ in red."""
+        self.test_result.setStyleSheet("color: #166534;" if ok else "color: #b91c1c;")
+        self.test_result.setText(f"{'✓' if ok else '✗'} {text}")
 
     # --- note contents --------------------------------------------------------------------------
 
     def _note_page(self) -> QWidget:
-        page = QWidget()
-        layout = QHBoxLayout(page)
-        layout.setContentsMargins(16, 16, 16, 16)
-        layout.setSpacing(16)
+        page, layout = _page(QHBoxLayout(), spacing=16)
         left = QVBoxLayout()
         left.setSpacing(6)
         notes = self.settings.notes
@@ -645,10 +665,7 @@ class SettingsDialog(QDialog):
     # --- logging --------------------------------------------------------------------------------
 
     def _logging_page(self) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(16, 16, 16, 16)
-        layout.setSpacing(10)
+        page, layout = _page(QVBoxLayout(), spacing=10)
         s = self.settings
         self.auto_log = QCheckBox("Log calls automatically when exactly one contact matches")
         self.auto_log.setChecked(s.auto_log)
