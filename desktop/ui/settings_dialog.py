@@ -3,9 +3,9 @@
 goes into the note (with a live preview in the CRM's format) and logging behaviour.
 
 Secrets typed here go to the secret store on Save (on the GUI thread), never to the settings file.
-"Test connection" and sign-ins run on a pool thread with the values read here. A CRM's browser
-sign-in can be cancelled while it waits for the browser (the button turns into "Cancel sign-in"),
-and closing the dialog cancels it, so the redirect port is released at once.
+"Test connection" and sign-ins run on a pool thread with the values read here. A browser sign-in
+(RingCentral's or a CRM's) can be cancelled while it waits for the browser (its button turns into
+"Cancel sign-in"), and closing the dialog cancels it, so the redirect port is released at once.
 
 Threading contract: GUI thread only.
 """
@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from adapters.base import AuthField, AuthKind, Connection, Manifest
 from adapters.models import Call
 from adapters.notes.models import AiNote, NoteContent, NoteSettings
-from adapters.oauth import LoopbackReceiver
+from adapters.oauth import LoopbackReceiver, SignInCancelled
 from desktop.settings import AppSettings
 from desktop.ui.page_fields_form import form_label
 from desktop.ui.widgets import Banner
@@ -90,6 +90,7 @@ def _reason(exc: Exception) -> str:
 
 
 _Layout = TypeVar("_Layout", QHBoxLayout, QVBoxLayout)
+_T = TypeVar("_T")
 
 
 def _page(layout: _Layout, *, spacing: int) -> tuple[QWidget, _Layout]:
@@ -140,14 +141,60 @@ class SignInWait:
             receiver.cancel()
 
 
+class SignInButton:
+    """The button that starts one kind of browser sign-in and, while it waits, cancels it.
+
+    While a sign-in runs the button reads "Cancel sign-in"; pressing it (or closing the dialog)
+    calls :meth:`cancel`, which leaves the button disabled until the sign-in's job has reported.
+
+    Threading contract: GUI thread only; the :class:`SignInWait` from :meth:`start` is what the
+    sign-in job's thread uses.
+
+    Args:
+        button: the button.
+        idle_text: the button's label when no sign-in runs (asked each time: it may name the chosen CRM).
+    """
+
+    def __init__(self, button: QPushButton, idle_text: Callable[[], str]) -> None:
+        self.button = button
+        self._idle_text = idle_text
+        self.wait: SignInWait | None = None
+
+    def start(self, open_url: Callable[[str], None]) -> SignInWait:
+        """A new sign-in owns the button, which now offers to cancel it."""
+        wait = SignInWait(open_url)
+        self.wait = wait
+        self.button.setEnabled(True)
+        self.button.setText("Cancel sign-in")
+        return wait
+
+    def cancel(self) -> bool:
+        """Cancels the running sign-in; False when none runs."""
+        if self.wait is None:
+            return False
+        self.wait.cancel()
+        self.button.setEnabled(False)
+        return True
+
+    def finish(self, wait: SignInWait) -> bool:
+        """Puts the button back after ``wait``'s job reported; False when a newer sign-in owns it."""
+        if self.wait is not wait:
+            return False
+        self.wait = None
+        self.button.setEnabled(True)
+        self.button.setText(self._idle_text())
+        return True
+
+
 class SettingsDialog(QDialog):
     """The settings window.
 
     Args:
         ctx: the :class:`~desktop.app.AppContext` (settings, secrets, adapter, sandbox flag).
         submit: runs connection tests and sign-ins off the GUI thread.
-        open_url: opens a CRM's sign-in page; called on the sign-in job's thread, so it must not
-            touch Qt (the system browser through :mod:`webbrowser` by default).
+        open_url: opens a browser sign-in page (RingCentral's or a CRM's); called on the sign-in
+            job's thread, so it must not touch Qt (the system browser through :mod:`webbrowser` by
+            default).
 
     Signals:
         settings_saved(object): the saved :class:`AppSettings`.
@@ -170,7 +217,6 @@ class SettingsDialog(QDialog):
         self._ctx = ctx
         self._submit = submit
         self._open_url = open_url
-        self._crm_sign_in: SignInWait | None = None
         self.settings: AppSettings = ctx.settings.model_copy(deep=True)
         self._secrets = ctx.secrets
         self._pending_rc_tokens: str | None = None
@@ -252,6 +298,7 @@ class SettingsDialog(QDialog):
         self.rc_connect = QPushButton("Connect RingCentral")
         self.rc_connect.setProperty("primary", True)
         self.rc_connect.clicked.connect(self.on_rc_connect_clicked)
+        self._rc_sign_in = SignInButton(self.rc_connect, lambda: "Connect RingCentral")
         row.addWidget(self.rc_connect)
         self.rc_state = QLabel(self._rc_state_text())
         self.rc_state.setProperty("role", "muted")
@@ -274,7 +321,13 @@ class SettingsDialog(QDialog):
         for widget in (self.rc_jwt, self.rc_secret, self.rc_jwt_label, self.rc_secret_label):
             widget.setVisible(jwt)
 
+    def cancel_rc_sign_in(self) -> None:
+        """Ends a RingCentral browser sign-in that is waiting for the browser (its job then reports it)."""
+        self._rc_sign_in.cancel()
+
     def on_rc_connect_clicked(self) -> None:
+        if self._rc_sign_in.cancel():
+            return
         server = self.rc_server.text().strip()
         client_id = self.rc_client_id.text().strip()
         if not client_id:
@@ -283,21 +336,34 @@ class SettingsDialog(QDialog):
         mode = self.rc_mode.currentData()
         jwt, secret = self.rc_jwt.text().strip(), self.rc_secret.text().strip()
         port = self.settings.ringcentral.redirect_port
-        self.rc_connect.setEnabled(False)
-        self.rc_state.setText("Finish signing in in your browser…" if mode == "pkce" else "Signing in…")
 
-        def sign_in() -> str:
+        def signed_in(sign: Callable[[Any], Any]) -> str:
             from adapters.ringcentral.auth import RingCentralAuth
 
             saved: list[Any] = []
             auth = RingCentralAuth(server, client_id, None, save=saved.append, client_secret=secret or None)
             try:
-                tokens = auth.sign_in_jwt(jwt) if mode == "jwt" else auth.sign_in_browser(_open_in_browser, port=port)
+                tokens = sign(auth)
             finally:
                 auth.close()
             return str(tokens.model_dump_json())
 
-        self._submit(sign_in, on_result=self._on_rc_signed_in, on_error=self._on_rc_sign_in_error)
+        if mode == "jwt":
+            self.rc_connect.setEnabled(False)
+            self.rc_state.setText("Signing in…")
+            self._submit(
+                lambda: signed_in(lambda auth: auth.sign_in_jwt(jwt)),
+                on_result=self._on_rc_signed_in,
+                on_error=self._on_rc_sign_in_error,
+            )
+            return
+        self.rc_state.setText("Finish signing in in your browser…")
+        self._run_sign_in(
+            self._rc_sign_in,
+            lambda wait: signed_in(lambda auth: auth.sign_in_browser(wait.open, port=port, on_receiver=wait.attach)),
+            on_result=self._on_rc_signed_in,
+            on_error=self._on_rc_sign_in_error,
+        )
 
     def _on_rc_signed_in(self, tokens_json: str) -> None:
         if not shiboken6.isValid(self):
@@ -310,7 +376,10 @@ class SettingsDialog(QDialog):
         if not shiboken6.isValid(self):
             return
         self.rc_connect.setEnabled(True)
-        self.rc_state.setText(f"Sign-in failed: {_reason(exc)}")
+        if isinstance(exc, SignInCancelled):
+            self.rc_state.setText(_reason(exc))
+        else:
+            self.rc_state.setText(f"Sign-in failed: {_reason(exc)}")
 
     # --- CRM ------------------------------------------------------------------------------------
 
@@ -344,6 +413,9 @@ class SettingsDialog(QDialog):
         self.sign_in_button.setObjectName("CrmSignIn")
         self.sign_in_button.setProperty("primary", True)
         self.sign_in_button.clicked.connect(self.on_crm_sign_in_clicked)
+        self._crm_sign_in = SignInButton(
+            self.sign_in_button, lambda: f"Sign in to {self._manifests[self.current_adapter_id()].name}"
+        )
         row.addWidget(self.sign_in_button)
         self.test_button = QPushButton("Test connection")
         self.test_button.setObjectName("TestConnection")
@@ -423,20 +495,45 @@ class SettingsDialog(QDialog):
 
     def cancel_crm_sign_in(self) -> None:
         """Ends a CRM browser sign-in that is waiting for the browser (its job then reports it)."""
-        if self._crm_sign_in is not None:
-            self._crm_sign_in.cancel()
+        self._crm_sign_in.cancel()
 
     def done(self, result: int) -> None:
-        """Closing the dialog (Save, Cancel, the window's close button) cancels a pending sign-in."""
+        """Closing the dialog (Save, Cancel, the window's close button) cancels pending sign-ins."""
+        self.cancel_rc_sign_in()
         self.cancel_crm_sign_in()
         super().done(result)
+
+    def _run_sign_in(
+        self,
+        button: SignInButton,
+        job: Callable[[SignInWait], _T],
+        *,
+        on_result: Callable[[_T], None],
+        on_error: Callable[[Exception], None],
+    ) -> None:
+        """Runs a browser sign-in ``job`` on the pool while ``button`` offers to cancel it.
+
+        ``job`` gets the :class:`SignInWait` to pass on as ``open_url=wait.open`` and
+        ``on_receiver=wait.attach``. The callbacks run on the GUI thread, only while the dialog
+        exists and this is still the button's sign-in; ``on_result`` is skipped when the sign-in
+        was cancelled, whatever the browser did meanwhile.
+        """
+        wait = button.start(self._open_url or _open_in_browser)
+
+        def done(result: _T) -> None:
+            if shiboken6.isValid(self) and button.finish(wait) and not wait.cancelled:
+                on_result(result)
+
+        def failed(exc: Exception) -> None:
+            if shiboken6.isValid(self) and button.finish(wait):
+                on_error(exc)
+
+        self._submit(lambda: job(wait), on_result=done, on_error=failed)
 
     def on_crm_sign_in_clicked(self) -> None:
         import sys
 
-        if self._crm_sign_in is not None:
-            self._crm_sign_in.cancel()
-            self.sign_in_button.setEnabled(False)
+        if self._crm_sign_in.cancel():
             return
         filled = self._filled_crm_form()
         if filled is None:
@@ -448,13 +545,10 @@ class SettingsDialog(QDialog):
             self.test_result.setText(f"{manifest.name} has no browser sign-in.")
             return
         secrets = {**self._stored_secrets(adapter_id), **typed}
-        wait = SignInWait(self._open_url or _open_in_browser)
-        self._crm_sign_in = wait
-        self.sign_in_button.setText("Cancel sign-in")
         self.test_result.setStyleSheet("")
         self.test_result.setText(f"Finish signing in to {manifest.name} in your browser…")
 
-        def run() -> dict[str, str]:
+        def run(wait: SignInWait) -> dict[str, str]:
             import httpx
 
             with httpx.Client(timeout=httpx.Timeout(20.0, connect=10.0)) as http:
@@ -462,28 +556,11 @@ class SettingsDialog(QDialog):
                 result = sign_in(settings, http, open_url=wait.open, on_receiver=wait.attach)
             return dict(result)
 
-        def finish() -> bool:
-            """Puts the button back; False when the dialog is gone or a newer sign-in owns it."""
-            if not shiboken6.isValid(self) or self._crm_sign_in is not wait:
-                return False
-            self._crm_sign_in = None
-            self.sign_in_button.setEnabled(True)
-            self.sign_in_button.setText(f"Sign in to {self._manifests[self.current_adapter_id()].name}")
-            return True
-
-        def done(new: dict[str, str]) -> None:
-            if not finish():
-                return
-            if wait.cancelled:
-                return
+        def signed_in(new: dict[str, str]) -> None:
             self._pending_crm_secrets[adapter_id] = new
             self._show_outcome(True, "Signed in. Save to keep this connection.")
 
-        def failed(exc: Exception) -> None:
-            if finish():
-                self._on_test_error(exc)
-
-        self._submit(run, on_result=done, on_error=failed)
+        self._run_sign_in(self._crm_sign_in, run, on_result=signed_in, on_error=self._on_test_error)
 
     def _filled_crm_form(self) -> tuple[str, Manifest, dict[str, str], dict[str, str]] | None:
         """The chosen CRM, its manifest, the form's values and the secrets typed now; ``None`` (and
