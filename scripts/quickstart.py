@@ -93,6 +93,23 @@ def ensure_installed() -> None:
     STAMP.write_text(wanted)
 
 
+#: Debian packages holding the system libraries Qt's wheels load (the rest ship inside the wheel).
+QT_SYSTEM_PACKAGES = "libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3"
+
+
+def qt_loads() -> bool:
+    """Whether Qt's GUI module loads; if a system library is missing, says which and how to add it."""
+    probe = subprocess.run(
+        [str(PY), "-c", "import PySide6.QtGui"], capture_output=True, text=True, check=False
+    )
+    if probe.returncode == 0:
+        return True
+    detail = (probe.stderr.strip().splitlines() or ["unknown error"])[-1]
+    say(f"Qt cannot load on this machine: {detail}")
+    say(f"Qt needs a few system libraries; install them with: sudo apt-get install {QT_SYSTEM_PACKAGES}")
+    return False
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("sandbox", "test", "app"):
         print(__doc__)
@@ -100,6 +117,8 @@ def main(argv: list[str]) -> int:
     ensure_venv()
     ensure_installed()
     command, rest = argv[0], argv[1:]
+    if not qt_loads():
+        return 1
     if command == "test":
         say("running the test suite")
         return subprocess.call([str(PY), "-m", "pytest", *rest], cwd=ROOT)
