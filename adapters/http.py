@@ -103,6 +103,13 @@ def error_for_response(
     return AdapterError(f"{crm} answered {status}.", **kw)
 
 
+def transport_failure(exc: httpx.TransportError, *, crm: str) -> TransientError:
+    """The error for a request that got no answer: a timeout or a connection that failed."""
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientError(f"{crm} did not answer in time; will retry.", vendor_message=str(exc) or None)
+    return TransientError(f"Could not reach {crm}; will retry.", vendor_message=str(exc) or None)
+
+
 def send(
     client: httpx.Client,
     method: str,
@@ -115,10 +122,8 @@ def send(
     """Sends one request; returns the response if it is 2xx, raises an :class:`AdapterError` otherwise."""
     try:
         response = client.request(method, url, **kwargs)
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"{crm} did not answer in time; will retry.", vendor_message=str(exc) or None) from exc
-    except httpx.TransportError as exc:
-        raise TransientError(f"Could not reach {crm}; will retry.", vendor_message=str(exc) or None) from exc
+    except httpx.TransportError as exc:  # timeouts included
+        raise transport_failure(exc, crm=crm) from exc
     if response.is_success:
         return response
     raise error_for_response(response, crm=crm, parse=parse)

@@ -65,7 +65,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.base import AdapterError, AuthError, MalformedResponse, RateLimited, TransientError
-from adapters.http import parse_retry_after
+from adapters.http import parse_retry_after, transport_failure
 
 log = logging.getLogger(__name__)
 
@@ -534,10 +534,8 @@ def _token_request(
             headers["Authorization"] = f"Basic {basic}"
     try:
         response = http.post(url, data=form, headers=headers)
-    except httpx.TimeoutException as exc:
-        raise TransientError(f"{vendor} did not answer in time; will retry.", vendor_message=str(exc) or None) from exc
-    except httpx.TransportError as exc:
-        raise TransientError(f"Could not reach {vendor}; will retry.", vendor_message=str(exc) or None) from exc
+    except httpx.TransportError as exc:  # timeouts included
+        raise transport_failure(exc, crm=vendor) from exc
     if response.is_success and not _is_error_body(response):
         return response
     raise _token_error(response, vendor=vendor)

@@ -43,7 +43,7 @@ from adapters.base import (
     TransientError,
     ValidationError,
 )
-from adapters.http import error_for_response, parse_retry_after
+from adapters.http import error_for_response, parse_retry_after, transport_failure
 from adapters.models import Call
 from adapters.ringcentral.auth import RingCentralAuth
 from adapters.ringcentral.models import (
@@ -521,12 +521,10 @@ class RingCentralClient:
             )
             try:
                 response = self._http.send(request, stream=stream)
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
+            except httpx.TransportError as exc:  # timeouts included
                 attempt += 1
-                timed_out = isinstance(exc, httpx.TimeoutException)
                 if attempt > self._retries:
-                    message = "RingCentral did not answer in time" if timed_out else "Could not reach RingCentral"
-                    raise TransientError(f"{message}; will retry.", vendor_message=str(exc) or None) from exc
+                    raise transport_failure(exc, crm="RingCentral") from exc
                 self._backoff(attempt, None)
                 continue
             self.limiter.observe(route, actual_group, response.headers)
