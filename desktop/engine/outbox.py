@@ -205,6 +205,9 @@ class Outbox:
             self.store.postpone_item(item.id, result.until, now)
             return "postponed"
         self._healthy()
+        # The CRM answered: a wait, timeout or garbage reported earlier is over. Writes that failed
+        # for good keep their message on their item and row.
+        self.health.last_error = None
         return "done"
 
     def _healthy(self) -> None:
