@@ -42,11 +42,14 @@ class PollResult:
         rows: engine ``CallRow`` values to upsert into the table.
         status: the engine's ``EngineStatus``.
         next_due: when the engine next has work, if it knows.
+        unchanged: ``rows`` are the same as the previous tick's, so a timer tick does not emit them
+            again (an explicit :meth:`CallPoller.poll_now` still does).
     """
 
     rows: list[Any] = field(default_factory=list)
     status: Any = None
     next_due: datetime | None = None
+    unchanged: bool = False
 
 
 class CallPoller(QObject):
@@ -61,7 +64,8 @@ class CallPoller(QObject):
         window: returns how many rows the table currently holds (read on the GUI thread).
 
     Signals:
-        calls_fetched(list): engine rows from the latest tick.
+        calls_fetched(list): engine rows from the latest tick; not emitted when a timer tick brought
+            the same rows as the one before (a :meth:`poll_now` tick always emits).
         status_changed(object): the engine's ``EngineStatus`` after the tick.
         poll_failed(Exception): the tick raised.
         state_changed(str): "polling", "idle", "backoff" or "stopped".
@@ -97,6 +101,8 @@ class CallPoller(QObject):
         self._wake.timeout.connect(self._check_resume)
         self._in_flight = False
         self._again = False
+        self._force = False
+        self._tick_forced = False
         self._failures = 0
         self._running = False
         self._last_tick: datetime | None = None
@@ -123,7 +129,9 @@ class CallPoller(QObject):
             self._schedule(self.interval_ms)
 
     def poll_now(self) -> None:
-        """Polls at once (Refresh); if a poll is running, one more follows it."""
+        """Polls at once (Refresh); if a poll is running, one more follows it. Its rows are emitted
+        even when unchanged, so a row the GUI changed locally (e.g. "Saving…") is put right."""
+        self._force = True
         if self._in_flight:
             self._again = True
             return
@@ -140,6 +148,7 @@ class CallPoller(QObject):
         if self._in_flight:
             return
         self._in_flight = True
+        self._tick_forced, self._force = self._force, False
         self._last_tick = self._clock()
         self._set_state("polling")
         window = self._window()
@@ -149,7 +158,8 @@ class CallPoller(QObject):
     def _on_poll_result(self, result: PollResult) -> None:
         self._in_flight = False
         self._failures = 0
-        self.calls_fetched.emit(result.rows)
+        if self._tick_forced or not result.unchanged:
+            self.calls_fetched.emit(result.rows)
         if result.status is not None:
             self.status_changed.emit(result.status)
         if not self._running:

@@ -209,3 +209,20 @@ def test_keyboard_first_newest_call_selected_and_escape_clears_search(qtbot, mai
     assert window.proxy.rowCount() == 1
     qtbot.keyClick(window.search_box, Qt.Key.Key_Escape)
     assert window.search_box.text() == "" and window.proxy.rowCount() == 6
+
+
+def test_idle_timer_tick_leaves_the_table_untouched(qtbot, main, busy_day) -> None:
+    # Given the table after a poll, and nothing new in RingCentral or the CRM
+    model = main.window.model
+    main.poller.poll_now()
+    touched: list[str] = []
+    model.modelReset.connect(lambda: touched.append("reset"))
+    model.dataChanged.connect(lambda *a: touched.append("changed"))
+    model.rowsInserted.connect(lambda *a: touched.append("inserted"))
+    fetched: list[object] = []
+    main.poller.calls_fetched.connect(fetched.append)
+    # When the timer ticks
+    main.poller._timer.timeout.emit()
+    # Then the rows were not handed to the GUI again and the table was neither reset nor repainted
+    assert fetched == [] and touched == []
+    assert main.poller.state == "idle"

@@ -124,3 +124,41 @@ def test_clock_jump_after_sleep_polls_at_once(qtbot, clock: Clock) -> None:
     # Then it polls immediately
     assert ticks == [1, 1]
     poller.stop()
+
+
+def test_timer_tick_with_unchanged_rows_emits_no_rows_but_refresh_does(qtbot, clock: Clock) -> None:
+    # Given work whose rows did not change since the tick before
+    poller = CallPoller(lambda window: PollResult(rows=["a"], status="ok", unchanged=True), run_now, clock, 30_000)
+    fetched: list[object] = []
+    statuses: list[object] = []
+    poller.calls_fetched.connect(fetched.append)
+    poller.status_changed.connect(statuses.append)
+    poller.start()  # start() is an explicit poll: rows are emitted
+    assert fetched == [["a"]]
+    # When the timer ticks
+    poller._timer.timeout.emit()
+    # Then the status still arrives but the same rows are not emitted again
+    assert fetched == [["a"]] and statuses == ["ok", "ok"]
+    # And an explicit refresh always emits them (a row shown as "Saving…" is put right)
+    poller.poll_now()
+    assert fetched == [["a"], ["a"]]
+    poller.stop()
+
+
+def test_refresh_asked_during_a_tick_emits_the_follow_up_rows(qtbot, clock: Clock) -> None:
+    # Given a timer tick in flight whose rows are unchanged
+    submit = DeferredSubmit()
+    poller = CallPoller(lambda window: PollResult(rows=["a"], unchanged=True), submit, clock, 30_000)
+    fetched: list[object] = []
+    poller.calls_fetched.connect(fetched.append)
+    poller._running = True
+    poller._timer.timeout.emit()
+    # When Refresh is pressed meanwhile, then both polls finish
+    poller.poll_now()
+    submit.release()
+    assert fetched == []
+    poller._timer.timeout.emit()
+    submit.release()
+    # Then the follow-up poll (the one Refresh asked for) emits its rows
+    assert fetched == [["a"]]
+    poller.stop()
