@@ -693,6 +693,11 @@ class CallFilterProxy(QAbstractProxyModel):
         remembered = [(p, old_visible[p.row()] if p.row() < len(old_visible) else None) for p in persistent]
         self._visible = self._accepted(self._sorted_rows())
         self._proxy_row = None
+        self._finish_relayout(persistent, remembered)
+
+    def _finish_relayout(self, persistent: list[QModelIndex], remembered: list[tuple[QModelIndex, int | None]]) -> None:
+        """Moves each persistent index to its source row's new place (or drops it), then ends the
+        layout change that the caller began."""
         rows = self._proxy_rows()
         new_indexes = []
         for p, source_row in remembered:
@@ -751,10 +756,4 @@ class CallFilterProxy(QAbstractProxyModel):
         self._order = None
         self._visible = self._accepted(self._sorted_rows())
         self._proxy_row = None
-        rows = self._proxy_rows()
-        new_indexes = []
-        for p, source_row in remembered:
-            target = rows.get(source_row) if source_row is not None else None
-            new_indexes.append(QModelIndex() if target is None else self.createIndex(target, p.column()))
-        self.changePersistentIndexList(persistent, new_indexes)
-        self.layoutChanged.emit()
+        self._finish_relayout(persistent, remembered)
