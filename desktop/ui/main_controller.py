@@ -245,7 +245,7 @@ class MainController(QObject):
         for group, until in sorted(status.rate_limited_until.items()):
             seconds = max(0, int((until - now).total_seconds()))
             if seconds:
-                waits.append(f"{_group_name(group)} rate limit: resuming in {seconds} s")
+                waits.append(f"{_group_name(group, self.ports.manifest.name)} rate limit: resuming in {seconds} s")
         w.rate_label.setText("  ·  ".join(waits))
         if status.last_error and status.last_error != self._last_error:
             self._show_error(status.last_error)
@@ -501,7 +501,8 @@ def _local_clock(when: datetime | None) -> str:
     return f"{_aware(when).astimezone():%H:%M}"
 
 
-def _group_name(group: str) -> str:
-    return {"crm": "CRM", "rc-heavy": "RingCentral", "rc-light": "RingCentral AI"}.get(group, group)
+def _group_name(group: str, crm_name: str) -> str:
+    """The service a rate-limit group belongs to, as the agent knows it (``crm_name``: e.g. "HubSpot")."""
+    return {"crm": crm_name, "rc-heavy": "RingCentral", "rc-light": "RingCentral AI"}.get(group, group)
 
 
