@@ -166,6 +166,8 @@ class OutboxOutcome(_Frozen):
 class EngineStatus(_Frozen):
     offline: bool = False
     offline_since: datetime | None = None
+    #: Which services cannot be reached, as the agent knows them (e.g. ``("RingCentral", "HubSpot")``).
+    offline_services: tuple[str, ...] = ()
     #: Outbox items not yet done (queued, waiting to retry, in flight).
     queued: int = 0
     failed: int = 0

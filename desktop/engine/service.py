@@ -509,9 +509,11 @@ class Engine:
         offline_since = self._rc_offline_since or health.offline_since
         waits = {b.name: until for b in self.budgets.all() if (until := b.blocked_until(now)) is not None}
         pending = self.store.count_pending_logged_calls()
+        unreachable = (("RingCentral", self._rc_offline_since), (self.adapter.manifest.name, health.offline_since))
         return EngineStatus(
             offline=offline_since is not None,
             offline_since=offline_since,
+            offline_services=tuple(name for name, since in unreachable if since is not None),
             queued=self.store.count_items(ItemState.QUEUED),
             failed=self.store.count_items(ItemState.FAILED),
             pending_calls=pending,

@@ -221,8 +221,9 @@ class MainController(QObject):
             since = _local_clock(status.offline_since) if status.offline_since else ""
             w.sync_label.setText(f"● Offline{' since ' + since if since else ''} — retrying")
             w.sync_label.setStyleSheet("color: #b91c1c;")
+            who = " and ".join(status.offline_services) or f"RingCentral or {self.ports.manifest.name}"
             w.offline_banner.set_text(
-                "Offline: RingCentral or the CRM cannot be reached"
+                f"Offline: {who} cannot be reached"
                 + (f" since {since}" if since else "")
                 + ". Logs you save are kept and sent as soon as the connection is back."
             )

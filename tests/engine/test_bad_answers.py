@@ -185,6 +185,7 @@ def test_ringcentral_bad_answer_is_explained_keeps_drafts_and_syncs_again(
     status = engine.status()
     assert_plain_words(status.last_error, "RingCentral", *hints)
     assert status.offline is offline
+    assert status.offline_services == (("RingCentral",) if offline else ())
     assert status.last_sync_at == before
     draft = engine.draft(row.call_id)
     assert draft is not None and draft.note == TYPED

@@ -47,6 +47,9 @@ def test_ringcentral_bad_answer_shows_a_plain_message_keeps_the_note_and_clears_
     assert says[:80] in window.error_button.text()
     assert "Traceback" not in window.error_button.text() and "Error(" not in window.error_button.text()
     assert window.offline_banner.isVisible() is offline
+    if offline:  # the banner names the service that cannot be reached, and says the note is kept
+        assert "Offline: RingCentral cannot be reached" in window.offline_banner.label.text()
+        assert "Logs you save are kept" in window.offline_banner.label.text()
     if fault == "other-limit":
         assert "RingCentral rate limit: resuming in 5 s" in window.rate_label.text()
     # And the agent's note is still in the dialog and in the saved draft
