@@ -49,6 +49,7 @@ class AppContext:
         sandbox: the simulated account, when running on the sandbox (kept alive here).
         warnings: messages for banners (no keyring, a settings file set aside, ...).
         settings_path: where the settings are saved (None: the default location).
+        registry: the CRM adapters found (``adapters.registry.Registry``); see :meth:`adapter_registry`.
     """
 
     engine: Engine
@@ -62,10 +63,22 @@ class AppContext:
     source_name: str = "RingCentral"
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     on_close: list[Callable[[], None]] = field(default_factory=list)
+    registry: Any = None
 
     @property
     def is_sandbox(self) -> bool:
         return self.sandbox is not None
+
+    def adapter_registry(self) -> Any:
+        """The built-in and installed CRM adapters, discovered once per run (start-up or first use).
+
+        Threading contract: GUI thread (Settings asks for it each time it opens).
+        """
+        if self.registry is None:
+            from adapters.registry import discover
+
+            self.registry = discover()
+        return self.registry
 
     def close(self) -> None:
         for fn in self.on_close:
@@ -546,6 +559,7 @@ def _production_context(secrets: SecretStore, settings: AppSettings, warnings: l
     )
     return AppContext(
         engine=engine, adapter=adapter, settings=settings, secrets=secrets, warnings=warnings,
+        registry=registry,
         connection_settings=connection.settings, on_close=[client.close, client.auth.close, adapter.close],
     )
 

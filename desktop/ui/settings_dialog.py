@@ -392,9 +392,7 @@ class SettingsDialog(QDialog):
         self._manifests: dict[str, Manifest] = {}
         self._adapter_classes: dict[str, Any] = {}
         try:
-            from adapters.registry import discover
-
-            for info in discover():
+            for info in self._ctx.adapter_registry():
                 self._manifests[info.id] = info.manifest
                 self._adapter_classes[info.id] = info.adapter_class
         except Exception as exc:

@@ -141,3 +141,24 @@ def test_connect_ringcentral_through_the_browser_stores_the_session(
     text = (tmp_path / "settings.json").read_text()
     assert json.loads(text)["ringcentral"]["client_id"] == DESKTOP_CLIENT_ID
     assert json.loads(stored)["access_token"] not in text
+
+
+def test_adapters_are_discovered_once_however_often_settings_opens(qtbot, app_context, tmp_path, monkeypatch) -> None:
+    import adapters.registry
+
+    # Given a count of adapter discoveries (each one scans the installed packages' entry points)
+    found: list[object] = []
+    real = adapters.registry.discover
+
+    def counting(**kwargs):  # type: ignore[no-untyped-def]
+        found.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(adapters.registry, "discover", counting)
+    # When Settings is opened three times
+    pickers = [_dialog(qtbot, app_context, tmp_path).crm_picker for _ in range(3)]
+    # Then the adapters were discovered once and every dialog lists them all
+    assert len(found) == 1
+    listed = {pickers[0].itemData(i) for i in range(pickers[0].count())}
+    assert {"salesforce", "clio"} <= listed
+    assert all(p.count() == pickers[0].count() for p in pickers)
