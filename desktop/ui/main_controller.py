@@ -488,9 +488,6 @@ class MainController(QObject):
             self.window.raise_()
             self.window.activateWindow()
 
-    def open_dialogs(self) -> list[QDialog]:
-        return [d for d in self._dialogs.values() if shiboken6.isValid(d)]
-
 
 def _aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
