@@ -15,7 +15,8 @@ from adapters.base import AuthError, ConflictError, Connection, RateLimited, Tra
 from adapters.clio import ClioAdapter, reduce_candidates, sign_in
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, inbound_call, outbound_call, sample_body
-from adapters.testing.harness import FailureKind
+from tests.adapters.renewing_harness import RenewingHarness
+from tests.fakes.browser import play_browser
 from tests.fakes.clio import ClioFake
 from tests.fakes.loopback import HostRouter, LoopbackServer
 
@@ -23,7 +24,7 @@ E164 = "+14155550123"
 APP = {"client_id": "clio-app-id", "client_secret": "clio-app-secret"}
 
 
-class ClioHarness(ContractHarness):
+class ClioHarness(RenewingHarness):
     """An adapter signed in to a fresh fake Clio firm, in-process through ``httpx.MockTransport``.
 
     ``inject_failure(401)`` makes Clio refuse the token twice in a row: the adapter renews a
@@ -51,9 +52,6 @@ class ClioHarness(ContractHarness):
             sleep=self.fake.sleep,
         )
 
-    def clock(self) -> float:
-        return self.fake.now.timestamp()
-
     def add_contact(self, name: str, phone: str, *, extension: str | None = None) -> str:
         contact_id = self.fake.add_contact(name, phone)
         self.fake.add_matter(contact_id, f"{name} — general advice")
@@ -74,15 +72,6 @@ class ClioHarness(ContractHarness):
             "time_entry": ("non_billable" if entries[0]["non_billable"] else "billable") if entries else "none",
         }
         return record
-
-    def inject_failure(self, kind: FailureKind, *, retry_after: float | None = None, body: Any = None) -> None:
-        self.fake.inject_failure(kind, retry_after=retry_after, body=body)
-        if kind == 401:
-            self.fake.inject_failure(kind, retry_after=retry_after, body=body)
-
-    def close(self) -> None:
-        self.adapter.close()
-        self.client.close()
 
 
 class TestClioContract(CrmAdapterContract):
@@ -129,18 +118,6 @@ def _requests(fake: ClioFake, method: str, path: str) -> list[httpx.Request]:
 # --- sign-in -------------------------------------------------------------------------------------
 
 
-def _play_browser(client: httpx.Client, *, lands_on: int = 200) -> Callable[[str], None]:
-    """The browser: GET the authorize page (the fake answers at once) and follow its redirect."""
-
-    def open_url(url: str) -> None:
-        answer = client.get(url)
-        assert answer.status_code == 302, answer.text
-        with httpx.Client() as browser:  # the loopback receiver is a real socket
-            assert browser.get(answer.headers["Location"]).status_code == lands_on
-
-    return open_url
-
-
 def test_pkce_sign_in_through_loopback_servers_with_the_users_own_app() -> None:
     # Given the fake Clio on a real loopback port
     fake = ClioFake()
@@ -148,7 +125,7 @@ def test_pkce_sign_in_through_loopback_servers_with_the_users_own_app() -> None:
         fake.base_url = server.base_url
         settings = {"base_url": server.base_url}
         # When the user signs in with their application's key and secret
-        secrets = sign_in(settings, http, secrets=APP, open_url=_play_browser(http), port=0, timeout=10)
+        secrets = sign_in(settings, http, secrets=APP, open_url=play_browser(http), port=0, timeout=10)
         # Then the code was exchanged with the verifier and the secret, and the API answers
         exchange = [r for r in fake.requests if r.url.path == "/oauth/token"]
         assert len(exchange) == 1
@@ -165,7 +142,7 @@ def test_sign_in_with_a_wrong_app_secret_says_to_check_the_app() -> None:
             {"base_url": fake.base_url},
             http,
             secrets={**APP, "client_secret": "wrong"},
-            open_url=_play_browser(http),
+            open_url=play_browser(http),
             port=0,
             timeout=10,
         )
@@ -181,7 +158,7 @@ def test_region_setting_sends_everything_to_that_regions_host() -> None:
     http = httpx.Client(
         transport=httpx.MockTransport(HostRouter({"app.clio.com": us.handler, "eu.app.clio.com": eu.handler}))
     )
-    secrets = sign_in({"region": "eu", **APP}, http, open_url=_play_browser(http), port=0, timeout=10)
+    secrets = sign_in({"region": "eu", **APP}, http, open_url=play_browser(http), port=0, timeout=10)
     adapter = ClioAdapter(Connection(settings={"region": "eu"}, secrets={**APP, **secrets}), client=http)
     contact_id = eu.add_contact("Ada Lovelace", E164)
     assert [c.id for c in adapter.find_contact(E164)] == [str(contact_id)]

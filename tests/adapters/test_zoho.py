@@ -23,8 +23,9 @@ from adapters.base import (
 )
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, inbound_call, outbound_call, sample_body
-from adapters.testing.harness import FailureKind
 from adapters.zoho import ZohoAdapter, sign_in
+from tests.adapters.renewing_harness import RenewingHarness
+from tests.fakes.browser import play_browser
 from tests.fakes.loopback import HostRouter, LoopbackServer
 from tests.fakes.zoho import ZohoFake
 
@@ -32,7 +33,7 @@ E164 = "+14155550123"
 CLIENT_ID = "1000.DESKTOPCLIENT"
 
 
-class ZohoHarness(ContractHarness):
+class ZohoHarness(RenewingHarness):
     """An adapter signed in to a fresh fake Zoho org, in-process through ``httpx.MockTransport``.
 
     ``inject_failure(401)`` makes Zoho refuse the token twice in a row: the adapter renews a
@@ -54,9 +55,6 @@ class ZohoHarness(ContractHarness):
             save_secrets=lambda values: self.saved.append(dict(values)),
             clock=self.clock,
         )
-
-    def clock(self) -> float:
-        return self.fake.now.timestamp()
 
     def add_contact(self, name: str, phone: str, *, extension: str | None = None) -> str:
         contact_id = self.fake.add_contact(name, phone)
@@ -81,15 +79,6 @@ class ZohoHarness(ContractHarness):
             "deal": what["id"] if what and record.get("$se_module") == "Deals" else None,
         }
         return record
-
-    def inject_failure(self, kind: FailureKind, *, retry_after: float | None = None, body: Any = None) -> None:
-        self.fake.inject_failure(kind, retry_after=retry_after, body=body)
-        if kind == 401:
-            self.fake.inject_failure(kind, retry_after=retry_after, body=body)
-
-    def close(self) -> None:
-        self.adapter.close()
-        self.client.close()
 
 
 class TestZohoContract(CrmAdapterContract):
@@ -137,19 +126,6 @@ def _last_json(fake: ZohoFake, method: str) -> Any:
 # --- sign-in -------------------------------------------------------------------------------------
 
 
-def _play_browser(client: httpx.Client, *, lands_on: int = 200) -> Callable[[str], None]:
-    """The browser: GET the authorize page (the fake answers at once) and follow its redirect."""
-
-    def open_url(url: str) -> None:
-        answer = client.get(url)
-        assert answer.status_code == 302, answer.text
-        with httpx.Client() as browser:  # the loopback receiver is a real socket
-            landed = browser.get(answer.headers["Location"])
-        assert landed.status_code == lands_on
-
-    return open_url
-
-
 def test_pkce_sign_in_through_loopback_servers_reaches_the_api_domain() -> None:
     # Given the fake Zoho on a real loopback port
     fake = ZohoFake()
@@ -157,7 +133,7 @@ def test_pkce_sign_in_through_loopback_servers_reaches_the_api_domain() -> None:
         fake.accounts_url = fake.api_url = server.base_url
         settings = {"client_id": CLIENT_ID, "accounts_url": server.base_url}
         # When the user signs in through the browser
-        secrets = sign_in(settings, http, open_url=_play_browser(http), port=0, timeout=10)
+        secrets = sign_in(settings, http, open_url=play_browser(http), port=0, timeout=10)
         # Then the code was exchanged with its verifier and the adapter works with the tokens
         token_calls = [r for r in fake.requests if r.url.path == "/oauth/v2/token"]
         assert len(token_calls) == 1 and b"code_verifier=" in token_calls[0].content
@@ -182,7 +158,7 @@ def test_sign_in_uses_the_chosen_data_centre_and_the_api_domain_it_names() -> No
     http = httpx.Client(transport=httpx.MockTransport(router))
     settings = {"client_id": CLIENT_ID, "data_centre": "eu"}
     # When signing in and using the adapter
-    secrets = sign_in(settings, http, open_url=_play_browser(http), port=0, timeout=10)
+    secrets = sign_in(settings, http, open_url=play_browser(http), port=0, timeout=10)
     adapter = ZohoAdapter(Connection(settings=settings, secrets=secrets), client=http)
     contact_id = eu.add_contact("Ada Lovelace", E164)
     # Then everything went to the EU accounts server and API domain
@@ -199,7 +175,7 @@ def test_sign_in_declined_in_the_browser_says_so() -> None:
         sign_in(
             {"client_id": CLIENT_ID, "accounts_url": fake.accounts_url},
             http,
-            open_url=_play_browser(http, lands_on=400),
+            open_url=play_browser(http, lands_on=400),
             port=0,
             timeout=10,
         )
@@ -212,7 +188,7 @@ def test_sign_in_with_wrong_verifier_is_refused_in_words() -> None:
 
     def forged(url: str) -> None:
         swapped = httpx.URL(url).copy_set_param("code_challenge", oauth.make_challenge(oauth.make_verifier()))
-        _play_browser(http)(str(swapped))  # the redirect itself succeeds; the exchange fails
+        play_browser(http)(str(swapped))  # the redirect itself succeeds; the exchange fails
 
     # Then Zoho's 200 {"error": "invalid_code"} becomes an AuthError asking to sign in again
     with pytest.raises(AuthError) as caught:
@@ -540,7 +516,7 @@ def test_api_domain_on_another_port_than_the_accounts_server_is_used() -> None:
     with LoopbackServer(fake.handler) as accounts, LoopbackServer(fake.handler) as api, httpx.Client(timeout=5) as http:
         fake.accounts_url, fake.api_url = accounts.base_url, api.base_url
         settings = {"client_id": CLIENT_ID, "accounts_url": accounts.base_url}
-        secrets = sign_in(settings, http, open_url=_play_browser(http), port=0, timeout=10)
+        secrets = sign_in(settings, http, open_url=play_browser(http), port=0, timeout=10)
         # When the adapter is used
         adapter = ZohoAdapter(Connection(settings=settings, secrets=secrets), client=http)
         adapter.verify()
@@ -573,7 +549,7 @@ def test_account_in_another_data_centre_is_signed_in_and_refreshed_at_its_own_ac
     http = httpx.Client(transport=httpx.MockTransport(router))
     settings = {"client_id": CLIENT_ID, "data_centre": "us"}
     # When signing in: the login page is on .com, the redirect names accounts.zoho.eu
-    secrets = sign_in(settings, http, open_url=_play_browser(http), port=0, timeout=10)
+    secrets = sign_in(settings, http, open_url=play_browser(http), port=0, timeout=10)
     # Then the code was exchanged at the EU accounts server and the refresh goes there too
     [exchange] = [r for r in eu.requests if r.url.path == "/oauth/v2/token"]
     assert exchange.url.host == "accounts.zoho.eu"

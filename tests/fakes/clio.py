@@ -32,21 +32,19 @@ Test controls: :meth:`add_contact`, :meth:`add_matter`, :meth:`person_edits`,
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import itertools
 import json
 import re
 import secrets
 import threading
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from adapters.testing.faults import FaultInjector
+from tests.fakes.oauth_grants import AuthCode, Grant, GrantStore
+from tests.fakes.vendor_base import InjectedApiFaults, wait_for_interrupt
 
 API_PREFIX = "/api/v4/"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -129,23 +127,7 @@ def _project(record: dict[str, Any], spec: dict[str, Any] | None) -> dict[str, A
     return out
 
 
-@dataclass
-class _Code:
-    client_id: str
-    redirect_uri: str
-    challenge: str | None
-    expires: datetime
-    used: bool = False
-
-
-@dataclass
-class _Grant:
-    client_id: str
-    revoked: bool = False
-    access: dict[str, datetime] = field(default_factory=dict)
-
-
-class ClioFake:
+class ClioFake(InjectedApiFaults):
     """One Clio region host with one law firm's data.
 
     Args:
@@ -177,22 +159,17 @@ class ClioFake:
         self.requests: list[httpx.Request] = []
         #: How many requests were refused with 429 for going over the rate limit.
         self.rate_refusals = 0
-        self.faults = FaultInjector(error_envelope)
+        self._init_faults(error_envelope)
         self.deny_next_authorize = False
-        self._codes: dict[str, _Code] = {}
-        self._grants: dict[str, _Grant] = {}
+        self.grants = GrantStore(lambda: self.now)
         self._windows: dict[str, list[datetime]] = {}
         self._ids = itertools.count(1001)
-        self._delays: list[float] = []
         self._lock = threading.RLock()
 
     # --- test controls ---------------------------------------------------------------------
 
     def _stamp(self) -> str:
         return self.now.isoformat(timespec="seconds")
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
     def sleep(self, seconds: float) -> None:
         """A ``sleep`` for the adapter under test: time passes on the fake's clock."""
@@ -239,28 +216,16 @@ class ClioFake:
                 record["body"] = body
             self._touch(record)
 
-    def inject_failure(self, kind: int | str, *, retry_after: float | None = None, body: Any = None) -> None:
-        """The next API request (not OAuth) fails: a status code, ``"timeout"`` or ``"malformed"``."""
-        self.faults.inject(kind, retry_after=retry_after, body=body)  # type: ignore[arg-type]
-
-    def delay_next(self, seconds: float) -> None:
-        """The next API request is slow: the fake's clock moves on by ``seconds`` before it answers,
-        and a client whose read timeout is shorter gets a timeout instead (no real waiting)."""
-        self._delays.append(seconds)
-
     def revoke_grant(self) -> None:
         """The user disconnected the app in Clio's settings: every token stops working."""
         with self._lock:
-            for grant in self._grants.values():
-                grant.revoked = True
-                grant.access.clear()
+            self.grants.revoke_all()
 
     def issue_tokens(self, client_id: str = "clio-app-id", *, expires_in: int = 2_592_000) -> dict[str, Any]:
         """Tokens as if a sign-in had happened (for tests that are not about sign-in)."""
         with self._lock:
             refresh = secrets.token_urlsafe(32)
-            grant = _Grant(client_id)
-            self._grants[refresh] = grant
+            grant = self.grants.add_grant(refresh, Grant(client_id, refresh_token=refresh))
             return self._access_for(grant, refresh, expires_in=expires_in)
 
     def api_requests(self) -> list[httpx.Request]:
@@ -288,16 +253,9 @@ class ClioFake:
             if path.startswith("/oauth/"):
                 return self._oauth(request)
             if path.startswith(API_PREFIX):
-                injected = self.faults.take(request)
+                injected = self._injected_answer(request)
                 if injected is not None:
                     return injected
-                if self._delays:
-                    delay = self._delays.pop(0)
-                    read_timeout = (request.extensions.get("timeout") or {}).get("read")
-                    if read_timeout is not None and delay >= read_timeout:
-                        self.advance(read_timeout)
-                        raise httpx.ReadTimeout("the fake server answered too slowly", request=request)
-                    self.advance(delay)
                 return self._api(request)
             return httpx.Response(404, text="Not found")
 
@@ -315,14 +273,12 @@ class ClioFake:
             return self._token(self._form(request))
         if path == "/oauth/deauthorize" and request.method == "POST":
             form = self._form(request)
-            for grant in self._grants.values():
+            for grant in self.grants:
                 if form.get("token") in grant.access:
-                    grant.revoked = True
-                    grant.access.clear()
-            held = self._grants.get(form.get("token", ""))
+                    self.grants.revoke(grant)
+            held = self.grants.grants.get(form.get("token", ""))
             if held is not None:
-                held.revoked = True
-                held.access.clear()
+                self.grants.revoke(held)
             return httpx.Response(200)
         return httpx.Response(404, text="Not found")
 
@@ -348,8 +304,10 @@ class ClioFake:
             return back(
                 {"error": "invalid_request", "error_description": "unsupported challenge method", "state": state}
             )
-        code = secrets.token_urlsafe(24)
-        self._codes[code] = _Code(q["client_id"], redirect_uri, challenge, self.now + timedelta(minutes=10))
+        code = self.grants.add_code(
+            secrets.token_urlsafe(24),
+            AuthCode(q["client_id"], redirect_uri, challenge, self.now + timedelta(minutes=10)),
+        )
         return back({"code": code, "state": state})
 
     def _token(self, form: dict[str, str]) -> httpx.Response:
@@ -358,24 +316,25 @@ class ClioFake:
             return _json(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
         grant_type = form.get("grant_type")
         if grant_type == "authorization_code":
-            code = self._codes.get(form.get("code", ""))
-            if code is None or code.used or code.expires < self.now or code.client_id != client_id:
-                return _json(400, {"error": "invalid_grant", "error_description": "The authorization code is invalid"})
-            code.used = True
-            if form.get("redirect_uri") != code.redirect_uri:
-                return _json(400, {"error": "invalid_grant", "error_description": "The redirect URI does not match"})
-            if code.challenge is not None:
-                verifier = form.get("code_verifier", "")
-                digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-                if digest != code.challenge:
-                    return _json(400, {"error": "invalid_grant", "error_description": "PKCE verification failed"})
+            redeemed = self.grants.redeem_code(
+                form.get("code", ""),
+                client_id=client_id,
+                redirect_uri=form.get("redirect_uri"),
+                verifier=form.get("code_verifier", ""),
+            )
+            if isinstance(redeemed, str):
+                description = {
+                    "invalid_code": "The authorization code is invalid",
+                    "redirect_mismatch": "The redirect URI does not match",
+                    "pkce_failed": "PKCE verification failed",
+                }[redeemed]
+                return _json(400, {"error": "invalid_grant", "error_description": description})
             refresh = secrets.token_urlsafe(32)
-            grant = _Grant(client_id)
-            self._grants[refresh] = grant
+            grant = self.grants.add_grant(refresh, Grant(client_id, refresh_token=refresh))
             return _json(200, self._access_for(grant, refresh, expires_in=2_592_000))
         if grant_type == "refresh_token":
-            held = self._grants.get(form.get("refresh_token", ""))
-            if held is None or held.revoked or held.client_id != client_id:
+            held = self.grants.by_refresh(form.get("refresh_token", ""), client_id)
+            if held is None:
                 return _json(400, {"error": "invalid_grant", "error_description": "The refresh token is invalid"})
             grant = held
             body = self._access_for(grant, "", expires_in=2_592_000)
@@ -383,9 +342,8 @@ class ClioFake:
             return _json(200, body)
         return _json(400, {"error": "unsupported_grant_type", "error_description": "Unsupported grant type"})
 
-    def _access_for(self, grant: _Grant, refresh: str, *, expires_in: int) -> dict[str, Any]:
-        access = secrets.token_urlsafe(32)
-        grant.access[access] = self.now + timedelta(seconds=expires_in)
+    def _access_for(self, grant: Grant, refresh: str, *, expires_in: int) -> dict[str, Any]:
+        access = self.grants.issue_access(grant, secrets.token_urlsafe(32), self.now + timedelta(seconds=expires_in))
         return {"token_type": "bearer", "access_token": access, "expires_in": expires_in, "refresh_token": refresh}
 
     # --- API -------------------------------------------------------------------------------
@@ -393,10 +351,9 @@ class ClioFake:
     def _authenticate(self, request: httpx.Request) -> str | httpx.Response:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token:
-            for grant in self._grants.values():
-                expiry = grant.access.get(token)
-                if expiry is not None and not grant.revoked and expiry > self.now:
-                    return str(token)
+            found = self.grants.find_access(token)
+            if found is not None and not found[0].revoked and found[1] > self.now:
+                return str(token)
         return _json(401, _error_body("Unauthorized", "The access token is invalid or has expired"))
 
     def _rate(self, token: str) -> tuple[dict[str, str], httpx.Response | None]:
@@ -752,11 +709,7 @@ def main(argv: list[str] | None = None) -> int:
         fake.base_url = server.base_url
         print(f"fake Clio on {server.base_url} (app key clio-app-id, secret clio-app-secret)")
         print("connect with settings base_url=" + server.base_url)
-        stop = threading.Event()
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        wait_for_interrupt()
     return 0
 
 

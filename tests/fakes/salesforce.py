@@ -47,7 +47,7 @@ import secrets
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -55,6 +55,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from tests.fakes.oauth_grants import AuthCode, Grant, GrantStore
 from tests.fakes.vendor_base import FakeApi, FakeClock
 
 API_VERSIONS = ("v58.0", "v59.0", "v60.0", "v61.0", "v62.0", "v63.0", "v64.0")
@@ -217,27 +218,6 @@ def phone_matches(term_digits: str, stored: str) -> bool:
     return len(short) >= 10 and long.endswith(short)
 
 
-@dataclass
-class _Grant:
-    """An approved connection: its refresh token and the access tokens issued from it."""
-
-    refresh_token: str
-    user_id: str
-    revoked: bool = False
-    access_tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry
-
-
-@dataclass
-class _Code:
-    client_id: str
-    redirect_uri: str
-    challenge: str | None
-    method: str
-    expires_at: float
-    user_id: str
-    scopes: tuple[str, ...]
-
-
 class SalesforceFake(FakeApi):
     """One Salesforce org with one connected app and one user.
 
@@ -296,8 +276,7 @@ class SalesforceFake(FakeApi):
             self.schema["Task"][name] = F("url", length, label=name)
         self.records: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.schema}
         self._counter = itertools.count(1)
-        self._codes: dict[str, _Code] = {}
-        self._grants: dict[str, _Grant] = {}
+        self.grants = GrantStore(self.clock.time)
         self.user_id = self.add_user("Dana Agent", extension="101")
 
     # --- seeding and the person in the CRM ------------------------------------------------------
@@ -416,38 +395,33 @@ class SalesforceFake(FakeApi):
     def expire_sessions(self) -> None:
         """The org's session timeout passed for every access token issued so far."""
         with self.lock:
-            for grant in self._grants.values():
-                grant.access_tokens = {t: min(exp, self.clock.time() - 1) for t, exp in grant.access_tokens.items()}
+            for grant in self.grants:
+                grant.access = {t: min(exp, self.clock.time() - 1) for t, exp in grant.access.items()}
 
     def revoke_all(self) -> None:
         """An admin revoked the app's access ("Connected Apps OAuth Usage" → Revoke)."""
         with self.lock:
-            for grant in self._grants.values():
-                grant.revoked = True
+            self.grants.revoke_all(forget_access=False)
 
     def active_access_tokens(self) -> int:
         with self.lock:
             now = self.clock.time()
-            return sum(
-                1 for g in self._grants.values() if not g.revoked for exp in g.access_tokens.values() if exp > now
-            )
+            return sum(1 for g in self.grants if not g.revoked for exp in g.access.values() if exp > now)
 
-    def _new_grant(self) -> _Grant:
-        grant = _Grant(refresh_token=f"5Aep861{secrets.token_urlsafe(48)}", user_id=self.user_id)
-        self._grants[grant.refresh_token] = grant
-        return grant
+    def _new_grant(self) -> Grant:
+        refresh = f"5Aep861{secrets.token_urlsafe(48)}"
+        return self.grants.add_grant(refresh, Grant(self.client_id, user_id=self.user_id, refresh_token=refresh))
 
     def _token_body(
         self,
-        grant: _Grant,
+        grant: Grant,
         *,
         origin: str,
         with_refresh: bool = True,
         scopes: tuple[str, ...] = ("api", "refresh_token"),
     ) -> dict[str, Any]:
         now = self.clock.time()
-        access = f"{ORG_ID}!{secrets.token_urlsafe(60)}"
-        grant.access_tokens[access] = now + self.session_seconds
+        access = self.grants.issue_access(grant, f"{ORG_ID}!{secrets.token_urlsafe(60)}", now + self.session_seconds)
         body: dict[str, Any] = {
             "access_token": access,
             "signature": base64.b64encode(hashlib.sha256(access.encode()).digest()).decode(),
@@ -461,17 +435,16 @@ class SalesforceFake(FakeApi):
             body["refresh_token"] = grant.refresh_token
         return body
 
-    def _session(self, request: httpx.Request) -> _Grant | None:
+    def _session(self, request: httpx.Request) -> Grant | None:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return None
         token = header[len("Bearer ") :]
-        now = self.clock.time()
-        for grant in self._grants.values():
-            expiry = grant.access_tokens.get(token)
-            if expiry is not None:
-                return grant if not grant.revoked and expiry > now else None
-        return None
+        found = self.grants.find_access(token)
+        if found is None:
+            return None
+        grant, expiry = found
+        return grant if not grant.revoked and expiry > self.clock.time() else None
 
     # --- errors ---------------------------------------------------------------------------------
 
@@ -973,12 +946,12 @@ class SalesforceFake(FakeApi):
             return self._token(self._form(request), origin)
         if endpoint == "revoke" and request.method == "POST":
             token = self._form(request).get("token", "")
-            for grant in self._grants.values():
+            for grant in self.grants:
                 if token == grant.refresh_token:
-                    grant.revoked = True
+                    self.grants.revoke(grant, forget_access=False)
                     return httpx.Response(200)
-                if token in grant.access_tokens:
-                    grant.access_tokens[token] = 0
+                if token in grant.access:
+                    grant.access[token] = 0
                     return httpx.Response(200)
             return httpx.Response(
                 400, json={"error": "unsupported_token_type", "error_description": "this token type is not supported"}
@@ -1046,9 +1019,9 @@ class SalesforceFake(FakeApi):
             return back(error="access_denied", error_description="end-user denied authorization")
         requested = tuple((params.get("scope") or " ".join(self.app_scopes)).split())
         granted = tuple(s for s in requested if s in self.app_scopes)
-        code = f"aPrx{secrets.token_urlsafe(40)}=="
-        self._codes[code] = _Code(
-            client_id, redirect_uri, challenge, method, self.clock.time() + CODE_LIFETIME, self.user_id, granted
+        code = self.grants.add_code(
+            f"aPrx{secrets.token_urlsafe(40)}==",
+            AuthCode(client_id, redirect_uri, challenge, self.clock.time() + CODE_LIFETIME, granted, self.user_id),
         )
         return back(code=code)
 
@@ -1060,30 +1033,36 @@ class SalesforceFake(FakeApi):
         if form.get("client_id") != self.client_id:
             return bad("invalid_client_id", "client identifier invalid")
         if grant_type == "authorization_code":
-            code = self._codes.pop(form.get("code", ""), None)
-            if code is None or code.expires_at < self.clock.time():
-                return bad("invalid_grant", "invalid authorization code")
-            if form.get("redirect_uri") != code.redirect_uri:
-                return bad("invalid_grant", "redirect_uri must match configuration")
-            if code.challenge is not None:
-                verifier = form.get("code_verifier", "")
-                digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-                if not verifier or digest != code.challenge:
-                    return bad("invalid_grant", "invalid code verifier")
+            code = self.grants.redeem_code(
+                form.get("code", ""),
+                client_id=self.client_id,
+                redirect_uri=form.get("redirect_uri"),
+                verifier=form.get("code_verifier", ""),
+            )
+            if isinstance(code, str):
+                return bad(
+                    "invalid_grant",
+                    {
+                        "invalid_code": "invalid authorization code",
+                        "redirect_mismatch": "redirect_uri must match configuration",
+                        "pkce_failed": "invalid code verifier",
+                    }[code],
+                )
             offline = "refresh_token" in code.scopes or "offline_access" in code.scopes
             if offline:
                 grant = self._new_grant()
             else:  # a session without a refresh token: usable until it times out, never renewed
-                grant = _Grant(refresh_token="", user_id=code.user_id)
-                self._grants[f"session-only-{secrets.token_hex(8)}"] = grant
+                grant = self.grants.add_grant(
+                    f"session-only-{secrets.token_hex(8)}", Grant(self.client_id, user_id=code.user_id)
+                )
             body = self._token_body(grant, origin=origin, with_refresh=offline, scopes=code.scopes)
             return httpx.Response(200, json=body)
         if grant_type == "refresh_token":
-            grant = self._grants.get(form.get("refresh_token", ""))
-            if grant is None or grant.revoked:
+            grant = self.grants.by_refresh(form.get("refresh_token", ""))
+            if grant is None:
                 return bad("invalid_grant", "expired access/refresh token")
             if self.rotate_refresh_tokens:
-                grant.revoked = True
+                self.grants.revoke(grant, forget_access=False)
                 fresh = self._new_grant()
                 return httpx.Response(200, json=self._token_body(fresh, origin=origin))
             return httpx.Response(200, json=self._token_body(grant, origin=origin, with_refresh=False))

@@ -20,11 +20,13 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
 import httpx
+
+from adapters.testing.faults import ErrorEnvelope, FaultInjector
 
 FaultKind = int | Literal["timeout", "malformed", "slow"]
 
@@ -278,6 +280,57 @@ class FakeApi:
             thread.join()
 
 
+class InjectedApiFaults:
+    """Fault plumbing for a fake that keeps its own clock (``now``, a ``datetime``) and answers
+    through an :class:`~adapters.testing.faults.FaultInjector` instead of :meth:`FakeApi.inject`.
+
+    The fake calls :meth:`_init_faults` with its error envelope in ``__init__``, and its handler
+    returns :meth:`_injected_answer` when that is not ``None``, before answering an API request
+    normally.
+
+    Threading: call :meth:`_injected_answer` under the fake's lock.
+    """
+
+    now: datetime
+    faults: FaultInjector
+    _delays: list[float]
+
+    def _init_faults(self, envelope: ErrorEnvelope) -> None:
+        self.faults = FaultInjector(envelope)
+        self._delays = []
+
+    def advance(self, seconds: float) -> None:
+        """Time passes on the fake's clock."""
+        self.now += timedelta(seconds=seconds)
+
+    def inject_failure(self, kind: int | str, *, retry_after: float | None = None, body: Any = None) -> None:
+        """The next API request (not OAuth) fails: a status code, ``"timeout"`` or ``"malformed"``."""
+        self.faults.inject(kind, retry_after=retry_after, body=body)  # type: ignore[arg-type]
+
+    def delay_next(self, seconds: float) -> None:
+        """The next API request is slow: the fake's clock moves on by ``seconds`` before it answers,
+        and a client whose read timeout is shorter gets a timeout instead (no real waiting)."""
+        self._delays.append(seconds)
+
+    def _injected_answer(self, request: httpx.Request) -> httpx.Response | None:
+        """The queued failure for this API request, if any; else lets a queued delay pass.
+
+        Raises:
+            httpx.ReadTimeout: for an injected timeout, or a delay as long as the read timeout.
+        """
+        injected = self.faults.take(request)
+        if injected is not None:
+            return injected
+        if self._delays:
+            delay = self._delays.pop(0)
+            read_timeout = (request.extensions.get("timeout") or {}).get("read")
+            if read_timeout is not None and delay >= read_timeout:
+                self.advance(read_timeout)
+                raise httpx.ReadTimeout("the fake server answered too slowly", request=request)
+            self.advance(delay)
+        return None
+
+
 def sandbox_demo_contacts() -> list[dict[str, Any]]:
     """The sandbox's demo contacts (``resources/sandbox/contacts.json``), so a fake served to the
     sandbox knows the people its simulated calls come from. ``crmPhone`` is how the CRM stores
@@ -297,7 +350,12 @@ def run_forever(fake: FakeApi, argv: list[str] | None, *, env_var: str, describe
         print(f"fake {fake.name} listening on {base_url}")
         print(describe)
         print(f"point Logdesk at it with: {env_var}={base_url}")
-        stop = threading.Event()
-        with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+        wait_for_interrupt()
     return 0
+
+
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C (for ``python -m tests.fakes.<crm>`` servers)."""
+    stop = threading.Event()
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()

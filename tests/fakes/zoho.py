@@ -28,21 +28,19 @@ Test controls: :meth:`add_contact`, :meth:`add_lead`, :meth:`add_deal`, :meth:`p
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import itertools
 import json
 import re
 import secrets
 import threading
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from adapters.testing.faults import FaultInjector
+from tests.fakes.oauth_grants import AuthCode, Grant, GrantStore
+from tests.fakes.vendor_base import InjectedApiFaults, wait_for_interrupt
 
 API_PREFIX = "/crm/v8"
 SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.fields.READ", "ZohoCRM.users.READ")
@@ -61,25 +59,6 @@ def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> http
 
 def _error(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"code": code, "details": details or {}, "message": message, "status": "error"}
-
-
-@dataclass
-class _Code:
-    client_id: str
-    redirect_uri: str
-    challenge: str
-    scopes: tuple[str, ...]
-    offline: bool
-    expires: datetime
-    used: bool = False
-
-
-@dataclass
-class _Grant:
-    client_id: str
-    scopes: tuple[str, ...]
-    revoked: bool = False
-    access: dict[str, datetime] = field(default_factory=dict)
 
 
 def error_envelope(status: int) -> dict[str, Any]:
@@ -112,7 +91,7 @@ def _field(
     return meta
 
 
-class ZohoFake:
+class ZohoFake(InjectedApiFaults):
     """One Zoho organisation in one data centre.
 
     Args:
@@ -173,11 +152,9 @@ class ZohoFake:
             _field("What_Id", "lookup", 120),
         ]
         self.deny_next_authorize = False
-        self._codes: dict[str, _Code] = {}
-        self._grants: dict[str, _Grant] = {}
-        self.faults = FaultInjector(error_envelope)
+        self.grants = GrantStore(lambda: self.now)
+        self._init_faults(error_envelope)
         self._ids = itertools.count(4876876000009000001)
-        self._delays: list[float] = []
         self._lock = threading.RLock()
 
     # --- test controls ---------------------------------------------------------------------
@@ -187,9 +164,6 @@ class ZohoFake:
 
     def _stamp(self) -> str:
         return self.now.isoformat(timespec="seconds")
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
     def add_contact(self, name: str, phone: str, *, mobile: str | None = None, account: str | None = None) -> str:
         first, _, last = name.rpartition(" ")
@@ -248,28 +222,16 @@ class ZohoFake:
             record["Modified_Time"] = self._stamp()
             record["Modified_By"] = {"name": "Someone Else", "id": "4876876000000225999"}
 
-    def inject_failure(self, kind: int | str, *, retry_after: float | None = None, body: Any = None) -> None:
-        """The next API request (not OAuth) fails: a status code, ``"timeout"`` or ``"malformed"``."""
-        self.faults.inject(kind, retry_after=retry_after, body=body)  # type: ignore[arg-type]
-
-    def delay_next(self, seconds: float) -> None:
-        """The next API request is slow: the fake's clock moves on by ``seconds`` before it answers,
-        and a client whose read timeout is shorter gets a timeout instead (no real waiting)."""
-        self._delays.append(seconds)
-
     def revoke_grant(self) -> None:
         """The user removed the app's access in Zoho Accounts: every token stops working."""
         with self._lock:
-            for grant in self._grants.values():
-                grant.revoked = True
-                grant.access.clear()
+            self.grants.revoke_all()
 
     def issue_tokens(self, client_id: str = "1000.DESKTOPCLIENT", *, expires_in: int = 3600) -> dict[str, Any]:
         """Tokens as if a sign-in had happened (for tests that are not about sign-in)."""
         with self._lock:
             refresh = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
-            grant = _Grant(client_id, tuple(SCOPES))
-            self._grants[refresh] = grant
+            grant = self.grants.add_grant(refresh, Grant(client_id, tuple(SCOPES), refresh_token=refresh))
             return self._access_for(grant, refresh, expires_in=expires_in, include_refresh=True)
 
     def api_requests(self) -> list[httpx.Request]:
@@ -292,16 +254,9 @@ class ZohoFake:
                     return _json(
                         400, _error("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one")
                     )
-                injected = self.faults.take(request)
+                injected = self._injected_answer(request)
                 if injected is not None:
                     return injected
-                if self._delays:
-                    delay = self._delays.pop(0)
-                    read_timeout = (request.extensions.get("timeout") or {}).get("read")
-                    if read_timeout is not None and delay >= read_timeout:
-                        self.advance(read_timeout)
-                        raise httpx.ReadTimeout("the fake server answered too slowly", request=request)
-                    self.advance(delay)
                 return self._api(request)
             return httpx.Response(404, text="Not found")
 
@@ -324,10 +279,9 @@ class ZohoFake:
         if path == "/oauth/v2/token/revoke" and request.method == "POST":
             form = {k: v[-1] for k, v in parse_qs(request.content.decode()).items()}
             token = form.get("token") or request.url.params.get("token", "")
-            grant = self._grants.get(token)
+            grant = self.grants.grants.get(token)
             if grant is not None:
-                grant.revoked = True
-                grant.access.clear()
+                self.grants.revoke(grant)
             return _json(200, {"status": "success"})
         return httpx.Response(404, text="Not found")
 
@@ -354,14 +308,16 @@ class ZohoFake:
         scopes = tuple(s for s in re.split(r"[ ,]+", q.get("scope", "")) if s)
         if not scopes or any(s not in self.clients[client_id] for s in scopes):
             return back({"error": "invalid_scope", "state": state})
-        code = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
-        self._codes[code] = _Code(
-            client_id,
-            redirect_uri,
-            q["code_challenge"],
-            scopes,
-            q.get("access_type") == "offline",
-            self.now + timedelta(minutes=2),
+        code = self.grants.add_code(
+            f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}",
+            AuthCode(
+                client_id,
+                redirect_uri,
+                q["code_challenge"],
+                self.now + timedelta(minutes=2),
+                scopes,
+                extra={"offline": q.get("access_type") == "offline"},
+            ),
         )
         return back({"state": state, "code": code, "location": self.location, "accounts-server": self.accounts_url})
 
@@ -370,31 +326,29 @@ class ZohoFake:
         if form.get("client_id") not in self.clients:
             return _json(200, {"error": "invalid_client"})
         if grant_type == "authorization_code":
-            code = self._codes.get(form.get("code", ""))
-            if code is None or code.used or code.expires < self.now or code.client_id != form.get("client_id"):
-                return _json(200, {"error": "invalid_code"})
-            code.used = True
-            if form.get("redirect_uri") != code.redirect_uri:
-                return _json(200, {"error": "invalid_redirect_uri"})
-            verifier = form.get("code_verifier", "")
-            digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-            if not verifier or digest != code.challenge:
-                return _json(200, {"error": "invalid_code"})
-            grant = _Grant(code.client_id, code.scopes)
+            code = self.grants.redeem_code(
+                form.get("code", ""),
+                client_id=form.get("client_id", ""),
+                redirect_uri=form.get("redirect_uri"),
+                verifier=form.get("code_verifier", ""),
+            )
+            if isinstance(code, str):
+                return _json(200, {"error": "invalid_redirect_uri" if code == "redirect_mismatch" else "invalid_code"})
             refresh = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
-            self._grants[refresh] = grant
-            return _json(200, self._access_for(grant, refresh, expires_in=3600, include_refresh=code.offline))
+            grant = self.grants.add_grant(refresh, Grant(code.client_id, code.scopes, refresh_token=refresh))
+            return _json(200, self._access_for(grant, refresh, expires_in=3600, include_refresh=code.extra["offline"]))
         if grant_type == "refresh_token":
-            held = self._grants.get(form.get("refresh_token", ""))
-            if held is None or held.revoked or held.client_id != form.get("client_id"):
+            held = self.grants.by_refresh(form.get("refresh_token", ""), form.get("client_id", ""))
+            if held is None:
                 return _json(200, {"error": "invalid_code"})
             grant = held
             return _json(200, self._access_for(grant, "", expires_in=3600, include_refresh=False))
         return _json(200, {"error": "unsupported_grant_type"})
 
-    def _access_for(self, grant: _Grant, refresh: str, *, expires_in: int, include_refresh: bool) -> dict[str, Any]:
-        access = f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
-        grant.access[access] = self.now + timedelta(seconds=expires_in)
+    def _access_for(self, grant: Grant, refresh: str, *, expires_in: int, include_refresh: bool) -> dict[str, Any]:
+        access = self.grants.issue_access(
+            grant, f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}", self.now + timedelta(seconds=expires_in)
+        )
         body: dict[str, Any] = {
             "access_token": access,
             "scope": " ".join(grant.scopes),
@@ -411,12 +365,9 @@ class ZohoFake:
         scheme, _, token = header.partition(" ")
         if scheme != "Zoho-oauthtoken" or not token:
             return _json(401, _error("AUTHENTICATION_FAILURE", "Authentication failed"))
-        for grant in self._grants.values():
-            expiry = grant.access.get(token)
-            if expiry is not None and not grant.revoked:
-                if expiry <= self.now:
-                    return _json(401, _error("INVALID_TOKEN", "invalid oauth token"))
-                return grant.scopes
+        found = self.grants.find_access(token)
+        if found is not None and not found[0].revoked and found[1] > self.now:
+            return found[0].scopes
         return _json(401, _error("INVALID_TOKEN", "invalid oauth token"))
 
     # --- CRM API ---------------------------------------------------------------------------
@@ -770,11 +721,7 @@ def main(argv: list[str] | None = None) -> int:
         fake.accounts_url = fake.api_url = server.base_url
         print(f"fake Zoho CRM on {server.base_url} (client id 1000.DESKTOPCLIENT)")
         print("connect with settings accounts_url=" + server.base_url)
-        stop = threading.Event()
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        wait_for_interrupt()
     return 0
 
 
