@@ -38,12 +38,12 @@ ENTRY_POINT_GROUP = "logdesk.adapters"
 
 #: Built-in adapters: id → "module:Class". One line per adapter; keep "local" first.
 BUILTIN_ADAPTERS: dict[str, str] = {
-    "local": "adapters.local:LocalCrm",
-    "zoho": "adapters.zoho:ZohoAdapter",
-    "clio": "adapters.clio:ClioAdapter",
-    "hubspot": "adapters.hubspot:HubSpotAdapter",
-    "pipedrive": "adapters.pipedrive:PipedriveAdapter",
-    "salesforce": "adapters.salesforce:SalesforceAdapter",
+    "local": "adapters.crm.local:LocalCrm",
+    "zoho": "adapters.crm.zoho:ZohoAdapter",
+    "clio": "adapters.crm.clio:ClioAdapter",
+    "hubspot": "adapters.crm.hubspot:HubSpotAdapter",
+    "pipedrive": "adapters.crm.pipedrive:PipedriveAdapter",
+    "salesforce": "adapters.crm.salesforce:SalesforceAdapter",
 }
 
 

@@ -15,9 +15,9 @@ import time
 from typing import Any
 
 from adapters.base import Connection, RateLimited
-from adapters.hubspot import API_BASE, HubSpotAdapter
+from adapters.crm.hubspot import API_BASE, HubSpotAdapter
+from adapters.crm.pipedrive import PipedriveAdapter
 from adapters.models import LogEntry, LogUpdate
-from adapters.pipedrive import PipedriveAdapter
 from adapters.testing import calls
 from bench import Result, at_most
 from tests.fakes import hubspot as hubspot_fake

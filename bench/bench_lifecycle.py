@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from adapters.base import CrmAdapter, Manifest, RateLimited
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 from adapters.models import Call, CallLogRef, Contact, FieldValue, LogEntry, LogUpdate, StoredCallLog
 from adapters.notes.models import NoteSettings
 from bench import Result, at_most

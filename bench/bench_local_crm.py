@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from adapters import phone
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 from adapters.models import LogEntry, LogUpdate
 from adapters.testing.calls import inbound_call
 from bench import Result, at_most, best_of

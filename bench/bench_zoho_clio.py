@@ -21,10 +21,10 @@ import httpx
 
 from adapters import oauth
 from adapters.base import Connection, RateLimited
-from adapters.clio import ClioAdapter
+from adapters.crm.clio import ClioAdapter
+from adapters.crm.zoho import ZohoAdapter
 from adapters.models import LogEntry, LogUpdate
 from adapters.testing import calls
-from adapters.zoho import ZohoAdapter
 from bench import Result, at_most
 from tests.fakes.clio import ClioFake
 from tests.fakes.zoho import ZohoFake

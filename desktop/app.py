@@ -301,7 +301,7 @@ def sandbox_context(
     """
     import time
 
-    from adapters.local import LocalCrm
+    from adapters.crm.local import LocalCrm
     from adapters.ringcentral.sandbox import SandboxAccount, connect, preset
     from desktop.engine.service import Engine
     from desktop.engine.store import Store

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from adapters.base import AdapterError
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 from desktop import paths
 from desktop.settings import load_settings
 

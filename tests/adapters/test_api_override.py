@@ -8,8 +8,8 @@ import pytest
 
 from adapters.api_override import api_base_override
 from adapters.base import AuthError, Connection
-from adapters.hubspot import HubSpotAdapter
-from adapters.pipedrive import PipedriveAdapter
+from adapters.crm.hubspot import HubSpotAdapter
+from adapters.crm.pipedrive import PipedriveAdapter
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 
 from adapters import oauth
 from adapters.base import AuthError, ConflictError, Connection, RateLimited, TransientError, ValidationError
-from adapters.clio import ClioAdapter, reduce_candidates, sign_in
+from adapters.crm.clio import ClioAdapter, reduce_candidates, sign_in
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, inbound_call, outbound_call, sample_body
 from tests.adapters.renewing_harness import RenewingHarness

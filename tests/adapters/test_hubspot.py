@@ -19,7 +19,7 @@ from adapters.base import (
     TransientError,
     ValidationError,
 )
-from adapters.hubspot import API_BASE, DEFAULT_OUTCOMES, HubSpotAdapter, call_status, parse_hubspot_error
+from adapters.crm.hubspot import API_BASE, DEFAULT_OUTCOMES, HubSpotAdapter, call_status, parse_hubspot_error
 from adapters.models import Call, CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, calls
 from tests.fakes.hubspot import CUSTOM_OUTCOME, DEFAULT_TOKEN, HubSpotFake

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from adapters.base import AdapterError, ConflictError, Connection, TransientError, ValidationError
-from adapters.local import DEFAULT_DISPOSITIONS, LocalCrm
+from adapters.crm.local import DEFAULT_DISPOSITIONS, LocalCrm
 from adapters.models import LogEntry, LogUpdate, Option
 from adapters.testing.calls import inbound_call, internal_call, outbound_call
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.base import Connection
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 from adapters.models import CallLogRef
 from adapters.testing import ContractHarness, CrmAdapterContract
 

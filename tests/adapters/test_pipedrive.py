@@ -19,14 +19,14 @@ from adapters.base import (
     TransientError,
     ValidationError,
 )
-from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
-from adapters.pipedrive import (
+from adapters.crm.pipedrive import (
     PipedriveAdapter,
     format_duration,
     normalize_domain,
     parse_duration,
     parse_pipedrive_error,
 )
+from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, calls
 from tests.fakes.pipedrive import DEFAULT_TOKEN, PipedriveFake
 from tests.fakes.vendor_base import RealClock

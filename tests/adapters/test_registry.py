@@ -13,7 +13,7 @@ import pytest
 
 from adapters import registry
 from adapters.base import AdapterError, Connection, ValidationError
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 
 _PLUGIN_SOURCE = """
 from typing import ClassVar
@@ -88,7 +88,7 @@ def test_create_builds_a_working_adapter(tmp_path: Path) -> None:
 
 def test_missing_builtin_module_is_reported_not_fatal(caplog: pytest.LogCaptureFixture) -> None:
     found = registry.discover(
-        builtins={"ghost": "adapters.no_such_crm:GhostAdapter", "local": "adapters.local:LocalCrm"},
+        builtins={"ghost": "adapters.no_such_crm:GhostAdapter", "local": "adapters.crm.local:LocalCrm"},
         include_plugins=False,
     )
     assert "local" in found and "ghost" not in found
@@ -100,7 +100,7 @@ def test_missing_builtin_module_is_reported_not_fatal(caplog: pytest.LogCaptureF
 
 
 def test_builtin_registered_under_another_id_is_reported(caplog: pytest.LogCaptureFixture) -> None:
-    found = registry.discover(builtins={"hubspot": "adapters.local:LocalCrm"}, include_plugins=False)
+    found = registry.discover(builtins={"hubspot": "adapters.crm.local:LocalCrm"}, include_plugins=False)
     assert "hubspot" not in found
     assert "manifest id is 'local'" in found.problems[0].message
 

@@ -22,8 +22,7 @@ from adapters.base import (
     TransientError,
     ValidationError,
 )
-from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
-from adapters.salesforce import (
+from adapters.crm.salesforce import (
     CALL_RESULT,
     RELATED_TO,
     USAGE_RECHECK_SECONDS,
@@ -35,6 +34,7 @@ from adapters.salesforce import (
     sign_in,
     with_expiry,
 )
+from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, calls
 from desktop.engine.models import CallFilter, Draft, LogStatus
 from tests.engine.world import World, all_settled, drive

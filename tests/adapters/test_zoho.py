@@ -21,9 +21,9 @@ from adapters.base import (
     ValidationError,
     page_fields_for,
 )
+from adapters.crm.zoho import ZohoAdapter, sign_in
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, inbound_call, outbound_call, sample_body
-from adapters.zoho import ZohoAdapter, sign_in
 from tests.adapters.renewing_harness import RenewingHarness
 from tests.fakes.browser import play_browser
 from tests.fakes.loopback import HostRouter, LoopbackServer

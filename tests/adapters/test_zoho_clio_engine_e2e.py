@@ -6,7 +6,7 @@ Clio refuses the stale write (If-Match → 412 → ConflictError); Zoho has no p
 adapter re-reads right before its PUT and reports the conflict itself. Either way the engine
 reads again, substitutes again and writes once more. (Zoho's remaining window — an edit landing
 during the one round trip between that re-read and the PUT — cannot be closed without a
-precondition in Zoho's API; it is documented in adapters/zoho.py.)
+precondition in Zoho's API; it is documented in adapters/crm/zoho.py.)
 """
 
 from __future__ import annotations

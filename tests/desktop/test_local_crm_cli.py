@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 from adapters.models import LogEntry
 from adapters.testing.calls import inbound_call
 from desktop import paths

@@ -21,7 +21,7 @@ def logfile(tmp_path: Path):
 
 def test_bearer_tokens_are_redacted(logfile) -> None:
     _, path = logfile
-    logging.getLogger("adapters.hubspot").info("sending Authorization: Bearer pat-na1-0123456789abcdef")
+    logging.getLogger("adapters.crm.hubspot").info("sending Authorization: Bearer pat-na1-0123456789abcdef")
     text = path.read_text()
     assert "pat-na1-0123456789abcdef" not in text
     assert f"Bearer {REDACTED}" in text
@@ -41,7 +41,7 @@ def test_token_and_code_query_values_are_redacted(logfile) -> None:
 def test_every_secret_the_store_holds_is_redacted_even_in_args_and_tracebacks(logfile, caplog) -> None:
     store, path = logfile
     store.set("pipedrive:api_token", "0123456789abcdef0123")
-    log = logging.getLogger("adapters.pipedrive")
+    log = logging.getLogger("adapters.crm.pipedrive")
     log.info("token is %s", "0123456789abcdef0123")
     try:
         raise RuntimeError("failed with 0123456789abcdef0123")

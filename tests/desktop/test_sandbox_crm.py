@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.hubspot import HubSpotAdapter
-from adapters.local import LocalCrm
-from adapters.pipedrive import PipedriveAdapter
+from adapters.crm.hubspot import HubSpotAdapter
+from adapters.crm.local import LocalCrm
+from adapters.crm.pipedrive import PipedriveAdapter
 from adapters.ringcentral.sandbox import ManualClock, SandboxAccount, preset
 from desktop.app import SANDBOX_CRM_ENV, sandbox_context
 from desktop.settings import AppSettings

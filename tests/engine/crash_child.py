@@ -13,7 +13,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 from adapters.notes.models import NoteSettings
 from desktop.engine.models import CallFilter, Draft
 from desktop.engine.ports import ManualClock

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from adapters.base import Connection
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 from adapters.notes.models import NoteSettings
 from adapters.ringcentral.sandbox import PLATFORM_BASE, ManualClock, SandboxAccount, connect, preset
 from adapters.ringcentral.sandbox.data import Person

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 from tests.engine.crash_child import agent_note
 from tests.engine.world import phone_for, scripted_calls
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 from adapters.notes.models import NoteSettings
 from adapters.ringcentral.sandbox import SandboxAccount, connect
 from desktop.engine.models import CallFilter, LogStatus

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from adapters.base import PermissionDenied, RateLimited
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 from adapters.models import Call, CallLogRef, Contact, LogEntry
 from desktop.engine.errors import UnknownCall
 from desktop.engine.models import ArtifactKind, ArtifactState, CallFilter, Draft, LogStatus

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import CrmAdapter
-from adapters.local import LocalCrm
+from adapters.crm.local import LocalCrm
 from adapters.models import Call, Contact
 from adapters.notes.models import NoteSettings
 from adapters.testing.calls import inbound_call, raw_call_record

@@ -45,7 +45,7 @@ def test_save_writes_options_to_the_file_and_secrets_to_the_store(
     qtbot, app_context, tmp_path, secret_store, monkeypatch
 ) -> None:
     # Given a CRM whose connect form has a domain and a secret token
-    from adapters.local import LocalCrm
+    from adapters.crm.local import LocalCrm
 
     manifest = LocalCrm.manifest.model_copy(update={"auth": AuthSpec(kind=AuthKind.TOKEN, fields=[
         AuthField(key="domain", label="Domain"), AuthField(key="token", label="API token", secret=True)])})
