@@ -167,7 +167,7 @@ def test_the_same_tests_pass_for_the_correct_adapter(
 
 
 def test_local_only_harness_skips_http_fault_tests_with_a_reason(tmp_path: Any) -> None:
-    from tests.adapters.test_local_contract import LocalHarness
+    from tests.adapters.crm.test_local_contract import LocalHarness
 
     harness = LocalHarness(tmp_path / "crm.sqlite3")
     try:

@@ -15,7 +15,7 @@ from adapters.base import AuthError, ConflictError, Connection, RateLimited, Tra
 from adapters.crm.clio import ClioAdapter, reduce_candidates, sign_in
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, inbound_call, outbound_call, sample_body
-from tests.adapters.renewing_harness import RenewingHarness
+from tests.adapters.crm.renewing_harness import RenewingHarness
 from tests.fakes.browser import play_browser
 from tests.fakes.clio import ClioFake
 from tests.fakes.loopback import HostRouter, LoopbackServer

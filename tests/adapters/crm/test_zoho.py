@@ -24,7 +24,7 @@ from adapters.base import (
 from adapters.crm.zoho import ZohoAdapter, sign_in
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, inbound_call, outbound_call, sample_body
-from tests.adapters.renewing_harness import RenewingHarness
+from tests.adapters.crm.renewing_harness import RenewingHarness
 from tests.fakes.browser import play_browser
 from tests.fakes.loopback import HostRouter, LoopbackServer
 from tests.fakes.zoho import ZohoFake

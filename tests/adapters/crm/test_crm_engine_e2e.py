@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from adapters.base import CrmAdapter
-from tests.adapters.test_hubspot import HubSpotHarness
-from tests.adapters.test_pipedrive import PipedriveHarness
+from tests.adapters.crm.test_hubspot import HubSpotHarness
+from tests.adapters.crm.test_pipedrive import PipedriveHarness
 from tests.engine.world import World, all_settled, drive
 
 PHONE = "+14155550123"

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.adapters.test_clio import ClioHarness
-from tests.adapters.test_zoho import ZohoHarness
+from tests.adapters.crm.test_clio import ClioHarness
+from tests.adapters.crm.test_zoho import ZohoHarness
 from tests.engine.world import World, all_settled, drive
 from tests.fakes.clio import ClioFake
 from tests.fakes.zoho import ZohoFake
