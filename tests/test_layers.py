@@ -49,3 +49,5 @@ def test_every_qt_free_module_is_checked() -> None:
 
     names = [m.name for m in pkgutil.walk_packages(adapters.__path__, "adapters.")]
     assert "adapters.base" in names and "adapters.models" in names
+    vendors = ("local", "hubspot", "pipedrive", "salesforce", "zoho", "clio")
+    assert {f"adapters.crm.{vendor}" for vendor in vendors} <= set(names)
