@@ -36,14 +36,13 @@ from adapters.ringcentral.sandbox.account import (
     CALL_KINDS,
     DEFAULT_REDIRECT_URI,
     DESKTOP_CLIENT_ID,
-    ManualClock,
     SandboxAccount,
-    SandboxRequest,
-    SandboxResponse,
     SimCall,
 )
+from adapters.ringcentral.sandbox.clock import ManualClock
 from adapters.ringcentral.sandbox.scenario import DEMO_DELAYS, PRESETS, REALISTIC_DELAYS, Delays, Scenario, preset
 from adapters.ringcentral.sandbox.server import MEDIA_BASE, PLATFORM_BASE, SandboxServer, SandboxTransport
+from adapters.ringcentral.sandbox.wire import SandboxRequest, SandboxResponse
 
 __all__ = [
     "ADMIN_CLIENT_ID",

@@ -19,32 +19,47 @@ lock); the socket server calls them from many threads.
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
 import random
-import re
 import secrets
-import string
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
+from adapters.ringcentral.sandbox.clock import Clock, ManualClock, iso, parse_iso
 from adapters.ringcentral.sandbox.data import People, Person, load_people, pick_topic, render_insights, wav_bytes
+from adapters.ringcentral.sandbox.ids import random_alnum, random_hex
 from adapters.ringcentral.sandbox.scenario import Scenario, preset
+from adapters.ringcentral.sandbox.server import MEDIA_BASE, PLATFORM_BASE, SandboxServer, SandboxTransport
+from adapters.ringcentral.sandbox.wire import (
+    SandboxRequest,
+    SandboxResponse,
+    ai_error,
+    api_error,
+    json_response,
+    oauth_error,
+    pattern_match,
+    token_invalid,
+)
 
-if TYPE_CHECKING:
-    from adapters.ringcentral.sandbox.server import SandboxServer, SandboxTransport
-
-Clock = Callable[[], float]
-
-#: 2026-04-10T15:00:00Z: where a manual clock starts by default.
-DEFAULT_START = 1_775_833_200.0
+__all__ = [
+    "ADMIN_CLIENT_ID",
+    "ADMIN_CLIENT_SECRET",
+    "CALL_KINDS",
+    "DEFAULT_REDIRECT_URI",
+    "DESKTOP_CLIENT_ID",
+    "LoggedRequest",
+    "ManualClock",
+    "SandboxAccount",
+    "SandboxRequest",
+    "SandboxResponse",
+    "SimCall",
+    "SimRecording",
+]
 
 #: OAuth client ids the account knows. The desktop app is a public (PKCE) client; the admin
 #: client uses the JWT grant with a secret.
@@ -64,127 +79,6 @@ UNUSED_REFRESH_GRACE = 3600.0
 MAX_SYNC_TOKENS = 5000
 
 _RANGE_PREFIX = "bytes="
-
-
-class ManualClock:
-    """A clock that moves only when told: :meth:`advance`. Thread-safe."""
-
-    def __init__(self, start: float = DEFAULT_START) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("time does not go backwards")
-        with self._lock:
-            self._now += seconds
-
-    def sleep(self, seconds: float) -> None:
-        """A ``sleep`` for code under test: advances instead of waiting."""
-        self.advance(max(0.0, seconds))
-
-
-def iso(ts: float) -> str:
-    """UNIX seconds → RingCentral's ``2026-04-10T23:58:47.594Z``."""
-    dt = datetime.fromtimestamp(ts, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
-def parse_iso(value: str) -> float:
-    """RingCentral date-time → UNIX seconds. Raises ``ValueError``."""
-    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
-
-
-# --- requests and responses ---------------------------------------------------------------------
-
-
-@dataclass
-class SandboxRequest:
-    """One HTTP request, whichever way it arrived.
-
-    Attributes:
-        host: ``"platform"`` or ``"media"``.
-        platform_base: e.g. ``http://127.0.0.1:49152``, used to build absolute URIs.
-        media_base: the media host's base URL.
-    """
-
-    method: str
-    host: str
-    path: str
-    query: list[tuple[str, str]]
-    headers: Mapping[str, str]
-    body: bytes
-    platform_base: str
-    media_base: str
-
-    def param(self, name: str) -> str | None:
-        for key, value in self.query:
-            if key == name:
-                return value
-        return None
-
-    def params(self, name: str) -> list[str]:
-        return [value for key, value in self.query if key == name]
-
-    def header(self, name: str) -> str | None:
-        lname = name.lower()
-        for key, value in self.headers.items():
-            if key.lower() == lname:
-                return value
-        return None
-
-    def form(self) -> dict[str, str]:
-        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
-
-
-@dataclass
-class SandboxResponse:
-    """One HTTP response. ``fault`` asks the transport to misbehave (``timeout``, ``truncated``)."""
-
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    fault: str | None = None
-
-
-def _json(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> SandboxResponse:
-    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-    return SandboxResponse(status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, body)
-
-
-def api_error(status: int, code: str, message: str, *, parameter: str | None = None, **top: Any) -> SandboxResponse:
-    """RingCentral's REST error body: top-level ``errorCode``/``message`` plus ``errors[]``."""
-    entry: dict[str, Any] = {"errorCode": code, "message": message}
-    if parameter is not None:
-        entry["parameterName"] = parameter
-    return _json(status, {"errorCode": code, "message": message, "errors": [entry], **top})
-
-
-def oauth_error(status: int, error: str, code: str, message: str) -> SandboxResponse:
-    """RingCentral's OAuth error body: RFC 6749 fields plus ``errors[]``."""
-    return _json(
-        status,
-        {"error": error, "errors": [{"errorCode": code, "message": message}], "error_description": message},
-    )
-
-
-def token_invalid(code: str, message: str) -> SandboxResponse:
-    """A 401 for an unknown, revoked or expired access token."""
-    return _json(
-        401, {"errorCode": "TokenInvalid", "message": message, "errors": [{"errorCode": code, "message": message}]}
-    )
-
-
-def ai_error(status: int, code: str, message: str) -> SandboxResponse:
-    """The ``/ai`` error body: ``errors[]`` only, no top-level code."""
-    return _json(status, {"errors": [{"errorCode": code, "message": message}]})
 
 
 # --- calls --------------------------------------------------------------------------------------
@@ -308,7 +202,7 @@ class LoggedRequest:
     group: str | None
 
 
-_Handler = Callable[["SandboxRequest", tuple[str, ...]], SandboxResponse]
+_Handler = Callable[[SandboxRequest, tuple[str, ...]], SandboxResponse]
 
 
 class SandboxAccount:
@@ -371,14 +265,10 @@ class SandboxAccount:
         Use ``httpx.Client(transport=account.transport())`` with ``server_url`` =
         :data:`~.server.PLATFORM_BASE` (the default host names).
         """
-        from adapters.ringcentral.sandbox.server import MEDIA_BASE, PLATFORM_BASE, SandboxTransport
-
         return SandboxTransport(self, platform_base=platform_base or PLATFORM_BASE, media_base=media_base or MEDIA_BASE)
 
     def serve(self, host: str = "127.0.0.1", port: int = 0, *, media_port: int = 0) -> SandboxServer:
         """Serves this account on loopback sockets; the handle has ``.url``, ``.media_url``, ``.close()``."""
-        from adapters.ringcentral.sandbox.server import SandboxServer
-
         return SandboxServer(self, host=host, port=port, media_port=media_port)
 
     # --- test and demo hooks ------------------------------------------------------------------
@@ -541,7 +431,7 @@ class SandboxAccount:
         elif req.host == "media":
             token = req.param("access_token")
         if not token:
-            return _json(401, {"errorCode": "AGW-401", "message": "Authorization header is not specified"})
+            return json_response(401, {"errorCode": "AGW-401", "message": "Authorization header is not specified"})
         session = self._by_access.get(token)
         if session is None or session.revoked or token != session.access:
             return token_invalid("OAU-213", "Token not found")
@@ -624,12 +514,12 @@ class SandboxAccount:
                 return oauth_error(400, "invalid_grant", "OAU-211", "Token is revoked")
             if token == session.previous_refresh:
                 if now <= session.previous_valid_until:
-                    return _json(200, self._token_body(session, now))  # the same pair again
+                    return json_response(200, self._token_body(session, now))  # the same pair again
                 return oauth_error(400, "invalid_grant", "OAU-211", "Token is revoked")
             if session.refresh_expires <= now:
                 return oauth_error(400, "invalid_grant", "OAU-212", "Refresh token is expired")
             self._rotate(session, form, now)
-            return _json(200, self._token_body(session, now))
+            return json_response(200, self._token_body(session, now))
         if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
             if basic != (ADMIN_CLIENT_ID, ADMIN_CLIENT_SECRET):
                 return oauth_error(401, "invalid_client", "OAU-146", "Invalid client credentials")
@@ -669,7 +559,7 @@ class SandboxAccount:
         )
         for old in live[:-SESSION_CAP]:
             old.revoked = True
-        return _json(200, self._token_body(session, now))
+        return json_response(200, self._token_body(session, now))
 
     def _rotate(self, session: _Session, form: Mapping[str, str], now: float) -> None:
         access_ttl, refresh_ttl = self._ttls(form)
@@ -784,7 +674,7 @@ class SandboxAccount:
             return self._other_limit()
         if kind == "no-permission":
             message = "In order to call this API endpoint, application needs to have [ReadCallLog] permission"
-            return _json(
+            return json_response(
                 403,
                 {
                     "errorCode": "InsufficientPermissions",
@@ -806,7 +696,7 @@ class SandboxAccount:
         agent = self.people.agent
         first, _sep, last = (agent.name or "").partition(" ")
         acc = self.people.account_id
-        return _json(
+        return json_response(
             200,
             {
                 "uri": f"{req.platform_base}/restapi/v1.0/account/{acc}/extension/{agent.extension_id}",
@@ -886,7 +776,9 @@ class SandboxAccount:
         paging: dict[str, Any] = {"page": page, "perPage": per_page}
         if records:
             paging.update({"pageStart": start, "pageEnd": start + len(records) - 1})
-        return _json(200, {"uri": page_uri(page), "records": records, "paging": paging, "navigation": navigation})
+        return json_response(
+            200, {"uri": page_uri(page), "records": records, "paging": paging, "navigation": navigation}
+        )
 
     def _matches(self, call: SimCall, req: SandboxRequest, recording_type: str | None, now: float) -> bool:
         directions = req.params("direction")
@@ -925,7 +817,7 @@ class SandboxAccount:
                     parameter="callRecordId",
                     parameterValue=ids[0],
                 )
-            return _json(200, self._record(call, now, view, req))
+            return json_response(200, self._record(call, now, view, req))
         boundary = f"Boundary_{secrets.token_hex(6)}"
         statuses = [{"status": 200 if i in visible else 404} for i in ids]
         parts = [json.dumps({"response": statuses})]
@@ -1009,7 +901,7 @@ class SandboxAccount:
         if len(self._sync) > MAX_SYNC_TOKENS:  # the oldest tokens are forgotten (a later ISync gets CLG-101)
             del self._sync[next(iter(self._sync))]
         records = [self._record(c, now, view, req) for c in calls]
-        return _json(
+        return json_response(
             200,
             {
                 "uri": f"{req.platform_base}{req.path}?{urlencode(req.query)}",
@@ -1027,7 +919,9 @@ class SandboxAccount:
         )
         records = [self._record(c, now, "Simple", req) for c in calls]
         uri = f"{req.platform_base}{req.path}"
-        return _json(200, {"uri": uri, "records": records, "paging": {"page": 1, "perPage": 100}, "navigation": {}})
+        return json_response(
+            200, {"uri": uri, "records": records, "paging": {"page": 1, "perPage": 100}, "navigation": {}}
+        )
 
     # --- recordings and insights ----------------------------------------------------------------
 
@@ -1048,7 +942,7 @@ class SandboxAccount:
                 404, "CMN-102", "Resource for parameter [recordingId] is not found", parameter="recordingId"
             )
         _, rec = found
-        return _json(
+        return json_response(
             200,
             {
                 "uri": f"{req.platform_base}/restapi/v1.0/account/{self.people.account_id}/recording/{rec.id}",
@@ -1134,7 +1028,7 @@ class SandboxAccount:
         body = self._insights_for(req, call, rec)
         if only:
             body["insights"] = {k: v for k, v in body["insights"].items() if k in only}
-        return _json(200, body)
+        return json_response(200, body)
 
     def _insights_by_session(self, req: SandboxRequest, match: tuple[str, ...]) -> SandboxResponse:
         refusal = self._ringsense_refusal()
@@ -1145,7 +1039,7 @@ class SandboxAccount:
         if not records:
             return ai_error(404, "RAH-3001", "Insights not found")
         paging = {"page": 1, "perPage": 100, "pageStart": 0, "pageEnd": len(records) - 1, "totalElements": len(records)}
-        return _json(200, {"records": records, "paging": paging})
+        return json_response(200, {"records": records, "paging": paging})
 
     # --- control API (demo and manual testing; no auth, loopback only) --------------------------
 
@@ -1155,14 +1049,14 @@ class SandboxAccount:
             self.advance(seconds)
         except (TypeError, ValueError) as exc:
             return api_error(400, "CMN-101", str(exc), parameter="seconds")
-        return _json(200, {"now": iso(self.clock())})
+        return json_response(200, {"now": iso(self.clock())})
 
     def _control_call(self, req: SandboxRequest, _: tuple[str, ...]) -> SandboxResponse:
         try:
             call = self.place_call(req.param("kind") or "inbound")
         except ValueError as exc:
             return api_error(400, "CMN-101", str(exc), parameter="kind")
-        return _json(200, {"id": call.id, "telephonySessionId": call.telephony_session_id, "kind": call.kind})
+        return json_response(200, {"id": call.id, "telephonySessionId": call.telephony_session_id, "kind": call.kind})
 
     # --- generating calls -----------------------------------------------------------------------
 
@@ -1224,9 +1118,9 @@ class SandboxAccount:
         start = end - duration
         visible_at = end + rng.uniform(*delays.visible)
         call = SimCall(
-            id=_alnum(rng, 15),
+            id=random_alnum(rng, 15),
             session_id=str(rng.randint(10**10, 10**13)),
-            telephony_session_id=f"s-{_hex(rng, 12)}z{_hex(rng, 11)}z{_hex(rng, 9)}0000",
+            telephony_session_id=f"s-{random_hex(rng, 12)}z{random_hex(rng, 11)}z{random_hex(rng, 9)}0000",
             kind=kind,
             direction=direction,
             start=start,
@@ -1464,17 +1358,6 @@ class SandboxAccount:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def pattern_match(pattern: str, path: str) -> tuple[str, ...] | None:
-    """The groups of ``pattern`` matching the whole ``path``, or ``None``."""
-    match = _compiled(pattern).fullmatch(path)
-    return match.groups() if match else None
-
-
 def _s256(verifier: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii", "replace")).digest()).rstrip(b"=").decode()
 
@@ -1511,16 +1394,3 @@ def _parse_range(value: str, total: int) -> tuple[int, int] | None:
     if first >= total or last < first:
         return None
     return first, min(last, total - 1)
-
-
-def _alnum(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(n))
-
-
-def _hex(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice("0123456789abcdef") for _ in range(n))
-
-
-def real_clock() -> float:
-    """``time.time``: the live demo's clock."""
-    return time.time()

@@ -17,12 +17,8 @@ import threading
 import time
 from typing import Any, TextIO
 
-from adapters.ringcentral.sandbox.account import (
-    ADMIN_CLIENT_ID,
-    DESKTOP_CLIENT_ID,
-    ManualClock,
-    SandboxAccount,
-)
+from adapters.ringcentral.sandbox.account import ADMIN_CLIENT_ID, DESKTOP_CLIENT_ID, SandboxAccount
+from adapters.ringcentral.sandbox.clock import ManualClock
 from adapters.ringcentral.sandbox.scenario import PRESETS, preset
 
 

@@ -11,6 +11,9 @@ Both honour the account's transport faults: ``timeout`` (no answer: the transpor
 ``httpx.ReadTimeout``; the socket holds the connection for ``account.hang_seconds`` then drops it)
 and ``truncated`` (the body stops short of its ``Content-Length``).
 
+This module builds only on :mod:`~.wire`: it takes any :class:`~.wire.SandboxApp` (the account is
+one), so the account can import it without a cycle.
+
 Threading contract: the server answers each connection on its own thread; the account is
 thread-safe.
 """
@@ -20,15 +23,12 @@ from __future__ import annotations
 import http.server
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from adapters.ringcentral.sandbox.account import SandboxRequest, SandboxResponse
-
-if TYPE_CHECKING:
-    from adapters.ringcentral.sandbox.account import SandboxAccount
+from adapters.ringcentral.sandbox.wire import SandboxApp, SandboxRequest, SandboxResponse
 
 #: Host names the in-process transport answers for.
 PLATFORM_BASE = "http://platform.sandbox.invalid"
@@ -55,7 +55,7 @@ class SandboxTransport(httpx.BaseTransport):
         media_base: the media host; ``contentUri`` values point here.
     """
 
-    def __init__(self, account: SandboxAccount, *, platform_base: str = PLATFORM_BASE, media_base: str = MEDIA_BASE):
+    def __init__(self, account: SandboxApp, *, platform_base: str = PLATFORM_BASE, media_base: str = MEDIA_BASE):
         self.account = account
         self.platform_base = platform_base.rstrip("/")
         self.media_base = media_base.rstrip("/")
@@ -99,7 +99,7 @@ class SandboxServer:
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, account: SandboxAccount, *, host: str = "127.0.0.1", port: int = 0, media_port: int = 0):
+    def __init__(self, account: SandboxApp, *, host: str = "127.0.0.1", port: int = 0, media_port: int = 0):
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the sandbox listens on loopback only")
         self.account = account

@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: MIT
+"""What travels between a client and the sandbox: requests, responses and RingCentral's error bodies.
+
+Both ways in (:mod:`~.server`: the in-process transport and the loopback sockets) turn an HTTP
+request into a :class:`SandboxRequest` and hand it to anything that is a :class:`SandboxApp` (the
+:class:`~.account.SandboxAccount`); they write its :class:`SandboxResponse` back. Nothing here
+imports the account, so the server and the account's areas can both build on this module.
+
+The error bodies follow RingCentral's three shapes: the REST API's (:func:`api_error`: top-level
+``errorCode``/``message`` plus ``errors[]``), OAuth's (:func:`oauth_error`: RFC 6749 fields plus
+``errors[]``) and the ``/ai`` API's (:func:`ai_error`: ``errors[]`` only).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import parse_qsl
+
+
+@dataclass
+class SandboxRequest:
+    """One HTTP request, whichever way it arrived.
+
+    Attributes:
+        host: ``"platform"`` or ``"media"``.
+        platform_base: e.g. ``http://127.0.0.1:49152``, used to build absolute URIs.
+        media_base: the media host's base URL.
+    """
+
+    method: str
+    host: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: Mapping[str, str]
+    body: bytes
+    platform_base: str
+    media_base: str
+
+    def param(self, name: str) -> str | None:
+        for key, value in self.query:
+            if key == name:
+                return value
+        return None
+
+    def params(self, name: str) -> list[str]:
+        return [value for key, value in self.query if key == name]
+
+    def header(self, name: str) -> str | None:
+        lname = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lname:
+                return value
+        return None
+
+    def form(self) -> dict[str, str]:
+        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+
+
+@dataclass
+class SandboxResponse:
+    """One HTTP response. ``fault`` asks the transport to misbehave (``timeout``, ``truncated``)."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    fault: str | None = None
+
+
+class SandboxApp(Protocol):
+    """What the transport and the server need from an account (:class:`~.account.SandboxAccount`).
+
+    Attributes:
+        hang_seconds: how long the socket server holds a connection it answers with a ``timeout``
+            fault before dropping it.
+    """
+
+    hang_seconds: float
+
+    def handle(self, req: SandboxRequest) -> SandboxResponse:
+        """Answers one request; called from many threads."""
+        ...
+
+
+def json_response(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> SandboxResponse:
+    """A compact JSON body with RingCentral's ``Content-Type``."""
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    return SandboxResponse(status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, body)
+
+
+def api_error(status: int, code: str, message: str, *, parameter: str | None = None, **top: Any) -> SandboxResponse:
+    """RingCentral's REST error body: top-level ``errorCode``/``message`` plus ``errors[]``."""
+    entry: dict[str, Any] = {"errorCode": code, "message": message}
+    if parameter is not None:
+        entry["parameterName"] = parameter
+    return json_response(status, {"errorCode": code, "message": message, "errors": [entry], **top})
+
+
+def oauth_error(status: int, error: str, code: str, message: str) -> SandboxResponse:
+    """RingCentral's OAuth error body: RFC 6749 fields plus ``errors[]``."""
+    return json_response(
+        status,
+        {"error": error, "errors": [{"errorCode": code, "message": message}], "error_description": message},
+    )
+
+
+def token_invalid(code: str, message: str) -> SandboxResponse:
+    """A 401 for an unknown, revoked or expired access token."""
+    return json_response(
+        401, {"errorCode": "TokenInvalid", "message": message, "errors": [{"errorCode": code, "message": message}]}
+    )
+
+
+def ai_error(status: int, code: str, message: str) -> SandboxResponse:
+    """The ``/ai`` error body: ``errors[]`` only, no top-level code."""
+    return json_response(status, {"errors": [{"errorCode": code, "message": message}]})
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def pattern_match(pattern: str, path: str) -> tuple[str, ...] | None:
+    """The groups of ``pattern`` matching the whole ``path``, or ``None``."""
+    match = _compiled(pattern).fullmatch(path)
+    return match.groups() if match else None
