@@ -30,16 +30,15 @@ from adapters.base import AuthError
 from adapters.oauth import TokenSet, build_authorize_url, make_challenge, make_state, make_verifier
 from adapters.ringcentral.auth import RingCentralAuth
 from adapters.ringcentral.client import RingCentralClient
-from adapters.ringcentral.sandbox.account import (
+from adapters.ringcentral.sandbox.account import SandboxAccount
+from adapters.ringcentral.sandbox.calls import CALL_KINDS, SimCall
+from adapters.ringcentral.sandbox.clock import ManualClock
+from adapters.ringcentral.sandbox.oauth import (
     ADMIN_CLIENT_ID,
     ADMIN_CLIENT_SECRET,
-    CALL_KINDS,
     DEFAULT_REDIRECT_URI,
     DESKTOP_CLIENT_ID,
-    SandboxAccount,
-    SimCall,
 )
-from adapters.ringcentral.sandbox.clock import ManualClock
 from adapters.ringcentral.sandbox.scenario import DEMO_DELAYS, PRESETS, REALISTIC_DELAYS, Delays, Scenario, preset
 from adapters.ringcentral.sandbox.server import MEDIA_BASE, PLATFORM_BASE, SandboxServer, SandboxTransport
 from adapters.ringcentral.sandbox.wire import SandboxRequest, SandboxResponse

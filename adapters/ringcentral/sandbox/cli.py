@@ -17,8 +17,9 @@ import threading
 import time
 from typing import Any, TextIO
 
-from adapters.ringcentral.sandbox.account import ADMIN_CLIENT_ID, DESKTOP_CLIENT_ID, SandboxAccount
+from adapters.ringcentral.sandbox.account import SandboxAccount
 from adapters.ringcentral.sandbox.clock import ManualClock
+from adapters.ringcentral.sandbox.oauth import ADMIN_CLIENT_ID, DESKTOP_CLIENT_ID
 from adapters.ringcentral.sandbox.scenario import PRESETS, preset
 
 

@@ -6,6 +6,9 @@ request into a :class:`SandboxRequest` and hand it to anything that is a :class:
 :class:`~.account.SandboxAccount`); they write its :class:`SandboxResponse` back. Nothing here
 imports the account, so the server and the account's areas can both build on this module.
 
+Areas of the account (OAuth, the call log, recordings, ...) declare what they answer as
+:class:`Route` values; the account registers every area's routes in one table and dispatches on it.
+
 The error bodies follow RingCentral's three shapes: the REST API's (:func:`api_error`: top-level
 ``errorCode``/``message`` plus ``errors[]``), OAuth's (:func:`oauth_error`: RFC 6749 fields plus
 ``errors[]``) and the ``/ai`` API's (:func:`ai_error`: ``errors[]`` only).
@@ -16,7 +19,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl
@@ -83,6 +86,49 @@ class SandboxApp(Protocol):
 
     def handle(self, req: SandboxRequest) -> SandboxResponse:
         """Answers one request; called from many threads."""
+        ...
+
+
+#: Answers a request; gets the groups of the route's pattern.
+Handler = Callable[[SandboxRequest, tuple[str, ...]], SandboxResponse]
+
+#: An account or extension id in a path: digits, or ``~`` for the caller's own.
+ID_OR_ME = r"(?:~|\d+)"
+
+#: Route-pattern prefix of the account's REST resources.
+ACCOUNT_PATH = f"/restapi/v1.0/account/{ID_OR_ME}"
+
+#: Route-pattern prefix of the caller's extension.
+EXTENSION_PATH = f"{ACCOUNT_PATH}/extension/{ID_OR_ME}"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route an area answers.
+
+    Attributes:
+        method: the HTTP method; another method on a matching path gets 405 ``CMN-405``.
+        host: ``"platform"``, ``"media"`` or ``"any"``; the other host gets 404 ``CMN-102``.
+        pattern: a regular expression the whole path must match; its groups go to the handler.
+        group: the rate-limit group (``Heavy``, ``Medium``, ``Light``, ``Auth``); ``None``: neither
+            rate-limited nor subject to faults (the control API).
+        needs_auth: a bearer access token is required; its owner is the rate-limit key.
+        handler: answers the request (called with the account lock held).
+    """
+
+    method: str
+    host: str
+    pattern: str
+    group: str | None
+    needs_auth: bool
+    handler: Handler
+
+
+class Area(Protocol):
+    """A part of the API with its own state; the account registers its :meth:`routes`."""
+
+    def routes(self) -> list[Route]:
+        """The routes this area answers, in matching order."""
         ...
 
 
