@@ -203,8 +203,9 @@ class Lifecycle:
         elif r.state is ArtifactState.ABSENT and self.recording_expected(call):
             put_artifact(conn, call.id, ArtifactKind.RECORDING, ArtifactState.PENDING, now, expected_since=now)
 
-        # AI note and transcript: only for recorded calls, checked on a widening schedule.
-        has_recording = call.recording is not None
+        # AI note and transcript: only for recorded calls, checked on a widening schedule once the
+        # recording is processed (a recording under way on a live call has no content yet).
+        has_recording = link_url is not None
         for kind in (ArtifactKind.AI_NOTE, ArtifactKind.TRANSCRIPT):
             a = arts.get(kind)
             if not self.config.ai_enabled:
@@ -499,7 +500,11 @@ class Lifecycle:
                 else:
                     put_artifact(conn, call.id, kind, a.state, now, value=a.value, dirty=True)
                     needs_update = True
-            conn.execute("DELETE FROM drafts WHERE call_id = ?", (call.id,))
+            # The draft the log was made from is done with; one the agent changed since (typing in
+            # the note pad while the create was on its way) is kept for the next edit.
+            sent = Draft.model_validate(item.payload["draft"]).note if "draft" in item.payload else None
+            conn.execute("DELETE FROM drafts WHERE call_id = ? AND (? IS NULL OR json_extract(data, '$.note') = ?)",
+                         (call.id, sent, sent))
             conn.execute("UPDATE calls SET unlogged_reason = NULL WHERE id = ?", (call.id,))
             conn.execute("UPDATE outbox SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
                          (ts(now), item.id))
@@ -613,7 +618,7 @@ class Lifecycle:
             if still_dirty:
                 self.enqueue_complete(conn, call, now)
 
-    def exec_edit(self, item: OutboxItem, now: datetime) -> None:
+    def exec_edit(self, item: OutboxItem, now: datetime) -> Postpone | None:
         """The agent's edit: writes only what the agent changed in the editor — the note section,
         the subject, dispositions — onto the record as the CRM holds it now.
 
@@ -622,9 +627,12 @@ class Lifecycle:
                 loaded them (unless the edit was saved with ``force``, "apply just my change").
         """
         link = self.store.link(item.session_id, item.extension_id)
+        if link is not None and link.log_id is None and link.state in (LinkState.CREATING, LinkState.WAITING):
+            # The note pad's text for a log still being created: after the create.
+            return Postpone(now + timedelta(seconds=2))
         if link is None or link.log_id is None:
             self._finish_item(item.id, now)
-            return
+            return None
         p = item.payload
         mine = _agent_changes(p)
         ref = CallLogRef(adapter_id=link.adapter_id, log_id=link.log_id, contact_id=link.contact_id,
@@ -665,7 +673,12 @@ class Lifecycle:
                 )
                 conn.execute("UPDATE outbox SET state = 'done', last_error = NULL, updated_at = ? WHERE id = ?",
                              (ts(now), item.id))
-            return
+                if p.get("from_pad"):
+                    # The pad's text reached the log; a later keystroke makes a new draft.
+                    conn.execute("DELETE FROM drafts WHERE call_id = ? AND json_extract(data, '$.note') = ?",
+                                 (item.call_id, p["note"]))
+            return None
+        return None
 
     def exec_auto(self, item: OutboxItem, now: datetime) -> None:
         """Auto-log: exactly one contact → create; none or several → Unlogged, with the reason."""

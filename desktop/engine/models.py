@@ -69,6 +69,29 @@ class CallFilter(StrEnum):
     FAILED = "failed"
 
 
+class LiveInfo(_Frozen):
+    """What RingCentral's live events said about a call (the strip above the table shows it).
+
+    ``state`` is one of ``ringing``, ``connected``, ``on_hold``, ``parked``, ``voicemail``, ``ended``.
+    """
+
+    telephony_session_id: str
+    state: str
+    rang_at: datetime
+    answered_at: datetime | None = None
+    held_since: datetime | None = None
+    ended_at: datetime | None = None
+    recording: bool = False
+    recording_active: bool = False
+    queue_name: str | None = None
+    end_reason: str | None = None
+    transferred: bool = False
+
+    @property
+    def is_live(self) -> bool:
+        return self.state != "ended"
+
+
 class CallRow(_Frozen):
     """One call as the calls table shows it."""
 
@@ -95,6 +118,8 @@ class CallRow(_Frozen):
     log_url: str | None = None
     #: The other party is a colleague's extension, not a phone number.
     is_internal: bool = False
+    #: What live events said, for calls Logdesk saw ringing (None for calls known from the call log only).
+    live: LiveInfo | None = None
 
     @property
     def phone(self) -> str | None:
@@ -109,6 +134,20 @@ class CallRow(_Frozen):
     def detail(self) -> str | None:
         """One line for the status column's tooltip: the failure, or why the call is unlogged."""
         return self.last_error or self.unlogged_reason
+
+
+class LiveChange(_Frozen):
+    """What one live event changed for the agent: the call's row and its transitions."""
+
+    row: CallRow
+    #: The call just appeared (its first ring).
+    rang: bool = False
+    #: The call was just answered.
+    connected: bool = False
+    #: The call just ended for the agent.
+    ended: bool = False
+    #: Auto-log queued the CRM log at connect.
+    auto_log_queued: bool = False
 
 
 class Draft(_Frozen):

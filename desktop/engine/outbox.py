@@ -97,8 +97,7 @@ class Outbox:
         return None
 
     def _edit(self, item: OutboxItem, now: datetime) -> Postpone | None:
-        self.lifecycle.exec_edit(item, now)
-        return None
+        return self.lifecycle.exec_edit(item, now)
 
     def _auto(self, item: OutboxItem, now: datetime) -> Postpone | None:
         self.lifecycle.exec_auto(item, now)

@@ -142,6 +142,8 @@ class PollPlan:
         sync_every: ISync interval while the app is open (Heavy group; 10/min allows far more).
         insights_delays: waits between RingSense checks for one recording: widening, the last repeats.
         give_up_after: after this long, a missing artifact is written as "not available".
+        resume_gap: see below.
+        push_sync_every: see below.
     """
 
     sync_every: timedelta = timedelta(seconds=30)
@@ -158,6 +160,9 @@ class PollPlan:
     give_up_after: timedelta = timedelta(hours=24)
     #: A gap this much longer than ``sync_every`` between two ticks means the machine slept.
     resume_gap: timedelta = timedelta(minutes=5)
+    #: With push events on, the call log is read after each call and on reconnects; this is the
+    #: safety net in between (RingCentral's own catch-up advice).
+    push_sync_every: timedelta = timedelta(minutes=10)
 
     def insights_delay(self, checks_done: int) -> timedelta:
         """The wait before check number ``checks_done + 1`` (0 → the first check)."""

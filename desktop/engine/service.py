@@ -22,6 +22,7 @@ serialised by the store. Nothing here imports Qt.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -31,6 +32,8 @@ from adapters import notes as note_engine
 from adapters.base import AdapterError, CrmAdapter, NotFound, PermissionDenied, RateLimited, TransientError
 from adapters.models import Call, CallLogRef, Contact, FieldValue
 from adapters.notes.models import NoteSettings
+from adapters.ringcentral.telephony import LiveCalls, TelephonySessionEvent
+from desktop.engine import live as live_mod
 from desktop.engine import store as store_mod
 from desktop.engine.errors import AlreadyLogged, NotLogged, UnknownCall
 from desktop.engine.lifecycle import Lifecycle, LifecycleConfig
@@ -42,6 +45,7 @@ from desktop.engine.models import (
     Draft,
     EditSession,
     EngineStatus,
+    LiveChange,
     OutboxOutcome,
     PollOutcome,
     SyncOutcome,
@@ -109,12 +113,7 @@ class Engine:
         self.adapter = MeteredAdapter(adapter, self.budgets.crm, self.clock)
         self.source = source
         base_plan = plan or PollPlan()
-        self.plan = PollPlan(
-            sync_every=base_plan.sync_every,
-            insights_delays=base_plan.insights_delays,
-            give_up_after=give_up_after,
-            resume_gap=base_plan.resume_gap,
-        )
+        self.plan = dataclasses.replace(base_plan, give_up_after=give_up_after)
         self.config = LifecycleConfig(
             extension_id=extension_id,
             account=account or adapter.manifest.id,
@@ -136,6 +135,13 @@ class Engine:
         self._last_sync_at: datetime | None = None
         self._last_tick: datetime | None = None
         self._link_values = dict(link_values or {})
+        # The live path (push events): its own lock, so an event never waits behind a CRM request.
+        self._live_lock = threading.Lock()
+        self._live = LiveCalls(extension_id)
+        self._push_calls = False
+        self._push_insights = False
+        self._insights_catch_up = False
+        self._await_round = 0
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -299,6 +305,129 @@ class Engine:
             raise AdapterError(failed.last_error if failed and failed.last_error else "The CRM refused the edit.")
         return outcome == "done"
 
+    # --- the live path (push events) ----------------------------------------------------------
+
+    def live_event(self, event: TelephonySessionEvent) -> LiveChange | None:
+        """Applies one telephony-session event: the call's row appears when it rings, auto-log
+        creates the CRM log when it connects, and the final duration is known when it ends.
+
+        Cheap (SQLite only; CRM writes go through the outbox), so the socket thread may call it.
+        Returns what changed for the agent, or None for a stale event or someone else's call.
+        """
+        with self._live_lock:
+            before = self._live.get(event.telephony_session_id)
+            call = self._live.apply(event)
+            if call is None:
+                return None
+            now = self.clock.now()
+            ext = self.config.extension_id
+            record = live_mod.live_record(call, ext)
+            connected = call.was_answered and (before is None or not before.was_answered)
+            ended = not call.is_live and (before is None or before.is_live)
+            with self.store.transaction() as conn:
+                stored, created = store_mod.store_live_in(conn, record, live_mod.live_info(call), ext, now)
+                self.lifecycle.observe(conn, stored, now)
+                auto = connected and self.config.auto_log and self._wants_live_auto_log(stored)
+                if auto:
+                    enqueue(conn, account=self.config.account, call_id=stored.id, session_id=stored.session_id,
+                            extension_id=ext, intent="auto", payload={}, now=now)
+            if ended:
+                if self._push_calls:
+                    self._await_round = 0
+                    due = now + live_mod.RECORD_DELAY
+                    self._next_sync = due if self._next_sync is None else min(self._next_sync, due)
+                self.commit_live_note(stored.id)
+            rows = self.store.rows(call_ids=[stored.id], limit=1)
+        if not rows:
+            return None
+        return LiveChange(row=rows[0], rang=created, connected=connected, ended=ended, auto_log_queued=auto)
+
+    def _wants_live_auto_log(self, call: Call) -> bool:
+        db = self.store
+        if db.link(call.session_id, self.config.extension_id) is not None:
+            return False
+        return not any(i.intent == "auto" for i in db.items(call_id=call.id))
+
+    def live_calls(self) -> list[CallRow]:
+        """Calls ringing, connected or on hold now, as the live events left them."""
+        return self.store.live_rows()
+
+    def commit_live_note(self, call_id: str) -> bool:
+        """Sends what the agent typed in the note pad to a call that is already logged (auto-log at
+        connect, or logged during the call): only the agent-note section changes, as an edit.
+
+        Returns True when an edit was queued. A call that is not logged keeps the note as its
+        draft: the log form (or auto-log) uses it.
+        """
+        link = self.store.link_for_call(call_id)
+        draft = self.store.draft(call_id)
+        if link is None or draft is None or link.state not in (store_mod.LinkState.LOGGED,
+                                                                 store_mod.LinkState.CREATING):
+            return False
+        base = self._note_in_crm(call_id, link)
+        if draft.note.strip() == base.strip():
+            return False
+        now = self.clock.now()
+        payload = {
+            "subject": "", "base_subject": "", "note": draft.note, "base_note": base,
+            "dispositions": {}, "base_dispositions": {}, "force": False, "from_pad": True,
+        }
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET state = 'cancelled', updated_at = ? WHERE call_id = ? AND intent = 'edit'"
+                " AND state = 'queued' AND json_extract(payload, '$.from_pad')",
+                (ts(now), call_id),
+            )
+            enqueue(conn, account=self.config.account, call_id=call_id, session_id=link.session_id,
+                    extension_id=link.extension_id, intent=Intent.EDIT, payload=payload, now=now)
+        return True
+
+    def _note_in_crm(self, call_id: str, link: store_mod.Link) -> str:
+        """The agent note the CRM log holds as far as the app knows (what it last sent)."""
+        for item in reversed(self.store.items(call_id=call_id)):
+            if item.intent == Intent.EDIT and item.state in (ItemState.DONE, ItemState.QUEUED):
+                return str(item.payload.get("note", ""))
+            if item.intent == Intent.CREATE and item.state in (ItemState.DONE, ItemState.QUEUED):
+                return str(item.payload.get("draft", {}).get("note", ""))
+        if link.written_body is not None:
+            return note_engine.extract_agent_note(link.written_body, self.lifecycle.fmt)
+        return ""
+
+    def insights_event(self, raw_insights: dict[str, object]) -> bool:
+        """RingSense pushed the insights of a recording: the AI note and transcript are ready.
+
+        Returns True when a call of the agent took them.
+        """
+        record_id = raw_insights.get("sourceRecordId")
+        session = raw_insights.get("sourceSessionId")
+        call = self.store.call_for_recording(
+            str(record_id) if record_id is not None else None, str(session) if session is not None else None
+        )
+        if call is None:
+            return False
+        return self.lifecycle.insights_arrived(call, raw_insights, self.clock.now())
+
+    def set_push(self, *, calls: bool, insights: bool = False) -> None:
+        """Whether push events are flowing now: call events (the call log is then read after each
+        call and as a safety net) and RingSense events (insights are then not asked for)."""
+        with self._rc_lock:
+            was = self._push_calls
+            self._push_calls = calls
+            self._push_insights = insights and calls
+            now = self.clock.now()
+            if was and not calls:
+                self._next_sync = now  # back to polling: look at once
+            elif calls and not was:
+                self.catch_up()
+
+    def catch_up(self) -> None:
+        """Reads the call log now (and asks RingSense about every awaited insight once), for calls
+        that ended while events could not reach the app: at start and after every reconnect that
+        could not replay the missed events."""
+        self._next_sync = self.clock.now()
+        self._insights_catch_up = True
+        self._await_round = 0
+
     # --- background work ---------------------------------------------------------------------
 
     def sync(self) -> SyncOutcome:
@@ -336,14 +465,12 @@ class Engine:
             self._rc_offline_since = None
             self._rc_error = None
             self._last_sync_at = now
-            self._next_sync = now + self.plan.sync_every
+            self._next_sync = now + (self.plan.push_sync_every if self._push_calls else self.plan.sync_every)
             records = [r for r in batch.records if not r.deleted]
             auto = 0
             with self.store.transaction() as conn:
-                new, changed = store_mod.upsert_calls_in(conn, records, self.config.extension_id, now)
-                by_id = {r.id: r for r in records}
-                for call_id in [*new, *changed]:
-                    call = by_id[call_id]
+                new, changed = store_mod.store_records_in(conn, records, self.config.extension_id, now)
+                for call in [*new, *changed]:
                     self.lifecycle.observe(conn, call, now)
                     if self.config.auto_log and self._wants_auto_log(call):
                         enqueue(conn, account=self.config.account, call_id=call.id, session_id=call.session_id,
@@ -354,6 +481,13 @@ class Engine:
                     " value = excluded.value, updated_at = excluded.updated_at",
                     (SYNC_CURSOR, batch.sync_token, ts(now)),
                 )
+            if self._push_calls and (self.store.awaited_records() or self.store.awaited_recordings()):
+                # Push says nothing about records and recordings: read again soon, less often each time.
+                due = now + live_mod.await_step(self._await_round)
+                self._await_round += 1
+                self._next_sync = min(self._next_sync, due)
+            else:
+                self._await_round = 0
             return SyncOutcome(new=len(new), updated=len(changed), full=batch.full, auto_logged=auto)
 
     def _wants_auto_log(self, call: Call) -> bool:
@@ -400,9 +534,15 @@ class Engine:
             checked = ready = 0
             seen: set[str] = set()
             light = self.budgets.rc_light
+            if self._push_insights and not self._insights_catch_up:
+                # RingSense pushes the insights: nothing to ask for.
+                return PollOutcome(given_up=given_up)
+            # A catch-up asks once about every awaited insight, whatever its schedule.
+            horizon = now + self.plan.give_up_after if self._insights_catch_up else now
+            self._insights_catch_up = False
             due = [
-                *self.store.due_artifact_checks(ArtifactKind.AI_NOTE, now, 200),
-                *self.store.due_artifact_checks(ArtifactKind.TRANSCRIPT, now, 200),
+                *self.store.due_artifact_checks(ArtifactKind.AI_NOTE, horizon, 200),
+                *self.store.due_artifact_checks(ArtifactKind.TRANSCRIPT, horizon, 200),
             ]
             due.sort(key=lambda a: (a.next_check or now))
             for art in due:
@@ -488,7 +628,7 @@ class Engine:
         if self._next_sync is not None:
             candidates.append(max(self._next_sync, self.budgets.rc_heavy.available_at(now)))
         check = self.store.next_artifact_check()
-        if check is not None and self.config.ai_enabled:
+        if check is not None and self.config.ai_enabled and not self._push_insights:
             candidates.append(max(check, self.budgets.rc_light.available_at(now)))
         give_up = self._next_give_up()
         if give_up is not None:

@@ -33,10 +33,11 @@ from desktop.engine.models import (
     CallFilter,
     CallRow,
     Draft,
+    LiveInfo,
     LogStatus,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -132,6 +133,14 @@ _MIGRATIONS: dict[int, str] = {
     # (a log found again after a crash, or one written before this column existed).
     3: """
     ALTER TABLE call_logs ADD COLUMN written_body TEXT
+    """,
+    # Live calls: a row is made from telephony-session events (id = the telephonySessionId) and
+    # later joined by its call-log record, whose id goes to record_id. ``live`` holds what the
+    # events said (JSON of LiveInfo); NULL for rows known only from the call log.
+    4: """
+    ALTER TABLE calls ADD COLUMN record_id TEXT;
+    ALTER TABLE calls ADD COLUMN live TEXT;
+    CREATE INDEX calls_by_record ON calls(record_id)
     """,
 }
 
@@ -299,6 +308,33 @@ class Store:
         rows = self._query("SELECT raw FROM calls WHERE id = ?", (call_id,))
         return Call.model_validate(json.loads(rows[0]["raw"])) if rows else None
 
+    def live_rows(self) -> list[CallRow]:
+        """Calls live events say are still going on (ringing, connected, on hold), newest first."""
+        ids = [str(r["id"]) for r in self._query(
+            "SELECT id FROM calls WHERE live IS NOT NULL AND json_extract(live, '$.state') != 'ended'"
+        )]
+        return self.rows(call_ids=ids, limit=max(1, len(ids)))
+
+    def awaited_records(self) -> int:
+        """Calls that ended live whose call-log record has not arrived yet."""
+        rows = self._query("SELECT COUNT(*) AS n FROM calls WHERE live IS NOT NULL AND record_id IS NULL"
+                           " AND json_extract(live, '$.state') = 'ended'")
+        return int(rows[0]["n"])
+
+    def awaited_recordings(self) -> int:
+        """Recordings RingCentral is expected to attach and has not yet."""
+        rows = self._query("SELECT COUNT(*) AS n FROM artifacts WHERE kind = 'recording' AND state = 'pending'")
+        return int(rows[0]["n"])
+
+    def call_for_recording(self, recording_id: str | None, telephony_session_id: str | None) -> Call | None:
+        """The call whose record holds this recording, or else the call of this telephony session."""
+        rows = self._query(
+            "SELECT raw FROM calls WHERE json_extract(raw, '$.recording.id') = ?"
+            " OR json_extract(raw, '$.telephonySessionId') = ? LIMIT 1",
+            (recording_id or "", telephony_session_id or ""),
+        )
+        return Call.model_validate(json.loads(rows[0]["raw"])) if rows else None
+
     def count_calls(self) -> int:
         return int(self._query("SELECT COUNT(*) AS n FROM calls")[0]["n"])
 
@@ -317,10 +353,15 @@ class Store:
         search: str | None = None,
         limit: int = 200,
         before: datetime | None = None,
+        call_ids: Sequence[str] | None = None,
     ) -> list[CallRow]:
-        """The calls table: newest first, filtered, at most ``limit`` rows started before ``before``."""
+        """The calls table: newest first, filtered, at most ``limit`` rows started before ``before``
+        (only the rows of ``call_ids`` when given)."""
         where = [_ALL_FILTER_SQL[filter]]
         params: list[Any] = []
+        if call_ids is not None:
+            where.append(f"c.id IN ({','.join('?' * len(call_ids))})" if call_ids else "0")
+            params.extend(call_ids)
         if before is not None:
             where.append("c.start_time < ?")
             params.append(ts(before))
@@ -391,6 +432,7 @@ class Store:
                     crm_log_id=r["log_id"],
                     unlogged_reason=r["unlogged_reason"] if r["link_state"] is None else None,
                     is_internal=bool(r["is_internal"]),
+                    live=LiveInfo.model_validate_json(r["live"]) if r["live"] else None,
                 )
             )
         return out
@@ -600,42 +642,108 @@ class Store:
 def upsert_calls_in(
     conn: sqlite3.Connection, calls: Sequence[Call], extension_id: str, now: datetime
 ) -> tuple[list[str], list[str]]:
-    """Stores records inside the caller's transaction. Returns (new ids, changed ids)."""
-    new: list[str] = []
-    changed: list[str] = []
-    for call in calls:
+    """Stores records inside the caller's transaction. Returns (new row ids, changed row ids)."""
+    new, changed = store_records_in(conn, calls, extension_id, now)
+    return [c.id for c in new], [c.id for c in changed]
+
+
+def store_records_in(
+    conn: sqlite3.Connection, calls: Sequence[Call], extension_id: str, now: datetime
+) -> tuple[list[Call], list[Call]]:
+    """Stores call-log records inside the caller's transaction. Returns (new calls, changed calls)
+    as stored: a record whose call is already a row from live events joins that row and keeps its
+    id, so the call stays one row with one log, its draft and its artifacts.
+    """
+    new: list[Call] = []
+    changed: list[Call] = []
+    for record in calls:
+        row = conn.execute(
+            "SELECT id, raw, live FROM calls WHERE id = ? OR record_id = ? LIMIT 1", (record.id, record.id)
+        ).fetchone()
+        if row is None:
+            row = conn.execute(
+                "SELECT id, raw, live FROM calls WHERE session_id = ? AND extension_id = ? AND record_id IS NULL"
+                " AND live IS NOT NULL LIMIT 1",
+                (record.session_id, extension_id),
+            ).fetchone()
+        call = record if row is None or row["id"] == record.id else record.model_copy(update={"id": row["id"]})
         raw = json.dumps(call.to_raw(), sort_keys=True)
-        row = conn.execute("SELECT raw FROM calls WHERE id = ?", (call.id,)).fetchone()
-        remote = call.remote
-        values = (
-            call.session_id,
-            extension_id,
-            ts(call.start_time),
-            str(call.direction),
-            remote.phone_number or remote.extension_number,
-            remote.name,
-            call.duration,
-            call.result,
-            1 if call.recording is not None else 0,
-            raw,
-            ts(now),
-        )
+        live = row["live"] if row is not None else None
+        if live is not None and (record.result or "").lower() != "in progress":
+            info = LiveInfo.model_validate_json(live)
+            if info.state != "ended":
+                live = info.model_copy(update={"state": "ended", "held_since": None}).model_dump_json()
+        values = (*_call_values(call, extension_id, raw, now), record.id, live)
         if row is None:
             conn.execute(
                 "INSERT INTO calls (session_id, extension_id, start_time, direction, remote_number,"
-                " remote_name, duration, result, has_recording, raw, updated_at, id, first_seen)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " remote_name, duration, result, has_recording, raw, updated_at, record_id, live, id, first_seen)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*values, call.id, ts(now)),
             )
-            new.append(call.id)
-        elif row["raw"] != raw:
+            new.append(call)
+        elif row["raw"] != raw or row["live"] != live:
             conn.execute(
                 "UPDATE calls SET session_id=?, extension_id=?, start_time=?, direction=?, remote_number=?,"
-                " remote_name=?, duration=?, result=?, has_recording=?, raw=?, updated_at=? WHERE id=?",
+                " remote_name=?, duration=?, result=?, has_recording=?, raw=?, updated_at=?, record_id=?, live=?"
+                " WHERE id=?",
                 (*values, call.id),
             )
-            changed.append(call.id)
+            changed.append(call)
     return new, changed
+
+
+def store_live_in(
+    conn: sqlite3.Connection, call: Call, info: LiveInfo, extension_id: str, now: datetime
+) -> tuple[Call, bool]:
+    """Stores what live events say about a call inside the caller's transaction.
+
+    Returns (the call as stored, whether the row is new). When the call-log record is already
+    stored (it came first, e.g. events replayed after a reconnect), only the live state changes.
+    """
+    row = conn.execute(
+        "SELECT id, raw, record_id FROM calls WHERE session_id = ? AND extension_id = ? ORDER BY record_id IS NULL"
+        " LIMIT 1",
+        (call.session_id, extension_id),
+    ).fetchone()
+    live = info.model_dump_json()
+    if row is not None and row["record_id"] is not None:
+        conn.execute("UPDATE calls SET live = ?, updated_at = ? WHERE id = ?", (live, ts(now), row["id"]))
+        return Call.model_validate(json.loads(row["raw"])), False
+    raw = json.dumps(call.to_raw(), sort_keys=True)
+    values = (*_call_values(call, extension_id, raw, now), live)
+    if row is None:
+        conn.execute(
+            "INSERT INTO calls (session_id, extension_id, start_time, direction, remote_number, remote_name,"
+            " duration, result, has_recording, raw, updated_at, live, id, first_seen)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (*values, call.id, ts(now)),
+        )
+        return call, True
+    call = call.model_copy(update={"id": row["id"]})
+    conn.execute(
+        "UPDATE calls SET session_id=?, extension_id=?, start_time=?, direction=?, remote_number=?, remote_name=?,"
+        " duration=?, result=?, has_recording=?, raw=?, updated_at=?, live=? WHERE id=?",
+        (*values, call.id),
+    )
+    return call, False
+
+
+def _call_values(call: Call, extension_id: str, raw: str, now: datetime) -> tuple[Any, ...]:
+    remote = call.remote
+    return (
+        call.session_id,
+        extension_id,
+        ts(call.start_time),
+        str(call.direction),
+        remote.phone_number or remote.extension_number,
+        remote.name,
+        call.duration,
+        call.result,
+        1 if call.recording is not None and call.recording.content_uri else 0,
+        raw,
+        ts(now),
+    )
 
 
 def put_artifact(
