@@ -54,6 +54,7 @@ from adapters.ringcentral.models import (
     RejectedRecord,
     SyncPage,
     SyncResult,
+    WsToken,
     field_path,
     validate,
 )
@@ -438,6 +439,25 @@ class RingCentralClient:
         finally:
             response.close()
         return dest
+
+    # --- push events ---------------------------------------------------------------------------------
+
+    def ws_token(self) -> WsToken:
+        """A single-use token for one WebSocket connection (``POST /restapi/oauth/wstoken``) — Auth
+        group, 5 a minute, shared with sign-in and refresh: reconnect storms must back off.
+
+        Raises:
+            PermissionDenied: the app or the user lacks the WebSocket permission (fall back to polling).
+            RateLimited: the Auth budget is spent (``retry_after`` says how long).
+            AuthError / TransientError / MalformedResponse: as for every request.
+        """
+        url = f"{self.server_url}/restapi/oauth/wstoken"
+        response = self._request("POST", url, group=Group.AUTH, route="wstoken")
+        token = validate(WsToken, self._json(response), what="the WebSocket token")
+        if not token.uri.startswith(("wss://", "ws://")):
+            raise MalformedResponse("RingCentral sent a WebSocket address that is not ws:// or wss://.",
+                                    vendor_message=token.uri[:80])
+        return token
 
     # --- RingSense ----------------------------------------------------------------------------------
 

@@ -53,6 +53,17 @@ def validate(model: type[M], raw: Any, *, what: str) -> M:
         ) from exc
 
 
+class WsToken(BaseModel):
+    """``POST /restapi/oauth/wstoken``: a single-use token for one WebSocket connection."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ws_access_token: str = Field(min_length=1)
+    uri: str = Field(min_length=1)
+    #: Seconds the token may be used to connect (30 in the guide's example; use it at once).
+    expires_in: int = 30
+
+
 class Contact(_Wire):
     first_name: str | None = None
     last_name: str | None = None
