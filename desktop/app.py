@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     from adapters.base import CrmAdapter
     from desktop.engine.service import Engine
     from desktop.poller import PollResult
+    from desktop.push import PushBridge
     from desktop.secrets import SecretStore
     from desktop.settings import AppSettings
+    from desktop.ui.live_controller import LiveController
     from desktop.ui.main_controller import MainController
     from desktop.ui.main_window import MainWindow
     from desktop.workers import Submit
@@ -50,6 +52,7 @@ class AppContext:
         warnings: messages for banners (no keyring, a settings file set aside, ...).
         settings_path: where the settings are saved (None: the default location).
         registry: the CRM adapters found (``adapters.registry.Registry``); see :meth:`adapter_registry`.
+        push_source: the RingCentral client, for live call events over a WebSocket (None: poll).
     """
 
     engine: Engine
@@ -64,6 +67,8 @@ class AppContext:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     on_close: list[Callable[[], None]] = field(default_factory=list)
     registry: Any = None
+    #: Issues WebSocket tokens for live call events (the RingCentral client); None: polling only.
+    push_source: Any = None
 
     @property
     def is_sandbox(self) -> bool:
@@ -247,9 +252,62 @@ def build_main_window(
     holder["c"] = controller
     where = "RingCentral sandbox" if ctx.is_sandbox else ctx.source_name
     window.set_connection_text(f"{where}  →  {ctx.adapter.manifest.name}")
+    controller.live = wire_live_calls(ctx, controller, submit=submit, submit_draft=submit_draft or submit)
     if start:
         controller.start()
+        start_push(ctx, controller)
     return controller
+
+
+def wire_live_calls(ctx: AppContext, controller: MainController, *, submit: Submit,
+                    submit_draft: Submit) -> LiveController:
+    """The live-call strip's controller, fed by the push bridge (see :func:`start_push`)."""
+    from desktop.ui.live_controller import LiveController
+
+    controller.window.live_strip._clock = ctx.clock
+    return LiveController(controller, controller.window.live_strip, settings=lambda: ctx.settings,
+                          submit=submit, submit_draft=submit_draft)
+
+
+def start_push(ctx: AppContext, controller: MainController, **client: Any) -> PushBridge | None:
+    """Starts live call events when ``ctx`` has a source for them; the status bar says how it goes.
+
+    Calls still live in the store (the app stopped mid-call) are shown in the strip at once.
+    """
+    if ctx.push_source is None:
+        controller.window.set_push_status("", live=False)
+        return None
+    from desktop.push import PushBridge
+
+    bridge = PushBridge(ctx.engine, ctx.push_source, parent=controller.window, **client)
+    live = controller.live
+    bridge.live_changed.connect(live.on_live_changed)
+    bridge.caught_up.connect(controller.poller.poll_now)
+    bridge.insights_arrived.connect(controller.poller.poll_now)
+    bridge.status_changed.connect(lambda status: on_push_status(controller, status))
+    ctx.on_close.insert(0, bridge.close)
+    controller.push = bridge
+    bridge.start()
+    return bridge
+
+
+def on_push_status(controller: MainController, status: Any) -> None:
+    from adapters.ringcentral.events import PushState
+
+    live = status.state is PushState.LIVE
+    if live:
+        text = "● Live call events"
+    elif status.state is PushState.UNAVAILABLE:
+        text = "○ Checking the call log (live call events unavailable)"
+    elif status.state is PushState.CLOSED:
+        text = ""
+    else:
+        text = "○ Connecting live call events…"
+    controller.window.set_push_status(text, live=live)
+    controller.window.push_label.setToolTip(status.message)
+    if status.state is PushState.UNAVAILABLE:
+        controller.window.flash(status.message, 8000)
+    controller.poller.poll_now()
 
 
 def restart_needed(before: AppSettings, after: AppSettings, *, is_sandbox: bool) -> str | None:
@@ -344,6 +402,7 @@ def sandbox_context(
         source_name="RingCentral sandbox",
         clock=clock,
         on_close=on_close,
+        push_source=client,
     )
 
 
@@ -561,6 +620,7 @@ def _production_context(secrets: SecretStore, settings: AppSettings, warnings: l
         engine=engine, adapter=adapter, settings=settings, secrets=secrets, warnings=warnings,
         registry=registry,
         connection_settings=connection.settings, on_close=[client.close, client.auth.close, adapter.close],
+        push_source=client,
     )
 
 

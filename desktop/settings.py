@@ -55,6 +55,12 @@ class AppSettings(BaseModel):
     #: Wait until every expected artifact is ready (or given up), then create the log once.
     all_at_once: bool = False
     allow_extension_logging: bool = False
+    #: Open the log form when a call ends (live calls; App Connect's "open log page after call").
+    open_log_on_call_end: bool = True
+    #: Open the matched contact in the CRM: "off", on "ring" or on "answer".
+    call_pop: Literal["off", "ring", "answer"] = "off"
+    #: With several matches, call-pop opens "none", "all" of them, or lets the agent "ask" (pick one).
+    call_pop_multiple: Literal["none", "all", "ask"] = "none"
     poll_interval_seconds: int = Field(default=30, ge=5, le=3600)
     give_up_after_hours: float = Field(default=24.0, gt=0, le=24 * 14)
     #: Region for numbers written without a country code (ISO 3166 alpha-2).

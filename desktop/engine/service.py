@@ -410,15 +410,14 @@ class Engine:
     def set_push(self, *, calls: bool, insights: bool = False) -> None:
         """Whether push events are flowing now: call events (the call log is then read after each
         call and as a safety net) and RingSense events (insights are then not asked for)."""
-        with self._rc_lock:
-            was = self._push_calls
-            self._push_calls = calls
-            self._push_insights = insights and calls
-            now = self.clock.now()
-            if was and not calls:
-                self._next_sync = now  # back to polling: look at once
-            elif calls and not was:
-                self.catch_up()
+        # Plain assignments (no lock): the socket thread must never wait behind a sync in flight.
+        was = self._push_calls
+        self._push_calls = calls
+        self._push_insights = insights and calls
+        if was and not calls:
+            self._next_sync = self.clock.now()  # back to polling: look at once
+        elif calls and not was:
+            self.catch_up()
 
     def catch_up(self) -> None:
         """Reads the call log now (and asks RingSense about every awaited insight once), for calls

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QPoint, QTimer, QUrl, Signal
@@ -99,6 +100,9 @@ class MainController(QObject):
         self._notified: set[str] = set()
         self._queued: set[str] = set()
         self.tray: QSystemTrayIcon | None = None
+        #: The live half (set by the composition root): the strip's controller and the push bridge.
+        self.live: Any = None
+        self.push: Any = None
         self._tray_call: str | None = None
         self._notice_text: str | None = None
 

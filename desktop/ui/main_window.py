@@ -142,6 +142,10 @@ class MainWindow(QMainWindow):
         self.rate_label = QLabel("")
         self.rate_label.setObjectName("RateLimitState")
         bar.addWidget(self.rate_label)
+        self.push_label = QLabel("")
+        self.push_label.setObjectName("PushState")
+        self.push_label.setAccessibleName("Live call events")
+        bar.addWidget(self.push_label)
         self.flash_label = QLabel("")
         self.flash_label.setObjectName("Flash")
         bar.addWidget(self.flash_label, 1)
@@ -181,6 +185,10 @@ class MainWindow(QMainWindow):
         layout = self.body_layout
         layout.removeWidget(self.placeholder)
         self.placeholder.hide()
+        from desktop.ui.live_strip import LiveCallStrip
+
+        self.live_strip = LiveCallStrip(parent=self)
+        layout.addWidget(self.live_strip)
 
         row = QHBoxLayout()
         row.setSpacing(8)
@@ -386,6 +394,16 @@ class MainWindow(QMainWindow):
         banner = Banner(kind, text, action)
         self.banners.addWidget(banner)
         return banner
+
+    def set_push_status(self, text: str, *, live: bool) -> None:
+        """The status bar's word on live call events (push on, or polling and why)."""
+        self.push_label.setText(text)
+        self.push_label.setProperty("live", live)
+        self.push_label.setToolTip(
+            "Calls show up as they ring." if live else "Calls show up a little after they end, from the call log."
+        )
+        self.push_label.style().unpolish(self.push_label)
+        self.push_label.style().polish(self.push_label)
 
     def set_connection_text(self, text: str) -> None:
         self.connection_label.setText(text)

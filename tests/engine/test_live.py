@@ -9,11 +9,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from adapters.models import Call
-from adapters.ringcentral.telephony import TelephonySessionEvent
-from adapters.testing.calls import raw_call_record
 from desktop.engine.models import Draft, LogStatus
 from desktop.engine.service import Engine
+from tests import live_events
 from tests.engine.fakes import ScriptedCall
 from tests.engine.world import START, World
 
@@ -23,39 +21,8 @@ SESSION = "8800000001"
 TSID = "s-a0e7b361acc0z19cz00000"
 
 
-class LiveScript:
-    """Telephony-session events for one inbound call of the agent, one party per event."""
-
-    def __init__(self, *, tsid: str = TSID, session_id: str = SESSION, caller: str = CALLER) -> None:
-        self.tsid, self.session_id, self.caller = tsid, session_id, caller
-        self.seq = 1
-
-    def event(self, code: str, at: datetime, *, reason: str | None = None,
-              recordings: list[dict[str, Any]] | None = None) -> TelephonySessionEvent:
-        self.seq += 1
-        party: dict[str, Any] = {
-            "id": f"p-{self.tsid[2:]}-2",
-            "accountId": "1",
-            "extensionId": AGENT_EXT,
-            "direction": "Inbound",
-            "from": {"phoneNumber": self.caller},
-            "to": {"phoneNumber": "+16505550101", "name": "Dana Agent", "extensionId": AGENT_EXT},
-            "status": {"code": code, **({"reason": reason} if reason else {})},
-        }
-        if recordings is not None:
-            party["recordings"] = recordings
-        return TelephonySessionEvent.parse({
-            "sequence": self.seq, "sessionId": self.session_id, "telephonySessionId": self.tsid,
-            "eventTime": at.isoformat(), "parties": [party],
-        })
-
-    def record(self, *, start: datetime, duration: int, recording: bool = False) -> Call:
-        raw = raw_call_record(direction="Inbound", from_party={"phoneNumber": self.caller},
-                              to_party={"phoneNumber": "+16505550101", "extensionNumber": "101", "name": "Dana Agent"},
-                              start_time=start, duration=duration, recording=recording, session_id=self.session_id,
-                              record_id="Rec" + self.session_id)
-        raw["telephonySessionId"] = self.tsid
-        return Call.model_validate(raw)
+def script(*, tsid: str = TSID, session_id: str = SESSION, caller: str = CALLER) -> live_events.LiveScript:
+    return live_events.LiveScript(extension_id=AGENT_EXT, tsid=tsid, session_id=session_id, caller=caller)
 
 
 def _at(seconds: float) -> datetime:
@@ -72,7 +39,7 @@ def test_a_ringing_call_is_a_row_at_once_and_live_until_it_ends(tmp_path: Path) 
     # Given an engine with push events on
     world = World(tmp_path)
     engine = _live_engine(world, world.script)
-    live = LiveScript()
+    live = script()
     # When the call rings
     change = engine.live_event(live.event("Setup", _at(0)))
     # Then it is a row, unlogged and live
@@ -91,7 +58,7 @@ def test_auto_log_creates_at_connect_with_duration_pending_and_finalises_at_the_
     world = World(tmp_path)
     world.contact("Ben Okafor", CALLER)
     engine = _live_engine(world, world.script, auto_log=True)
-    live = LiveScript()
+    live = script()
     world.clock.set(_at(0))
     engine.live_event(live.event("Setup", _at(0)))
     # When the call connects
@@ -116,7 +83,7 @@ def test_auto_log_creates_at_connect_with_duration_pending_and_finalises_at_the_
 def test_the_call_log_record_joins_the_live_row_and_never_logs_twice(tmp_path: Path) -> None:
     world = World(tmp_path)
     world.contact("Ben Okafor", CALLER)
-    live = LiveScript()
+    live = script()
     record = live.record(start=_at(0), duration=200)
     world.script.append(ScriptedCall(call=record, appear=_at(225)))
     engine = _live_engine(world, world.script, auto_log=True)
@@ -139,7 +106,7 @@ def test_notes_typed_during_the_call_reach_the_auto_logged_crm_log(tmp_path: Pat
     world = World(tmp_path)
     world.contact("Ben Okafor", CALLER)
     engine = _live_engine(world, world.script, auto_log=True)
-    live = LiveScript()
+    live = script()
     engine.live_event(live.event("Setup", _at(0)))
     engine.live_event(live.event("Answered", _at(6)))
     engine.run_outbox()
@@ -158,7 +125,7 @@ def test_a_note_typed_while_the_create_is_in_flight_is_not_lost(tmp_path: Path) 
     world = World(tmp_path)
     world.contact("Ben Okafor", CALLER)
     engine = _live_engine(world, world.script, auto_log=True)
-    live = LiveScript()
+    live = script()
     engine.live_event(live.event("Setup", _at(0)))
     engine.live_event(live.event("Answered", _at(6)))
     engine.run_outbox(max_items=1)  # the auto item queues the create
@@ -175,7 +142,7 @@ def test_logging_by_hand_during_the_call_uses_the_pad_and_the_end_fills_the_dura
     world = World(tmp_path)
     ben = world.contact("Ben Okafor", CALLER)
     engine = _live_engine(world, world.script)
-    live = LiveScript()
+    live = script()
     engine.live_event(live.event("Setup", _at(0)))
     engine.live_event(live.event("Answered", _at(4)))
     engine.save_draft(TSID, Draft(note="typed while talking"))
@@ -193,7 +160,7 @@ def test_logging_by_hand_during_the_call_uses_the_pad_and_the_end_fills_the_dura
 def test_a_recording_under_way_gets_a_placeholder_and_the_record_fills_it(tmp_path: Path) -> None:
     world = World(tmp_path)
     world.contact("Ben Okafor", CALLER)
-    live = LiveScript()
+    live = script()
     record = live.record(start=_at(0), duration=100, recording=True)
     world.script.append(ScriptedCall(call=record, appear=_at(130), recording_at=_at(130)))
     engine = _live_engine(world, world.script, auto_log=True)
@@ -216,7 +183,7 @@ def test_a_recording_under_way_gets_a_placeholder_and_the_record_fills_it(tmp_pa
 
 def test_a_record_that_came_first_takes_later_events_without_a_second_row(tmp_path: Path) -> None:
     world = World(tmp_path)
-    live = LiveScript()
+    live = script()
     world.script.append(ScriptedCall(call=live.record(start=_at(0), duration=50), appear=_at(70)))
     engine = _live_engine(world, world.script)
     world.clock.set(_at(80))
@@ -231,7 +198,7 @@ def test_a_record_that_came_first_takes_later_events_without_a_second_row(tmp_pa
 def test_after_a_restart_between_connect_and_the_record_there_is_one_row_and_one_log(tmp_path: Path) -> None:
     world = World(tmp_path)
     world.contact("Ben Okafor", CALLER)
-    live = LiveScript()
+    live = script()
     world.script.append(ScriptedCall(call=live.record(start=_at(0), duration=80), appear=_at(100)))
     engine = _live_engine(world, world.script, auto_log=True)
     engine.live_event(live.event("Setup", _at(0)))
