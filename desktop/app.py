@@ -317,8 +317,8 @@ def restart_needed(before: AppSettings, after: AppSettings, *, is_sandbox: bool)
         changed.append("the CRM connection")
     if after.ringcentral != before.ringcentral and not is_sandbox:
         changed.append("the RingCentral connection")
-    if (after.auto_log, after.all_at_once) != (before.auto_log, before.all_at_once):
-        changed.append("automatic logging")
+    if after.all_at_once != before.all_at_once:
+        changed.append("the waiting mode (log once when everything is ready)")
     if not changed:
         return None
     return f"Restart Logdesk to apply {' and '.join(changed)}. Everything else is already in use."

@@ -755,14 +755,35 @@ class SettingsDialog(QDialog):
         if not can:
             self.allow_extension.setToolTip(f"{self._ctx.adapter.manifest.name} cannot log internal calls")
         layout.addWidget(self.allow_extension)
+        live_title = QLabel("During a call")
+        live_title.setProperty("role", "section")
+        layout.addWidget(live_title)
+        self.open_log_on_end = QCheckBox("Open the log form when a call ends (with the notes typed during the call)")
+        self.open_log_on_end.setChecked(s.open_log_on_call_end)
+        layout.addWidget(self.open_log_on_end)
         form = QFormLayout()
+        self.call_pop = QComboBox()
+        for value, text in (("off", "Off"), ("ring", "When the call rings"), ("answer", "When I answer")):
+            self.call_pop.addItem(text, value)
+        self.call_pop.setCurrentIndex(max(0, self.call_pop.findData(s.call_pop)))
+        self.call_pop.setAccessibleName("Open the caller's contact in the CRM")
+        form.addRow(form_label("Open the caller's contact in the CRM"), self.call_pop)
+        self.call_pop_multiple = QComboBox()
+        for value, text in (("none", "Open none"), ("all", "Open all of them"), ("ask", "Let me pick one")):
+            self.call_pop_multiple.addItem(text, value)
+        self.call_pop_multiple.setCurrentIndex(max(0, self.call_pop_multiple.findData(s.call_pop_multiple)))
+        self.call_pop_multiple.setAccessibleName("When several contacts match")
+        form.addRow(form_label("When several contacts match"), self.call_pop_multiple)
+        self.call_pop.currentIndexChanged.connect(
+            lambda _i: self.call_pop_multiple.setEnabled(self.call_pop.currentData() != "off"))
+        self.call_pop_multiple.setEnabled(s.call_pop != "off")
         self.poll_interval = QSpinBox()
         self.poll_interval.setRange(5, 3600)
         self.poll_interval.setSuffix(" s")
         self.poll_interval.setValue(s.poll_interval_seconds)
         form.addRow(form_label("Check for calls every"), self.poll_interval)
         layout.addLayout(form)
-        hint = QLabel("Auto-log and the waiting mode apply from the next start.")
+        hint = QLabel("The waiting mode applies from the next start; everything else at once.")
         hint.setProperty("role", "muted")
         layout.addWidget(hint)
         layout.addStretch(1)
@@ -791,6 +812,9 @@ class SettingsDialog(QDialog):
         s.auto_log = self.auto_log.isChecked()
         s.all_at_once = self.all_at_once.isChecked()
         s.allow_extension_logging = self.allow_extension.isChecked()
+        s.open_log_on_call_end = self.open_log_on_end.isChecked()
+        s.call_pop = self.call_pop.currentData()
+        s.call_pop_multiple = self.call_pop_multiple.currentData()
         s.poll_interval_seconds = self.poll_interval.value()
         try:
             for key, value in {**typed, **self._pending_crm_secrets.get(adapter_id, {})}.items():
@@ -814,7 +838,8 @@ class SettingsDialog(QDialog):
         self.accept()
 
     def _apply_live(self, s: AppSettings) -> None:
-        """Changes the running engine where that is safe: note contents and extension logging."""
+        """Changes the running engine where that is safe: note contents, extension logging and
+        auto-log; the live-call options are read from ``ctx.settings`` each time."""
         ctx = self._ctx
         ctx.settings = s
         lifecycle = getattr(ctx.engine, "lifecycle", None)
@@ -823,6 +848,8 @@ class SettingsDialog(QDialog):
         config = getattr(ctx.engine, "config", None)
         if config is not None and hasattr(config, "allow_extension_logging"):
             config.allow_extension_logging = s.allow_extension_logging
+        if config is not None and hasattr(config, "auto_log"):
+            config.auto_log = s.auto_log
 
 
 def sample_content() -> NoteContent:

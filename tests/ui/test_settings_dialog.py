@@ -162,3 +162,21 @@ def test_adapters_are_discovered_once_however_often_settings_opens(qtbot, app_co
     listed = {pickers[0].itemData(i) for i in range(pickers[0].count())}
     assert {"salesforce", "clio"} <= listed
     assert all(p.count() == pickers[0].count() for p in pickers)
+
+
+def test_live_call_options_and_auto_log_apply_without_a_restart(qtbot, app_context, tmp_path) -> None:
+    # Given the defaults: the log form opens when a call ends, no call-pop
+    dialog = _dialog(qtbot, app_context, tmp_path)
+    assert dialog.open_log_on_end.isChecked() and dialog.call_pop.currentData() == "off"
+    assert not dialog.call_pop_multiple.isEnabled()
+    # When the agent turns on call-pop on answer (all matches), auto-log, and off the form
+    dialog.call_pop.setCurrentIndex(dialog.call_pop.findData("answer"))
+    assert dialog.call_pop_multiple.isEnabled()
+    dialog.call_pop_multiple.setCurrentIndex(dialog.call_pop_multiple.findData("all"))
+    dialog.open_log_on_end.setChecked(False)
+    dialog.auto_log.setChecked(True)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    # Then they are saved, and in use by the running app at once
+    saved = json.loads((tmp_path / "settings.json").read_text())
+    assert (saved["call_pop"], saved["call_pop_multiple"], saved["open_log_on_call_end"]) == ("answer", "all", False)
+    assert app_context.settings.call_pop == "answer" and app_context.engine.config.auto_log is True
