@@ -247,6 +247,9 @@ class LiveCall:
             return "Accepted" if self.direction is Direction.INBOUND else "Call connected"
         if self.voicemail:
             return "Voicemail"
+        if self.queue_call and not self.missed:
+            # A queue call that rang here and stopped without a missed flag: another agent took it.
+            return "Answered Elsewhere"
         if self.direction is Direction.OUTBOUND:
             return _OUTBOUND_FAILURES.get((self.end_reason or "").lower(), "No Answer")
         return "Missed"

@@ -25,8 +25,9 @@ from desktop.engine.models import LiveInfo
 #: How long after a hang-up the call-log record is read (RingCentral: 15–30 s; Embeddable waits 30 s).
 RECORD_DELAY = timedelta(seconds=30)
 
-#: Waits between call-log reads while a record or a recording is still awaited with push on.
-AWAIT_STEPS = (timedelta(seconds=30), timedelta(seconds=60), timedelta(minutes=2), timedelta(minutes=5))
+#: Waits between call-log reads while a record or a recording is still awaited with push on
+#: (recordings attach seconds to minutes after the call); then the safety-net interval.
+AWAIT_STEPS = (timedelta(seconds=60), timedelta(minutes=3), timedelta(minutes=8))
 
 
 def live_record(call: LiveCall, extension_id: str) -> Call:
@@ -72,6 +73,6 @@ def live_info(call: LiveCall) -> LiveInfo:
     )
 
 
-def await_step(round_: int) -> timedelta:
+def await_step(round_: int, safety_net: timedelta) -> timedelta:
     """The wait before the ``round_``-th read of the call log for an awaited record or recording."""
-    return AWAIT_STEPS[min(round_, len(AWAIT_STEPS) - 1)]
+    return AWAIT_STEPS[round_] if round_ < len(AWAIT_STEPS) else safety_net

@@ -482,7 +482,7 @@ class Engine:
                 )
             if self._push_calls and (self.store.awaited_records() or self.store.awaited_recordings()):
                 # Push says nothing about records and recordings: read again soon, less often each time.
-                due = now + live_mod.await_step(self._await_round)
+                due = now + live_mod.await_step(self._await_round, self.plan.push_sync_every)
                 self._await_round += 1
                 self._next_sync = min(self._next_sync, due)
             else:

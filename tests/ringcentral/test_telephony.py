@@ -180,6 +180,17 @@ def test_queue_call_carries_the_queue_name() -> None:
     assert ringing is not None and ringing.queue_call and ringing.queue_name == "Support"
 
 
+def test_a_queue_call_another_agent_answered_is_answered_elsewhere_not_missed() -> None:
+    calls = LiveCalls(AGENT)
+    calls.apply(party_event(7, "Proceeding", queue="Support"))
+    ended = calls.apply(party_event(8, "Disconnected", at=9, queue="Support"))
+    assert ended is not None and ended.result == "Answered Elsewhere"
+    # The caller gave up while the queue rang: missed
+    calls.apply(party_event(2, "Proceeding", queue="Support", tsid="s-2"))
+    gave_up = calls.apply(party_event(3, "Disconnected", at=9, queue="Support", tsid="s-2", missed=True))
+    assert gave_up is not None and gave_up.result == "Missed"
+
+
 def test_caller_name_filled_in_later_is_kept_and_not_lost_again() -> None:
     calls = LiveCalls(AGENT)
     calls.apply(party_event(2, "Setup", caller_name=None))
