@@ -12,7 +12,6 @@ opens the matched contact in the CRM on ring or on answer (a setting).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -109,8 +108,7 @@ class LiveController(QObject):
     def on_live_changed(self, change: LiveChange) -> None:
         row = change.row
         self._rows[row.call_id] = row
-        self.main.model.upsert([CallItem.from_row(row)])
-        self.main.window.update_counts()
+        self.main.upsert_items([CallItem.from_row(row)])
         if change.rang:
             self._look_up_contacts(row)
             shown = self._rows.get(self._shown) if self._shown else None
@@ -323,13 +321,3 @@ class LiveController(QObject):
         if self._shown:
             self._load_note(self._shown)
         self._render()
-
-    def live_rows_loaded(self, rows: list[CallRow]) -> None:
-        """Calls still live when the app starts (from the store): the strip shows the newest."""
-        for row in sorted(rows, key=lambda r: r.start_time):
-            self._rows[row.call_id] = row
-        if rows and self._shown is None:
-            self._show(max(rows, key=lambda r: r.start_time).call_id)
-
-    def now(self) -> datetime:
-        return self.main._clock()

@@ -182,6 +182,13 @@ class MainController(QObject):
         if oldest is not None:
             # Rows older than the loaded page belong to "Load older calls", unless already shown.
             items = [i for i in items if i.start_time >= oldest or self.model.item(i.call_id) is not None]
+        fresh = self.upsert_items(items)
+        self._notify_ended(fresh)
+        self._drop_stale_notice()
+
+    def upsert_items(self, items: list[CallItem]) -> list[CallItem]:
+        """Puts rows into the table in place; new ones do not move the row the agent is reading.
+        Returns the items that were new."""
         fresh = [i for i in items if self.model.item(i.call_id) is None]
         anchor = self._top_visible_call()
         self.model.upsert(items)
@@ -189,8 +196,7 @@ class MainController(QObject):
             self._keep_at_top(anchor)
         self.window.update_counts()
         self._select_first_if_none()
-        self._notify_ended(fresh)
-        self._drop_stale_notice()
+        return fresh
 
     def _drop_stale_notice(self) -> None:
         """"Log your call with …?" goes away once that call is logged."""
@@ -456,6 +462,7 @@ class MainController(QObject):
             i for i in fresh
             if i.call_id not in self._notified
             and i.status is LogStatus.UNLOGGED
+            and i.result != "In Progress"  # a live call: the strip has it, and the log form opens at its end
             and _aware(i.start_time) + timedelta(seconds=i.duration_seconds or 0) >= now - RECENT
         ]
         self._notified.update(i.call_id for i in fresh)
