@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from adapters.models import Contact
 from desktop.engine.models import CallRow, Draft, LiveChange
-from desktop.ui.call_table_model import CallItem, LogStatus
+from desktop.ui.call_table_model import CallItem, LogStatus, display_number
 from desktop.ui.live_strip import LiveCallStrip, LiveView
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def live_view(row: CallRow, contact: str = "", can_open: bool = False) -> LiveVi
     return LiveView(
         call_id=row.call_id,
         direction=row.direction,
-        number=row.remote_number or "",
+        number=display_number(row.remote_number),
         name=row.remote_name or "",
         state=live.state,
         rang_at=live.rang_at,
@@ -189,6 +189,10 @@ class LiveController(QObject):
 
         def done(found: list[Contact]) -> None:
             self._contacts[call_id] = list(found)
+            item = self.main.model.item(call_id)
+            if len(found) == 1 and item is not None and not item.has_crm_contact:
+                # The table names the caller as the strip does (search finds the name at once too).
+                self.main.model.update_call(call_id, contact_name=found[0].name, has_crm_contact=True, search_key="")
             if self._shown == call_id:
                 self._render()
             if self._settings().call_pop == "ring":

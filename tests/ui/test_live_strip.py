@@ -42,7 +42,8 @@ def test_a_ringing_call_shows_the_strip_with_the_matched_contact(qtbot, main, ap
     assert strip.isVisible()
     qtbot.waitUntil(lambda: "Alice Moreno" in strip.title.text())
     assert "Ringing" in strip.state_label.text()
-    assert main.model.item(script.tsid) is not None
+    assert "+1 415-555-0132" in strip.title.text()
+    qtbot.waitUntil(lambda: main.model.item(script.tsid).contact_name == "Alice Moreno")
     _feed(main, app_context, script, "Answered", 4)
     assert strip.state_label.text().startswith("On call")
     _feed(main, app_context, script, "Hold", 30)
