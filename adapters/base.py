@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import tzinfo
 from enum import StrEnum
 from typing import ClassVar, Literal, Protocol, runtime_checkable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from pydantic import BaseModel, Field
@@ -221,6 +223,9 @@ class Connection(BaseModel):
 #: :func:`adapters.phone.search_candidates`.
 SETTING_REGION = "phone_region"
 SETTING_PHONE_PATTERNS = "phone_patterns"
+#: ``Connection.settings`` key for the agent's time zone (an IANA name, the app's
+#: ``NoteSettings.time_zone``): what a CRM's date-only fields are dated in. See :func:`agent_time_zone`.
+SETTING_TIME_ZONE = "time_zone"
 
 
 def phone_settings(settings: Mapping[str, str], *, extra_patterns: str = "") -> tuple[str, list[str]]:
@@ -234,6 +239,21 @@ def phone_settings(settings: Mapping[str, str], *, extra_patterns: str = "") -> 
     raw = "\n".join([settings.get(SETTING_PHONE_PATTERNS, ""), extra_patterns])
     patterns = [p.strip() for p in re.split(r"[\n;]", raw) if p.strip()]
     return region, list(dict.fromkeys(patterns))
+
+
+def agent_time_zone(settings: Mapping[str, str]) -> tzinfo | None:
+    """The agent's time zone from ``Connection.settings`` (:data:`SETTING_TIME_ZONE`).
+
+    ``None`` when none is set or the name is not a known IANA zone: ``datetime.astimezone(None)``
+    then uses the computer's zone, which is what the agent sees on the wall clock.
+    """
+    name = (settings.get(SETTING_TIME_ZONE) or "").strip()
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 #: Called by an adapter when it obtained new secrets (a rotated OAuth token pair). The app

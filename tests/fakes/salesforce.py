@@ -656,6 +656,10 @@ class SalesforceFake(FakeApi):
                         "or request may be missing a required field at [line:1, column:1]",
                     )
             elif spec.type == "date":
+                # Task.ActivityDate is a date without a time zone: "The timestamp is not relevant; do
+                # not attempt to alter it to accommodate time zone differences" (Task object reference,
+                # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_task.htm).
+                # Only YYYY-MM-DD is taken, and stored as given: the day is the caller's to choose.
                 if not _valid_date(value):
                     raise SalesforceError(
                         400,

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -558,6 +561,43 @@ def test_create_writes_a_completed_call_task(sf: SalesforceHarness) -> None:
     assert (task["WhoId"], task["WhatId"], task["CallDisposition"]) == (contact.id, sf.opportunity, "Connected")
     assert task["ActivityDate"] == call.start_time.astimezone().date().isoformat()
     assert ref.version == task["LastModifiedDate"] and ref.contact_id == contact.id
+
+
+@contextlib.contextmanager
+def computer_time_zone(name: str) -> Iterator[None]:
+    """The computer's own time zone is ``name`` for the block (``TZ``), then what it was."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+def test_activity_date_is_the_day_in_the_agents_time_zone_setting() -> None:
+    # 23:58 on 10 April in Los Angeles is 06:58 UTC on 11 April, and already the afternoon of the 11th in Tokyo
+    h = SalesforceHarness(time_zone="America/Los_Angeles")
+    try:
+        call = calls.inbound_call(E164, start_time=datetime(2026, 4, 11, 6, 58, tzinfo=UTC))
+        with computer_time_zone("Asia/Tokyo"):
+            ref = h.adapter.create_call_log(call, _contact(h), _entry())
+        assert h.fake.task(ref.log_id)["ActivityDate"] == "2026-04-10"
+    finally:
+        h.close()
+
+
+def test_without_a_time_zone_setting_the_activity_date_is_the_day_on_the_computers_clock(
+    sf: SalesforceHarness,
+) -> None:
+    call = calls.inbound_call(E164, start_time=datetime(2026, 4, 10, 23, 58, tzinfo=UTC))
+    with computer_time_zone("Asia/Tokyo"):
+        ref = sf.adapter.create_call_log(call, _contact(sf), _entry())
+    assert sf.fake.task(ref.log_id)["ActivityDate"] == "2026-04-11"
 
 
 def test_free_text_call_result_is_kept_and_an_overlong_one_refused_before_sending(sf: SalesforceHarness) -> None:
