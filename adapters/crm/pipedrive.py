@@ -452,8 +452,9 @@ class PipedriveAdapter:
         """People whose phone ends with the number's national digits, with their deals and leads.
 
         Requests: one person search, one read of the people found, the users list once per
-        instance, and for each person (at most :data:`MAX_PERSONS`) their open deals and
-        unarchived leads. Pipedrive has no internal extensions: ``is_extension`` finds nothing.
+        instance, and for each person (at most :data:`MAX_PERSONS`) their open deals and leads
+        (``GET /v1/leads`` leaves archived leads out). Pipedrive has no internal extensions:
+        ``is_extension`` finds nothing.
         """
         if is_extension:
             return []
@@ -518,13 +519,13 @@ class PipedriveAdapter:
             if isinstance(deal, dict) and isinstance(deal.get("id"), int):
                 options.append(Option(id=f"deal:{deal['id']}", label=f"Deal: {deal.get('title') or deal['id']}"))
         try:
-            leads = self._request(
-                "GET", "/v1/leads", params={"person_id": person_id, "archived_status": "not_archived"}
-            )["data"]
+            # GET /v1/leads lists only leads that are not archived (archived ones moved to
+            # /v1/leads/archived, and the archived_status filter was removed in July 2025).
+            leads = self._request("GET", "/v1/leads", params={"person_id": person_id})["data"]
         except (PermissionDenied, NotFound):
             leads = []
         for lead in leads if isinstance(leads, list) else []:
-            if isinstance(lead, dict) and isinstance(lead.get("id"), str):
+            if isinstance(lead, dict) and isinstance(lead.get("id"), str) and lead.get("is_archived") is not True:
                 options.append(Option(id=f"lead:{lead['id']}", label=f"Lead: {lead.get('title') or lead['id']}"))
         return options
 
@@ -589,10 +590,12 @@ class PipedriveAdapter:
             raise self._malformed("the activity")
         person_id = data.get("person_id")
         if person_id is None:
+            # The v2 ActivityItem marks the primary participant with ``primary``; ``primary_flag``
+            # (v1's name, reported in v2 answers: devcommunity.pipedrive.com/t/19734) is read too.
             primary = [
                 p.get("person_id")
                 for p in data.get("participants") or []
-                if isinstance(p, dict) and (p.get("primary_flag") or p.get("primary"))
+                if isinstance(p, dict) and (p.get("primary") is True or p.get("primary_flag") is True)
             ]
             person_id = primary[0] if primary else None
         related: str | None = None

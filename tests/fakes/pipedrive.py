@@ -6,6 +6,9 @@ query parameter); v2 activities refuse ``person_id`` (read-only: the person is a
 participant), ``done``/``busy`` given as 1/0 instead of booleans, an inactive or unknown activity
 ``type``, ``due_date`` not ``YYYY-MM-DD``, ``due_time``/``duration`` not ``HH:MM``, unknown
 persons, deals, leads (UUIDs) and owners, unknown fields, and notes over :data:`NOTE_LIMIT`.
+Activities come back with ``participants: [{person_id, primary}]`` (the v2 ActivityItem). Leads
+are listed as Pipedrive does since July 2025: ``/v1/leads`` without the archived ones,
+``/v1/leads/archived`` with only those; the removed ``archived_status`` filter is refused.
 Person search needs a term of at least 2 characters (unless ``exact_match``) and compares
 phone digits, ignoring formatting (what makes App Connect's national-number search work).
 Notes are sanitised as Pipedrive does: ``<script>`` elements are removed.
@@ -269,12 +272,18 @@ class PipedriveFake(FakeApi):
             deals = [d for d in self.deals.values()
                      if (person is None or str(d["person_id"]) == person) and (status is None or d["status"] == status)]
             return 200, {"success": True, "data": deals, "additional_data": {"next_cursor": None}}
-        if method == "GET" and path in ("/v1/leads", "/api/v1/leads"):
+        if method == "GET" and path.removeprefix("/api") in ("/v1/leads", "/v1/leads/archived"):
+            # "Get all leads" returns not archived leads only, "Get all archived leads" the archived
+            # ones; the archived_status filter is gone (changelog "Breaking change: archived deals
+            # and leads will not be returned in existing endpoints", 2025-07-15,
+            # https://developers.pipedrive.com/changelog/post/breaking-change-archived-deals-and-leads-will-not-be-returned-in-existing-endpoints-and-will-not-be-editable;
+            # pipedrive/client-nodejs src/versions/v1/api/leads-api.ts and CHANGELOG 26.0.0).
+            if "archived_status" in params:
+                raise PipedriveError(400, "Validation failed: archived_status: Unknown parameter")
             person = params.get("person_id")
-            archived = params.get("archived_status", "all")
+            archived = path.endswith("/archived")
             leads = [lead for lead in self.leads.values()
-                     if (person is None or str(lead["person_id"]) == person)
-                     and (archived == "all" or (archived == "archived") == lead["is_archived"])]
+                     if (person is None or str(lead["person_id"]) == person) and lead["is_archived"] == archived]
             return 200, {"success": True, "data": leads or None, "additional_data": {"pagination": {
                 "start": 0, "limit": 100, "more_items_in_collection": False}}}
         if path == "/api/v2/activities":
@@ -420,8 +429,11 @@ class PipedriveFake(FakeApi):
             activity["marked_as_done_time"] = _v2_time(self.clock.time())
 
     def _render(self, activity: dict[str, Any]) -> dict[str, Any]:
+        # The v2 ActivityItem's participants are {person_id, primary}, the same shape as on input
+        # (pipedrive/client-nodejs src/versions/v2/models/activity-item.ts →
+        # add-activity-request-participants-inner.ts; https://developers.pipedrive.com/docs/api/v1/Activities).
         out = {k: v for k, v in activity.items() if k != "participants"}
-        out["participants"] = [{"person_id": p["person_id"], "primary_flag": p["primary"]}
+        out["participants"] = [{"person_id": p["person_id"], "primary": p["primary"]}
                                for p in activity["participants"]]
         return out
 

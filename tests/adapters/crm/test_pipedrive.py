@@ -184,6 +184,39 @@ def test_contact_carries_company_owner_creation_and_open_deals_and_leads(pd: Pip
     ]
 
 
+def test_archived_leads_are_not_offered(pd: PipedriveHarness) -> None:
+    pid = pd.fake.add_person("Ana Diaz", [E164])
+    pd.fake.add_lead("Cold", pid, archived=True)
+    [contact] = pd.adapter.find_contact(E164)
+    assert contact.options["related"] == []
+    [leads] = [r for r in pd.fake.requests if r.path == "/v1/leads"]
+    assert dict(leads.query) == {"person_id": str(pid)}
+
+
+def test_an_archived_lead_in_the_leads_list_is_still_not_offered(pd: PipedriveHarness) -> None:
+    pid = pd.fake.add_person("Ana Diaz", [E164])
+    lead = pd.fake.add_lead("Cold", pid, archived=True)
+    # As an account still on the old listing would answer: the archived lead among the others
+    body = {"success": True, "data": [pd.fake.leads[lead]], "additional_data": {"pagination": {}}}
+    pd.fake.inject(200, body=body, path_prefix="/v1/leads")
+    [contact] = pd.adapter.find_contact(E164)
+    assert contact.options["related"] == []
+
+
+def test_the_fake_lists_leads_like_pipedrive_since_archived_ones_moved(pd: PipedriveHarness) -> None:
+    pid = pd.fake.add_person("Ana Diaz", [E164])
+    open_lead = pd.fake.add_lead("Website enquiry", pid)
+    archived = pd.fake.add_lead("Cold", pid, archived=True)
+    headers = {"x-api-token": DEFAULT_TOKEN}
+    listed = pd.client.get("/v1/leads", params={"person_id": pid}, headers=headers).json()["data"]
+    assert [lead["id"] for lead in listed] == [open_lead]
+    listed = pd.client.get("/v1/leads/archived", params={"person_id": pid}, headers=headers).json()["data"]
+    assert [lead["id"] for lead in listed] == [archived]
+    refused = pd.client.get("/v1/leads", params={"archived_status": "not_archived"}, headers=headers)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "Validation failed: archived_status: Unknown parameter"
+
+
 def test_the_call_is_filed_under_the_persons_organisation_too(pd: PipedriveHarness) -> None:
     org = pd.fake.add_org("Diaz Supply")
     pd.fake.add_person("Ana Diaz", [E164], org_id=org)
@@ -216,6 +249,20 @@ def test_the_fake_refuses_a_one_character_search_term_like_pipedrive(pd: Pipedri
 
 
 # --- call logs -------------------------------------------------------------------------------
+
+
+def test_a_stored_activity_names_its_person_from_the_primary_participant(pd: PipedriveHarness) -> None:
+    contact = _contact(pd)
+    ref = pd.adapter.create_call_log(calls.inbound_call(E164), contact, _entry())
+    pd.fake.activities[int(ref.log_id)]["person_id"] = None  # only the participants say who it was
+    assert pd.adapter.get_call_log(ref).contact_id == contact.id
+
+
+def test_the_fake_answers_participants_as_the_v2_activity_item_does(pd: PipedriveHarness) -> None:
+    contact = _contact(pd)
+    ref = pd.adapter.create_call_log(calls.inbound_call(E164), contact, _entry())
+    answer = pd.client.get(f"/api/v2/activities/{ref.log_id}", headers={"x-api-token": DEFAULT_TOKEN})
+    assert answer.json()["data"]["participants"] == [{"person_id": int(contact.id), "primary": True}]
 
 
 def test_create_sends_pipedrives_v2_activity_fields(pd: PipedriveHarness) -> None:
