@@ -41,7 +41,8 @@ in Zoho survives a note update.
 
 Crash recovery (:meth:`ZohoAdapter.find_call_log`): the adapter writes ``Call_Start_Time`` to the
 second and the other party's number; a lookup searches ``Calls`` by that start time
-(``criteria``), keeps records owned by the signed-in user with the same ``Call_Type`` and number,
+(``criteria``; searches send no ``fields``, which the v8 search API does not declare, and read the
+whole records it returns), keeps records owned by the signed-in user with the same ``Call_Type`` and number,
 and, if several remain, prefers the one whose ``Description`` contains the RingCentral session id
 (the note engine's "Session id" line). No custom field is needed in the org.
 
@@ -568,13 +569,11 @@ class ZohoAdapter:
         queries = [parsed.e164, parsed.national] if parsed else [digits_only(phone)]
         found: dict[str, Contact] = {}
         for module, kind in (("Contacts", "Contact"), ("Leads", "Lead")):
-            fields = "Full_Name,Phone,Mobile,Owner,Created_Time," + (
-                "Account_Name" if module == "Contacts" else "Company"
-            )
             for query in dict.fromkeys(q for q in queries if q):
-                response = self._request(
-                    "GET", f"/{module}/search", params={"phone": query, "fields": fields, "per_page": "50"}
-                )
+                # No ``fields``: Zoho's v8 search specification (zoho/crm-oas v8.0/module_search.json)
+                # declares criteria, email, phone, word, converted, approval_state and per_page only.
+                # The records a search returns carry their fields (Full_Name, Phone, Owner, ...).
+                response = self._request("GET", f"/{module}/search", params={"phone": query, "per_page": "50"})
                 for raw_record in self._data_list(response):
                     rid = str(raw_record.get("id") or "")
                     if rid and rid not in found:
@@ -740,9 +739,7 @@ class ZohoAdapter:
 
     def find_call_log(self, call: Call) -> CallLogRef | None:
         criteria = f"(Call_Start_Time:equals:{_start_text(call.start_time)})"
-        response = self._request(
-            "GET", "/Calls/search", params={"criteria": criteria, "fields": _CALL_FIELDS, "per_page": "200"}
-        )
+        response = self._request("GET", "/Calls/search", params={"criteria": criteria, "per_page": "200"})
         me = str(self._current_user().get("id"))
         remote = digits_only(call.remote.phone_number or call.remote.extension_number or "")
         candidates = []

@@ -272,6 +272,35 @@ def test_find_contact_searches_contacts_and_leads_and_offers_org_picklist_and_op
     assert results == ["Interested", "Not interested", "No response", "Requested more info"]
 
 
+def test_searches_send_only_what_the_v8_search_api_declares_and_read_the_whole_records(zoho: ZohoHarness) -> None:
+    zoho.fake.add_contact("Ada Lovelace", "(415) 555-0123", account="Analytical Engines")
+    [contact] = zoho.adapter.find_contact(E164)
+    assert (contact.name, contact.company, contact.owner) == ("Ada Lovelace", "Analytical Engines", "Alex Agent")
+    call = inbound_call(E164)
+    ref = zoho.adapter.create_call_log(call, contact, _entry())
+    found = zoho.adapter.find_call_log(call)
+    assert found is not None and (found.log_id, found.contact_id) == (ref.log_id, contact.id)
+    searches = [r for r in zoho.fake.api_requests() if r.url.path.endswith("/search")]
+    assert len(searches) == 5  # Contacts and Leads by two notations, then Calls by start time
+    assert all(set(r.url.params) <= {"phone", "criteria", "per_page"} for r in searches)
+
+
+def test_the_fake_refuses_a_fields_projection_on_a_search_like_an_undeclared_parameter(zoho: ZohoHarness) -> None:
+    token = zoho.adapter._tokens.access_token()
+    answer = zoho.client.get(
+        f"{zoho.fake.api_url}/crm/v8/Contacts/search",
+        params={"phone": "4155550123", "fields": "Full_Name", "per_page": "50"},
+        headers={"Authorization": f"Zoho-oauthtoken {token}"},
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "code": "INVALID_REQUEST",
+        "details": {"param_name": "fields"},
+        "message": "the given parameter is not supported",
+        "status": "error",
+    }
+
+
 def test_call_result_options_are_the_orgs_own_picklist() -> None:
     h = ZohoHarness(ZohoFake(call_results=["-None-", "Booked demo", "Wrong number"]))
     try:
