@@ -23,7 +23,8 @@ Where call data goes (everything structured; the note engine's body goes to ``hs
 ``hs_call_external_account_id``  the agent's extension id: how :meth:`find_call_log` knows the call
 ``hubspot_owner_id``             the owner whose e-mail the user gave, when given
 association                      call → contact (``HUBSPOT_DEFINED`` type 194), and call → the contact's
-                                 primary company (type 182) when the contact search saw it
+                                 primary company (type 182) when the contact search saw it; none for a
+                                 colleague or without a contact (the log then names no contact)
 ===============================  =======================================================================
 
 Rate limits: the search endpoints allow about 4 requests per second per token; everything else
@@ -576,9 +577,12 @@ class HubSpotAdapter:
         if owner:
             props["hubspot_owner_id"] = owner
         payload: dict[str, Any] = {"properties": props}
-        if contact.id and not contact.is_internal:
-            targets = [(contact.id, CALL_TO_CONTACT)]
-            company_id = self._contact_companies.get(contact.id)
+        # A colleague (an internal call) or no contact at all: the call is created without an
+        # association, as HubSpot allows; it is then on the calls index page, on no record's timeline.
+        associated = contact.id if contact.id and not contact.is_internal else None
+        if associated:
+            targets = [(associated, CALL_TO_CONTACT)]
+            company_id = self._contact_companies.get(associated)
             if company_id:
                 targets.append((company_id, CALL_TO_COMPANY))  # on the company's timeline too
             payload["associations"] = [
@@ -592,9 +596,9 @@ class HubSpotAdapter:
         known = dict(props)
         if isinstance(raw.get("properties"), dict):
             known.update({k: v for k, v in raw["properties"].items() if v is not None})
-        self._remember(log_id, {"properties": known, "updatedAt": raw.get("updatedAt"), "contact_id": contact.id,
-                                "contact_name": contact.name})
-        return CallLogRef(adapter_id=self.manifest.id, log_id=log_id, contact_id=contact.id,
+        self._remember(log_id, {"properties": known, "updatedAt": raw.get("updatedAt"), "contact_id": associated,
+                                "contact_name": contact.name if associated else None})
+        return CallLogRef(adapter_id=self.manifest.id, log_id=log_id, contact_id=associated,
                           version=str(raw.get("updatedAt") or "") or None)
 
     def _remember(self, log_id: str, record: dict[str, Any]) -> None:

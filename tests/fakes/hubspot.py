@@ -2,8 +2,9 @@
 """A fake HubSpot API: contacts search, the calls object, owners, call outcomes, account info.
 
 It validates requests the way HubSpot does (bearer token, property names, enumerations, numbers,
-https-only recording URLs, required ``hs_timestamp``, the call→contact association type 194,
-filter-group limits of the search API), returns property values as strings, answers with
+https-only recording URLs, required ``hs_timestamp``, the shape of associations and the
+call→contact type 194 — a call without associations is accepted, as HubSpot does, and read back
+with no ``associations`` — filter-group limits of the search API), returns property values as strings, answers with
 HubSpot's error envelope ``{status, message, correlationId, category, errors}`` and its
 ``X-HubSpot-RateLimit-*`` headers, throttles the search endpoints to ``search_per_second``
 per token and everything else to ``burst_limit`` per 10 seconds, and indexes new records for
@@ -61,6 +62,7 @@ CONTACT_PROPERTIES = {
 BODY_LIMIT = 65536
 CALL_TO_CONTACT = 194
 CALL_TO_COMPANY = 182
+ASSOCIATION_CATEGORIES = ("HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED")
 
 
 class HubSpotError(Exception):
@@ -392,17 +394,31 @@ class HubSpotFake(FakeApi):
         return clean
 
     def _create_call(self, raw: Any) -> dict[str, Any]:
+        # SimplePublicObjectInputForCreate: ``properties`` required, ``associations`` optional (a call
+        # without one is created and shows on the calls index page only); each association needs
+        # ``to.id`` and ``types`` of {associationCategory, associationTypeId}
+        # (HubSpot/hubspot-api-nodejs codegen/crm/objects/calls/models/SimplePublicObjectInputForCreate.ts,
+        # PublicAssociationsForObject.ts, AssociationSpec.ts; https://developers.hubspot.com/docs/api/crm/calls).
         if not isinstance(raw, dict):
             raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON")
         props = self._validate_properties(raw.get("properties"), creating=True)
         contact_ids: list[str] = []
         company_ids: list[str] = []
-        for assoc in raw.get("associations") or []:
-            try:
-                to_id = str(assoc["to"]["id"])
-                types = assoc["types"]
-            except (KeyError, TypeError):
-                raise HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON: association needs to and types")
+        associations = raw.get("associations")
+        if associations is not None and not isinstance(associations, list):
+            raise HubSpotError(400, "VALIDATION_ERROR",
+                               "Invalid input JSON on line 1: associations must be an array")
+        for assoc in associations or []:
+            to = assoc.get("to") if isinstance(assoc, dict) else None
+            types = assoc.get("types") if isinstance(assoc, dict) else None
+            if (not isinstance(to, dict) or not isinstance(to.get("id"), str | int) or str(to["id"]) == ""
+                    or not isinstance(types, list) or not types
+                    or not all(isinstance(t, dict) and t.get("associationCategory") in ASSOCIATION_CATEGORIES
+                               and isinstance(t.get("associationTypeId"), int) for t in types)):
+                raise HubSpotError(400, "VALIDATION_ERROR",
+                                   "Invalid input JSON: each association needs to.id and types "
+                                   "[{associationCategory, associationTypeId}]")
+            to_id = str(to["id"])
             kinds = {t.get("associationTypeId") for t in types if t.get("associationCategory") == "HUBSPOT_DEFINED"}
             if len(kinds) != 1 or len(types) != 1 or not kinds <= {CALL_TO_CONTACT, CALL_TO_COMPANY}:
                 raise HubSpotError(
@@ -446,6 +462,8 @@ class HubSpotFake(FakeApi):
             names += ["hs_timestamp", "hs_call_title", "hs_call_body"]
         out = self._shape(call, list(dict.fromkeys(names)))
         assoc = ",".join(params.get_list("associations"))
+        # SimplePublicObjectWithAssociations.associations is optional: a call with no contact has none
+        # (HubSpot/hubspot-api-nodejs codegen/crm/objects/calls/models/SimplePublicObjectWithAssociations.ts).
         if "contacts" in assoc.split(",") and call["contacts"]:
             out["associations"] = {"contacts": {"results": [{"id": c, "type": "call_to_contact"}
                                                             for c in call["contacts"]]}}

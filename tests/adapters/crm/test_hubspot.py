@@ -376,6 +376,25 @@ def test_the_fake_refuses_bad_associations_like_hubspot(hs: HubSpotHarness, to_i
     assert hs.fake.calls == {}
 
 
+@pytest.mark.parametrize(
+    "associations",
+    [
+        {},
+        {"to": {"id": "501"}},
+        [{"to": {"id": ""}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 194}]}],
+        [{"to": {"id": "501"}, "types": []}],
+        [{"to": {"id": "501"}, "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": "194"}]}],
+    ],
+    ids=["an empty object", "an object", "empty id", "no types", "type id as text"],
+)
+def test_the_fake_refuses_associations_not_shaped_as_hubspot_declares(hs: HubSpotHarness, associations: Any) -> None:
+    hs.add_contact("Ana Diaz", E164)
+    with pytest.raises(ValidationError) as caught:
+        hs.adapter._request("POST", "/crm/v3/objects/calls", json={"properties": _OK, "associations": associations})
+    assert caught.value.status == 400
+    assert hs.fake.calls == {}
+
+
 def test_unknown_page_field_is_refused_before_any_request(hs: HubSpotHarness) -> None:
     with pytest.raises(ValidationError):
         hs.adapter.upsert_disposition(CallLogRef(adapter_id="hubspot", log_id="1"), {"deal": "12"})
@@ -446,6 +465,33 @@ def test_a_colleagues_log_of_the_same_session_is_not_taken_for_ours(hs: HubSpotH
     found = hs.adapter.find_call_log(ours)
     assert found is not None and found.log_id == ref.log_id
     assert hs.fake.calls[ref.log_id]["properties"]["hs_call_external_account_id"] == ours.local.extension_id
+
+
+@pytest.mark.parametrize(
+    "colleague",
+    [
+        Contact(id="", name="Sam Colleague", is_internal=True),
+        Contact(id="9001", name="Sam Colleague", is_internal=True),
+    ],
+    ids=["no contact id", "a colleague's id"],
+)
+def test_an_internal_call_is_logged_without_an_association_and_its_log_names_no_contact(
+    hs: HubSpotHarness, colleague: Contact
+) -> None:
+    call = calls.internal_call("102", colleague_name="Sam Colleague")
+    ref = hs.adapter.create_call_log(call, colleague, _entry(subject="Internal call with Sam"))
+    [post] = [r for r in hs.fake.requests if r.method == "POST" and r.path == "/crm/v3/objects/calls"]
+    assert "associations" not in post.json
+    assert (hs.fake.calls[ref.log_id]["contacts"], hs.fake.calls[ref.log_id]["companies"]) == ([], [])
+    assert ref.contact_id is None
+    read = hs.client.get(f"/crm/v3/objects/calls/{ref.log_id}", params={"associations": "contacts"},
+                         headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"})
+    assert "associations" not in read.json()
+    stored = hs.adapter.update_call_log(ref, LogUpdate(body="<p>Talked about the rota.</p>"))
+    assert (stored.contact_id, stored.contact_name, stored.body) == (None, None, "<p>Talked about the rota.</p>")
+    assert hs.adapter.get_call_log(ref).contact_id is None
+    found = hs.adapter.find_call_log(call)
+    assert found is not None and found.log_id == ref.log_id
 
 
 def test_find_call_log_finds_a_call_the_search_index_has_not_caught_up_with() -> None:
