@@ -470,7 +470,8 @@ class RingCentralClient:
         Raises:
             NotLicensed: RingSense refused this user (403). Raised again without a request for the
                 rest of the session.
-            MalformedResponse: a needed field is missing or malformed.
+            MalformedResponse: the answer is not a RingSense insights object (no ``sourceRecordId``).
+                A speaker or an insight entry that cannot be read is left out instead, keeping the rest.
         """
         if self._ringsense_refused is not None:
             raise self._ringsense_refused
@@ -487,7 +488,9 @@ class RingCentralClient:
         """RingSense insights for every recording of a call (transfers have one per leg) — Light.
 
         Returns:
-            One :class:`~.models.Insights` per recording that has them; empty when none is ready.
+            One :class:`~.models.Insights` per recording that has them; empty when none is ready. A
+            recording whose insights cannot be read (no ``sourceRecordId``) is left out; within each,
+            unreadable speakers and insight entries are left out (see :class:`~.models.Insights`).
 
         Raises:
             NotLicensed: as :meth:`get_insights`.
@@ -502,7 +505,14 @@ class RingCentralClient:
         except PermissionDenied as exc:
             raise self._refuse_ringsense(exc) from exc
         page = validate(_InsightsPage, self._json(response), what=f"RingSense insights for {telephony_session_id}")
-        return [validate(Insights, raw, what=f"RingSense insights for {telephony_session_id}") for raw in page.records]
+        found: list[Insights] = []
+        for raw in page.records:
+            try:
+                found.append(validate(Insights, raw, what=f"RingSense insights for {telephony_session_id}"))
+            except MalformedResponse as exc:
+                # One recording's insights that cannot be read cost that recording, not the others.
+                log.info("left out RingSense insights of session %s: %s", telephony_session_id, exc)
+        return found
 
     def _refuse_ringsense(self, exc: PermissionDenied) -> NotLicensed:
         refused = NotLicensed(

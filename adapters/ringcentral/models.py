@@ -8,6 +8,7 @@ fields (RingCentral adds fields without notice). :func:`validate` turns a pydant
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,6 +20,8 @@ from adapters.base import MalformedResponse
 from adapters.models import Call
 
 M = TypeVar("M", bound=BaseModel)
+
+log = logging.getLogger(__name__)
 
 
 class _Wire(BaseModel):
@@ -173,10 +176,36 @@ class InsightItem(_Wire):
 
 
 class Speaker(_Wire):
+    """One participant of ``speakerInfo``. Only an entry with a ``speakerId`` can name transcript lines."""
+
     speaker_id: str
     name: str | None = None
     extension_id: str | None = None
     account_id: str | None = None
+
+    @pydantic.field_validator("speaker_id", "extension_id", "account_id", mode="before")
+    @classmethod
+    def _id_as_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def _readable(model: type[M], raw_items: Any, *, what: str) -> list[Any]:
+    """The entries of ``raw_items`` that ``model`` can read, in order; the others are left out.
+
+    One odd entry (a speaker without an id, a transcript line whose text is not text) costs that
+    entry, never the whole answer. Anything but a list reads as no entries.
+    """
+    if not isinstance(raw_items, list):
+        return []
+    kept: list[Any] = []
+    for index, item in enumerate(raw_items):
+        try:
+            model.model_validate(item)
+        except pydantic.ValidationError as exc:
+            log.debug("RingSense %s %d left out: %s", what, index, field_path(exc))
+            continue
+        kept.append(item)
+    return kept
 
 
 class Insights(_Wire):
@@ -196,6 +225,26 @@ class Insights(_Wire):
     speaker_info: list[Speaker] = Field(default_factory=list)
     insights: dict[str, list[InsightItem]] = Field(default_factory=dict)
     raw: dict[str, Any] = Field(default_factory=dict, exclude=True)
+
+    # RingCentral's specification types speakerInfo as a list of untyped objects (RecordingInsights
+    # in ringcentral/ringcentral-extensible packages/core/src/definitions/RecordingInsights.ts:
+    # ``speakerInfo?: object[]``), so entries are read one by one: what is there is kept, an entry
+    # that cannot be read (a speaker without speakerId) is skipped, and the answer stands.
+    @pydantic.field_validator("speaker_info", mode="before")
+    @classmethod
+    def _readable_speakers(cls, value: Any) -> Any:
+        return _readable(Speaker, value, what="speaker")
+
+    @pydantic.field_validator("insights", mode="before")
+    @classmethod
+    def _readable_insights(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return {}
+        return {
+            str(kind): _readable(InsightItem, items, what=f"{kind} entry")
+            for kind, items in value.items()
+            if isinstance(items, list)
+        }
 
     @pydantic.model_validator(mode="wrap")
     @classmethod

@@ -425,6 +425,49 @@ def test_missing_app_permission_is_permission_denied_with_vendor_words(
     assert "CMN-401" in (info.value.vendor_message or "")
 
 
+class _FirstSpeakerWithoutId(httpx.BaseTransport):
+    """The sandbox, except that RingSense answers come back with the first speaker's speakerId gone
+    and, for a session, one more recording whose insights lack their sourceRecordId."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if not request.url.path.endswith("/insights") or response.status_code != 200:
+            return response
+        response.read()
+        body = response.json()
+        for raw in body.get("records", [body]):
+            del raw["speakerInfo"][0]["speakerId"]
+        if "records" in body:
+            body["records"].append({"speakerInfo": [], "insights": {}})
+        return httpx.Response(200, json=body, headers={"Content-Type": "application/json"})
+
+
+def test_insights_whose_speaker_lacks_its_id_are_read_without_that_speaker(account: SandboxAccount) -> None:
+    from adapters.ringcentral.sandbox import PLATFORM_BASE, connect
+
+    http = httpx.Client(transport=_FirstSpeakerWithoutId(account.transport()), timeout=20.0)
+    rc = connect(account, http=http, server_url=PLATFORM_BASE)
+    try:
+        call = account.place_call("inbound", duration=180, recorded=True)
+        account.advance(4000)
+        recording_id = call.recordings[0].id
+        insights = rc.get_insights(recording_id)
+        assert insights is not None and insights.source_record_id == recording_id
+        first, *others = insights.raw["speakerInfo"]
+        assert "speakerId" not in first
+        assert [s.speaker_id for s in insights.speaker_info] == [s["speakerId"] for s in others]
+        assert insights.transcript and insights.transcript[0].text
+        [per_session] = rc.get_session_insights(call.telephony_session_id)
+        assert per_session.source_record_id == recording_id
+        assert len(per_session.speaker_info) == len(others)
+    finally:
+        rc.close()
+        http.close()
+
+
 def test_session_insights_cover_every_leg_of_a_transfer(
     socket_client: RingCentralClient, account: SandboxAccount
 ) -> None:
