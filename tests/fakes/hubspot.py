@@ -4,7 +4,8 @@
 It validates requests the way HubSpot does (bearer token, property names, enumerations, numbers,
 https-only recording URLs, required ``hs_timestamp``, the shape of associations and the
 call→contact type 194 — a call without associations is accepted, as HubSpot does, and read back
-with no ``associations`` — filter-group limits of the search API), returns property values as strings, answers with
+with no ``associations`` — filter-group limits of the search API, and the query parameters and body fields each endpoint
+declares: anything else is a 400 ``VALIDATION_ERROR``), returns property values as strings, answers with
 HubSpot's error envelope ``{status, message, correlationId, category, errors}`` and its
 ``X-HubSpot-RateLimit-*`` headers, throttles the search endpoints to ``search_per_second``
 per token and everything else to ``burst_limit`` per 10 seconds, and indexes new records for
@@ -28,7 +29,17 @@ from typing import Any
 import httpx
 import phonenumbers
 
-from tests.fakes.vendor_base import FakeApi, FakeClock, iso, json_response, run_forever, sandbox_demo_contacts
+from tests.fakes.vendor_base import (
+    BodyShape,
+    FakeApi,
+    FakeClock,
+    iso,
+    json_response,
+    run_forever,
+    sandbox_demo_contacts,
+    undeclared_field,
+    undeclared_param,
+)
 
 DEFAULT_TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
 
@@ -63,6 +74,55 @@ BODY_LIMIT = 65536
 CALL_TO_CONTACT = 194
 CALL_TO_COMPANY = 182
 ASSOCIATION_CATEGORIES = ("HUBSPOT_DEFINED", "USER_DEFINED", "INTEGRATOR_DEFINED")
+
+
+# What each endpoint the adapter uses declares, from HubSpot's published specifications as generated
+# into its client (HubSpot/hubspot-api-nodejs, codegen/crm/objects/calls/apis/{BasicApi,BatchApi,
+# SearchApi}.ts and models/{PublicObjectSearchRequest,Filter,FilterGroup,SimplePublicObjectInput,
+# SimplePublicObjectInputForCreate,PublicAssociationsForObject,AssociationSpec,
+# BatchReadInputSimplePublicObjectId}.ts; codegen/crm/owners/apis/OwnersApi.ts; the contacts and
+# associations APIs have the same parameters) and https://developers.hubspot.com/docs/api/crm/calls.
+# Anything else is refused as a 400 VALIDATION_ERROR, the way HubSpot refuses a body field it does
+# not know ("Invalid input JSON ... Unrecognized field"); for query parameters this is stricter than
+# HubSpot, so the next drift fails a test instead of being ignored.
+_OBJECT_READ = frozenset({"properties", "propertiesWithHistory", "associations", "archived", "idProperty"})
+_OBJECT_LIST = frozenset({"limit", "after", "properties", "propertiesWithHistory", "associations", "archived"})
+_SEARCH_BODY: BodyShape = {
+    "query": None, "limit": None, "after": None, "sorts": None, "properties": None,
+    "filterGroups": {"filters": {"highValue": None, "propertyName": None, "values": None, "value": None,
+                                 "operator": None}},
+}
+_ENDPOINTS: list[tuple[str, re.Pattern[str], frozenset[str], BodyShape | None]] = [
+    ("GET", re.compile(r"/account-info/v3/details"), frozenset(), None),
+    ("GET", re.compile(r"/crm/v3/objects/contacts"), _OBJECT_LIST, None),
+    ("GET", re.compile(r"/crm/v3/owners/?"), frozenset({"email", "after", "limit", "archived"}), None),
+    ("GET", re.compile(r"/calling/v1/dispositions"), frozenset(), None),
+    ("POST", re.compile(r"/crm/v3/objects/(contacts|calls)/search"), frozenset(), _SEARCH_BODY),
+    ("POST", re.compile(r"/crm/v3/objects/calls"), frozenset(), {
+        "properties": None,
+        "associations": {"to": {"id": None}, "types": {"associationCategory": None, "associationTypeId": None}},
+    }),
+    ("GET", re.compile(r"/crm/v3/objects/contacts/[^/]+/associations/calls"), frozenset({"after", "limit"}), None),
+    ("POST", re.compile(r"/crm/v3/objects/calls/batch/read"), frozenset({"archived"}),
+     {"properties": None, "propertiesWithHistory": None, "idProperty": None, "inputs": {"id": None}}),
+    ("GET", re.compile(r"/crm/v3/objects/calls/[^/]+"), _OBJECT_READ, None),
+    ("PATCH", re.compile(r"/crm/v3/objects/calls/[^/]+"), frozenset({"idProperty"}), {"properties": None}),
+]
+
+
+def undeclared(method: str, path: str, params: httpx.QueryParams, body: Any) -> str | None:
+    """Why HubSpot's specification does not cover this request, or ``None`` when it does (or the
+    endpoint is not one the fake checks)."""
+    for verb, pattern, declared, shape in _ENDPOINTS:
+        if verb == method and pattern.fullmatch(path):
+            name = undeclared_param(params, declared)
+            if name is not None:
+                return f"Unrecognized query parameter: {name}"
+            field = undeclared_field(body, shape) if shape is not None else None
+            if field is not None:
+                return f'Invalid input JSON on line 1: Unrecognized field "{field}", not marked as ignorable'
+            return None
+    return None
 
 
 class HubSpotError(Exception):
@@ -280,6 +340,9 @@ class HubSpotFake(FakeApi):
             raw = json.loads(request.content) if request.content else None
         except ValueError:
             return self._error(HubSpotError(400, "VALIDATION_ERROR", "Invalid input JSON on line 1"))
+        problem = undeclared(method, path, request.url.params, raw)
+        if problem is not None:
+            return self._error(HubSpotError(400, "VALIDATION_ERROR", problem))
         try:
             status, body = self._dispatch(method, path, request.url.params, raw)
         except HubSpotError as exc:

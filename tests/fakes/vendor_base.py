@@ -97,6 +97,37 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     return httpx.Response(status, json=body, headers=headers or {})
 
 
+#: What a request body may hold, as the vendor's specification declares it: field name → ``None``
+#: (any value) or the shape of the object(s) inside (applied to an object, or to each object of a list).
+BodyShape = dict[str, "BodyShape | None"]
+
+
+def undeclared_param(params: httpx.QueryParams, declared: frozenset[str] | set[str]) -> str | None:
+    """The first query parameter of ``params`` the endpoint does not declare, if any."""
+    return next((name for name in params if name not in declared), None)
+
+
+def undeclared_field(value: Any, shape: BodyShape, *, at: str = "") -> str | None:
+    """The dotted path of the first field of ``value`` that ``shape`` does not declare, if any.
+
+    Values that are not objects (or lists of objects) are left to the fake's own validation.
+    """
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        for name, inner in item.items():
+            path = f"{at}.{name}" if at else str(name)
+            if name not in shape:
+                return path
+            sub = shape[name]
+            if sub is not None:
+                found = undeclared_field(inner, sub, at=path)
+                if found is not None:
+                    return found
+    return None
+
+
 class FakeApi:
     """Base class of a fake vendor API.
 

@@ -395,6 +395,32 @@ def test_the_fake_refuses_associations_not_shaped_as_hubspot_declares(hs: HubSpo
     assert hs.fake.calls == {}
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "words"),
+    [
+        ("GET", "/crm/v3/objects/calls/90001", {"params": {"propertys": "hs_call_body"}},
+         "Unrecognized query parameter: propertys"),
+        ("POST", "/crm/v3/objects/calls", {"json": {"properties": _OK, "association": []}},
+         'Unrecognized field "association"'),
+        ("POST", "/crm/v3/objects/contacts/search",
+         {"json": {"filterGroups": [{"filters": [{"propertyName": "phone", "operator": "EQ", "value": "1",
+                                                  "caseSensitive": True}]}]}},
+         'Unrecognized field "filterGroups.filters.caseSensitive"'),
+        ("PATCH", "/crm/v3/objects/calls/90001", {"json": {"properties": {"hs_call_title": "t"}, "archived": False}},
+         'Unrecognized field "archived"'),
+    ],
+    ids=["query parameter", "create field", "nested search field", "update field"],
+)
+def test_the_fake_refuses_what_the_endpoint_does_not_declare_like_a_strict_hubspot(
+    hs: HubSpotHarness, method: str, path: str, kwargs: dict[str, Any], words: str
+) -> None:
+    answer = hs.client.request(method, path, headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"}, **kwargs)
+    assert answer.status_code == 400
+    body = answer.json()
+    assert (body["status"], body["category"]) == ("error", "VALIDATION_ERROR") and words in body["message"]
+    assert hs.fake.calls == {}
+
+
 def test_unknown_page_field_is_refused_before_any_request(hs: HubSpotHarness) -> None:
     with pytest.raises(ValidationError):
         hs.adapter.upsert_disposition(CallLogRef(adapter_id="hubspot", log_id="1"), {"deal": "12"})
