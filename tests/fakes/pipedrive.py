@@ -9,6 +9,8 @@ persons, deals, leads (UUIDs) and owners, unknown fields, and notes over :data:`
 Activities come back with ``participants: [{person_id, primary}]`` (the v2 ActivityItem). Leads
 are listed as Pipedrive does since July 2025: ``/v1/leads`` without the archived ones,
 ``/v1/leads/archived`` with only those; the removed ``archived_status`` filter is refused.
+Query parameters an endpoint does not declare are refused (``Validation failed: <name>: Unknown
+parameter``), as are participant fields other than ``person_id`` and ``primary``.
 Person search needs a term of at least 2 characters (unless ``exact_match``) and compares
 phone digits, ignoring formatting (what makes App Connect's national-number search work).
 Notes are sanitised as Pipedrive does: ``<script>`` elements are removed.
@@ -38,7 +40,15 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.vendor_base import FakeApi, FakeClock, json_response, run_forever, sandbox_demo_contacts
+from tests.fakes.vendor_base import (
+    FakeApi,
+    FakeClock,
+    json_response,
+    run_forever,
+    sandbox_demo_contacts,
+    undeclared_field,
+    undeclared_param,
+)
 
 DEFAULT_TOKEN = "3f2a9c1d7e5b4a6f8c0d2e4f6a8b0c1d2e3f4a5b"
 NOTE_LIMIT = 100_000
@@ -47,6 +57,44 @@ ACTIVITY_FIELDS = {
     "due_time", "duration", "busy", "done", "note", "location", "public_description", "priority",
     "participants", "attendees",
 }
+
+
+# The query parameters each endpoint the adapter uses declares, from Pipedrive's specification as
+# generated into its client (pipedrive/client-nodejs: src/versions/v2/api/{persons,deals,activities}-api.ts,
+# src/versions/v1/api/{users,activity-types,leads}-api.ts; https://developers.pipedrive.com/docs/api/v1).
+# ``api_token`` is the documented alternative to the x-api-token header. "All v2 endpoints now have
+# significantly stricter input validation" (https://pipedrive.readme.io/docs/pipedrive-api-v2-migration-guide):
+# the fake refuses anything else, on v1 too, so the next drift fails a test.
+_LEAD_LIST = {"limit", "start", "owner_id", "person_id", "organization_id", "filter_id", "sort"}
+DECLARED_PARAMS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "/v1/users/me"): frozenset(),
+    ("GET", "/v1/users"): frozenset(),
+    ("GET", "/v1/activityTypes"): frozenset(),
+    ("GET", "/api/v2/persons/search"): frozenset(
+        {"term", "fields", "exact_match", "organization_id", "include_fields", "limit", "cursor"}),
+    ("GET", "/api/v2/persons"): frozenset(
+        {"filter_id", "ids", "owner_id", "org_id", "deal_id", "updated_since", "updated_until", "sort_by",
+         "sort_direction", "include_fields", "custom_fields", "limit", "cursor"}),
+    ("GET", "/api/v2/deals"): frozenset(
+        {"filter_id", "ids", "owner_id", "person_id", "org_id", "pipeline_id", "stage_id", "status",
+         "updated_since", "updated_until", "sort_by", "sort_direction", "include_fields", "custom_fields",
+         "limit", "cursor"}),
+    ("GET", "/v1/leads"): frozenset(_LEAD_LIST | {"updated_since"}),
+    ("GET", "/v1/leads/archived"): frozenset(_LEAD_LIST),
+    ("GET", "/api/v2/activities"): frozenset(
+        {"filter_id", "ids", "owner_id", "deal_id", "lead_id", "person_id", "org_id", "done", "updated_since",
+         "updated_until", "sort_by", "sort_direction", "include_fields", "limit", "cursor"}),
+    ("POST", "/api/v2/activities"): frozenset(),
+    ("GET", "/api/v2/activities/{id}"): frozenset({"include_fields"}),
+    ("PATCH", "/api/v2/activities/{id}"): frozenset(),
+}
+#: A participant of an activity: AddActivityRequestParticipantsInner (src/versions/v2/models/).
+PARTICIPANT_FIELDS = {"person_id": None, "primary": None}
+
+
+def _endpoint(method: str, path: str) -> tuple[str, str]:
+    path = path if path.startswith("/api/v2/") else path.removeprefix("/api")
+    return method, re.sub(r"^(/api/v2/activities/)\d+$", r"\1{id}", path)
 
 
 class PipedriveError(Exception):
@@ -235,6 +283,10 @@ class PipedriveFake(FakeApi):
             raw = None
             if request.method in ("POST", "PATCH"):
                 return self._error(PipedriveError(400, "Invalid JSON in request body"), v2)
+        declared = DECLARED_PARAMS.get(_endpoint(request.method, path))
+        name = undeclared_param(request.url.params, declared | {"api_token"}) if declared is not None else None
+        if name is not None:
+            return self._error(PipedriveError(400, f"Validation failed: {name}: Unknown parameter"), v2)
         try:
             status, body = self._dispatch(request.method, path, request.url.params, raw)
         except PipedriveError as exc:
@@ -278,8 +330,6 @@ class PipedriveFake(FakeApi):
             # and leads will not be returned in existing endpoints", 2025-07-15,
             # https://developers.pipedrive.com/changelog/post/breaking-change-archived-deals-and-leads-will-not-be-returned-in-existing-endpoints-and-will-not-be-editable;
             # pipedrive/client-nodejs src/versions/v1/api/leads-api.ts and CHANGELOG 26.0.0).
-            if "archived_status" in params:
-                raise PipedriveError(400, "Validation failed: archived_status: Unknown parameter")
             person = params.get("person_id")
             archived = path.endswith("/archived")
             leads = [lead for lead in self.leads.values()
@@ -412,6 +462,9 @@ class PipedriveFake(FakeApi):
                 raise PipedriveError(400, "Validation failed: participants: Must be an array")
             clean = []
             for p in parts:
+                extra = undeclared_field(p, PARTICIPANT_FIELDS, at="participants")
+                if extra is not None:
+                    raise PipedriveError(400, f"Validation failed: participants: Unknown field {extra}")
                 if not isinstance(p, dict) or not isinstance(p.get("person_id"), int) or isinstance(
                         p.get("person_id"), bool) or not isinstance(p.get("primary", False), bool):
                     raise PipedriveError(400, "Validation failed: participants: Each needs an integer person_id "

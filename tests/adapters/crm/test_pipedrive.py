@@ -217,6 +217,35 @@ def test_the_fake_lists_leads_like_pipedrive_since_archived_ones_moved(pd: Piped
     assert refused.json()["error"] == "Validation failed: archived_status: Unknown parameter"
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "body"),
+    [
+        ("/api/v2/persons/search", {"term": "4155550123", "search_by_email": "1"},
+         {"success": False, "error": "Validation failed: search_by_email: Unknown parameter",
+          "code": "ERR_BAD_REQUEST"}),
+        ("/v1/activityTypes", {"include_inactive": "1"},
+         {"success": False, "error": "Validation failed: include_inactive: Unknown parameter",
+          "error_info": "Please check developers.pipedrive.com for more information", "data": None,
+          "additional_data": None}),
+    ],
+    ids=["v2", "v1"],
+)
+def test_the_fake_refuses_a_query_parameter_the_endpoint_does_not_declare(
+    pd: PipedriveHarness, path: str, params: dict[str, str], body: dict[str, Any]
+) -> None:
+    answer = pd.client.get(path, params=params, headers={"x-api-token": DEFAULT_TOKEN})
+    assert (answer.status_code, answer.json()) == (400, body)
+
+
+def test_the_fake_refuses_a_participant_field_the_v2_activity_does_not_declare(pd: PipedriveHarness) -> None:
+    pid = pd.fake.add_person("Ana Diaz", [E164])
+    body = {"subject": "Call", "type": "call", "participants": [{"person_id": pid, "primary_flag": True}]}
+    answer = pd.client.post("/api/v2/activities", json=body, headers={"x-api-token": DEFAULT_TOKEN})
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "Validation failed: participants: Unknown field participants.primary_flag"
+    assert pd.fake.activities == {}
+
+
 def test_the_call_is_filed_under_the_persons_organisation_too(pd: PipedriveHarness) -> None:
     org = pd.fake.add_org("Diaz Supply")
     pd.fake.add_person("Ana Diaz", [E164], org_id=org)
