@@ -19,6 +19,8 @@ What it checks the way Salesforce does:
   escaped, matching is digit-normalised; syntax errors → 400 ``MALFORMED_SEARCH``.
 - SOQL ``SELECT … FROM … WHERE a = 'x' AND b IN ('y') ORDER BY … LIMIT n`` with relationship
   fields (``Who.Name``); anything else → 400 ``MALFORMED_QUERY``; unknown columns → ``INVALID_FIELD``.
+- REST query parameters the resource does not declare (``INVALID_PARAMETER_VALUE``: stricter than
+  Salesforce, whose docs are silent on them).
 - Task create/read/update/delete: unknown fields (``INVALID_FIELD``), read-only or create-only
   fields (``INVALID_FIELD_FOR_INSERT_UPDATE``), lengths (``STRING_TOO_LONG``: Subject 255,
   Description 32,000, CallDisposition/CallObject 255), restricted picklists
@@ -56,7 +58,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from tests.fakes.oauth_grants import AuthCode, Grant, GrantStore
-from tests.fakes.vendor_base import FakeApi, FakeClock
+from tests.fakes.vendor_base import FakeApi, FakeClock, undeclared_param
 
 API_VERSIONS = ("v58.0", "v59.0", "v60.0", "v61.0", "v62.0", "v63.0", "v64.0")
 DEFAULT_CLIENT_ID = "3MVG9LogdeskFakeConsumerKey.0123456789"
@@ -168,6 +170,26 @@ SCHEMA: dict[str, dict[str, F]] = {
         "LastModifiedDate": F("datetime", **_RO),
     },
 }
+
+
+def _declared_params(method: str, rest: str) -> frozenset[str] | None:
+    """The query parameters a REST resource the adapter uses declares (``None``: not checked).
+
+    Search and Query take ``q`` (https://developer.salesforce.com/docs/platform/api-rest/guide/resources-search,
+    https://developer.salesforce.com/docs/platform/api-rest/guide/resources-query); sObject Rows GET takes
+    ``fields`` (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api/dome_get_field_values.htm);
+    sObject Describe, create (POST) and update (PATCH) take none. Body fields are the sObject's fields, checked
+    against the schema (INVALID_FIELD). Salesforce's docs do not say what an unknown parameter does; the
+    fake refuses it, in Salesforce's error array, so the next drift fails a test.
+    """
+    if rest in ("/search", "/query"):
+        return frozenset({"q"}) if method == "GET" else None
+    match = re.fullmatch(r"/sobjects/\w+(?:/(\w+))?", rest)
+    if match is None:
+        return None
+    if match.group(1) is None or match.group(1) == "describe" or method != "GET":
+        return frozenset()
+    return frozenset({"fields"})
 
 
 class SalesforceError(Exception):
@@ -514,6 +536,10 @@ class SalesforceFake(FakeApi):
     def _rest(self, request: httpx.Request, version: str, rest: str) -> tuple[int, Any]:
         method = request.method
         params = request.url.params
+        declared = _declared_params(method, rest)
+        name = undeclared_param(params, declared) if declared is not None else None
+        if name is not None:
+            raise SalesforceError(400, "INVALID_PARAMETER_VALUE", f"Unknown parameter: {name}")
         if rest == "/search" and method == "GET":
             return 200, self._sosl(params.get("q", ""), version)
         if rest == "/query" and method == "GET":

@@ -527,6 +527,32 @@ def test_fake_org_guards_task_writes_like_salesforce(sf: SalesforceHarness) -> N
     assert [v["value"] for v in call_type["picklistValues"]] == ["Internal", "Inbound", "Outbound"]
 
 
+@pytest.mark.parametrize(
+    ("method", "resource", "params", "body", "code", "words"),
+    [
+        ("GET", "/query", {"q": "SELECT Id FROM Task", "explain": "x"}, None, "INVALID_PARAMETER_VALUE",
+         "Unknown parameter: explain"),
+        ("GET", "/sobjects/Task/describe", {"fields": "Subject"}, None, "INVALID_PARAMETER_VALUE",
+         "Unknown parameter: fields"),
+        ("POST", "/sobjects/Task", {}, {"Subject": "x", "Status": "Completed", "CallLength": 5}, "INVALID_FIELD",
+         "No such column 'CallLength'"),
+    ],
+    ids=["query parameter", "describe parameter", "body field"],
+)
+def test_the_fake_refuses_what_a_resource_does_not_declare_in_salesforces_error_array(
+    sf: SalesforceHarness, method: str, resource: str, params: dict[str, str], body: Any, code: str, words: str
+) -> None:
+    token = sf.adapter.tokens
+    assert token is not None
+    answer = sf.client.request(
+        method, f"{token.extra['instance_url']}/services/data/v62.0{resource}", params=params, json=body,
+        headers={"Authorization": f"Bearer {token.access_token}"},
+    )
+    assert answer.status_code == 400
+    [error] = answer.json()
+    assert error["errorCode"] == code and words in error["message"]
+
+
 def test_unreadable_version_is_refused_before_sending(sf: SalesforceHarness) -> None:
     ref = sf.adapter.create_call_log(calls.inbound_call(E164), _contact(sf), _entry())
     sent = len(sf.seen)
