@@ -22,7 +22,9 @@ What is checked, as Zoho does:
 - Unknown field names are refused with ``INVALID_DATA`` (stricter than Zoho, which may ignore
   them: it catches a misspelt API name in the adapter).
 - Record searches take only the parameters Zoho's v8 search specification declares (no
-  ``fields``: they answer whole records); others are ``INVALID_REQUEST``.
+  ``fields``: they answer whole records); other endpoints take the query parameters their v8
+  specification declares; others are ``INVALID_REQUEST``. Write bodies hold only the declared
+  top-level keys (``data``, ``trigger``, ...).
 
 Test controls: :meth:`add_contact`, :meth:`add_lead`, :meth:`add_deal`, :meth:`person_edits`,
 :meth:`inject_failure`, :meth:`revoke_grant`, :attr:`requests` and :attr:`now`.
@@ -42,14 +44,42 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from tests.fakes.oauth_grants import AuthCode, Grant, GrantStore
-from tests.fakes.vendor_base import InjectedApiFaults, wait_for_interrupt
+from tests.fakes.vendor_base import (
+    BodyShape,
+    InjectedApiFaults,
+    undeclared_field,
+    undeclared_param,
+    wait_for_interrupt,
+)
 
 API_PREFIX = "/crm/v8"
 SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.fields.READ", "ZohoCRM.users.READ")
 
+_BODY_WRAPPER: BodyShape = {
+    "data": None, "trigger": None, "process": None, "duplicate_check_fields": None, "wf_trigger": None, "lar_id": None,
+}
 _SEARCH_PARAMS = frozenset({"criteria", "email", "phone", "word", "converted", "approval_state", "page", "per_page"})
 _ISO_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")
 _DURATION = {"mm:ss": re.compile(r"^\d{1,4}:[0-5]\d$"), "hh:mm": re.compile(r"^\d{1,3}:[0-5]\d$")}
+
+
+def _declared_params(method: str, parts: list[str]) -> frozenset[str] | None:
+    """The query parameters an API endpoint the adapter uses declares in Zoho's v8 specification
+    (zoho/crm-oas: v8.0/users.json, fields.json, related_records.json, record.json); ``None`` for the
+    record search, checked on its own (:data:`_SEARCH_PARAMS`), and for endpoints not checked.
+    Anything else is refused with INVALID_REQUEST (stricter than Zoho may be, to catch drift)."""
+    if method == "GET" and parts == ["users"]:
+        return frozenset({"type", "page", "per_page", "ids"})
+    if method == "GET" and parts == ["settings", "fields"]:
+        return frozenset({"module", "type"})
+    if method == "GET" and len(parts) == 3:
+        return frozenset({"page", "per_page", "fields"})
+    if method == "GET" and len(parts) == 2 and parts[1] != "search":
+        return frozenset({"approved", "converted", "cvid", "uid", "fields", "startDateTime", "endDateTime",
+                          "territory_id", "include_child"})
+    if method in ("POST", "PUT") and len(parts) in (1, 2):
+        return frozenset()
+    return None
 
 
 def _digits(text: str | None) -> str:
@@ -382,6 +412,10 @@ class ZohoFake(InjectedApiFaults):
         parts = request.url.path[len(API_PREFIX) + 1 :].split("/")
         q = request.url.params
         method = request.method
+        declared = _declared_params(method, parts)
+        name = undeclared_param(q, declared) if declared is not None else None
+        if name is not None:
+            return _json(400, _error("INVALID_REQUEST", "the given parameter is not supported", {"param_name": name}))
         if parts == ["users"] and method == "GET":
             if q.get("type") != "CurrentUser":
                 return _json(400, _error("INVALID_DATA", "invalid data", {"param_name": "type"}))
@@ -493,6 +527,11 @@ class ZohoFake(InjectedApiFaults):
             return _json(400, _error("INVALID_DATA", "body is not a valid JSON"))
         if not isinstance(raw_body, dict) or "data" not in raw_body:
             return _json(400, _error("MANDATORY_NOT_FOUND", "required field not found", {"api_name": "data"}))
+        # The record write body (Body_Wrapper in zoho/crm-oas v8.0/record.json) has data, trigger,
+        # process, duplicate_check_fields, wf_trigger and lar_id; anything else is refused.
+        extra = undeclared_field(raw_body, _BODY_WRAPPER)
+        if extra is not None:
+            return _json(400, _error("INVALID_DATA", "invalid data", {"api_name": extra}))
         data = raw_body["data"]
         if not isinstance(data, list) or not data:
             return _json(

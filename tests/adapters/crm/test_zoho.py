@@ -301,6 +301,19 @@ def test_the_fake_refuses_a_fields_projection_on_a_search_like_an_undeclared_par
     }
 
 
+def test_the_fake_refuses_a_parameter_or_a_body_key_the_v8_endpoint_does_not_declare(zoho: ZohoHarness) -> None:
+    headers = {"Authorization": f"Zoho-oauthtoken {zoho.adapter._tokens.access_token()}"}
+    answer = zoho.client.get(f"{zoho.fake.api_url}/crm/v8/users", params={"type": "CurrentUser", "sort": "x"},
+                             headers=headers)
+    assert (answer.status_code, answer.json()["code"], answer.json()["details"]) == (
+        400, "INVALID_REQUEST", {"param_name": "sort"})
+    body = {"data": [{"Subject": "x", "Call_Type": "Inbound"}], "triggers": ["workflow"]}
+    answer = zoho.client.post(f"{zoho.fake.api_url}/crm/v8/Calls", json=body, headers=headers)
+    assert (answer.status_code, answer.json()["code"], answer.json()["details"]) == (
+        400, "INVALID_DATA", {"api_name": "triggers"})
+    assert zoho.fake.records["Calls"] == {}
+
+
 def test_call_result_options_are_the_orgs_own_picklist() -> None:
     h = ZohoHarness(ZohoFake(call_results=["-None-", "Booked demo", "Wrong number"]))
     try:
