@@ -24,6 +24,8 @@ fake makes explicit so a test can change them):
   header; ``If-None-Match`` → 304; ``PATCH`` with a stale ``If-Match`` → 412.
 - Activities of type ``TimeEntry`` with ``quantity`` in seconds, ``date``, ``non_billable``,
   ``communication`` and ``matter``; listed by ``communication_id``; patched; deleted.
+- Query parameters an endpoint does not declare, and body keys beside ``data``, are a 400
+  ``BadRequest``; unknown ``data`` attributes are refused as before.
 - Errors: ``{"error": {"type": ..., "message": ...}}``.
 
 Test controls: :meth:`add_contact`, :meth:`add_matter`, :meth:`person_edits`,
@@ -44,21 +46,61 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from tests.fakes.oauth_grants import AuthCode, Grant, GrantStore
-from tests.fakes.vendor_base import InjectedApiFaults, wait_for_interrupt
+from tests.fakes.vendor_base import InjectedApiFaults, undeclared_param, wait_for_interrupt
 
 API_PREFIX = "/api/v4/"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# What Clio's API v4 specification declares for the endpoints the adapter uses: the OpenAPI document
+# behind https://docs.developers.clio.com/api-reference/ (https://docs.developers.clio.com/openapi.json;
+# read from the copy in traviscrawford85/clio_cli, clio_client/openapi.json, 2025-05-17). Query
+# parameters and the ``data`` keys of write bodies outside these are refused with a 400 BadRequest
+# (stricter than Clio may be, so the next drift fails a test).
 _COMMUNICATION_KEYS = {
     "type",
     "subject",
     "body",
+    "date",
     "received_at",
     "senders",
     "receivers",
     "matter",
     "notification_event_subscribers",
+    "external_properties",
 }
-_ACTIVITY_KEYS = {"type", "date", "quantity", "non_billable", "note", "communication", "matter", "user", "price"}
+_ACTIVITY_KEYS = {
+    "activity_description", "calendar_entry", "client_portal", "communication", "contact_note", "date",
+    "expense_category", "matter", "matter_note", "no_charge", "non_billable", "note", "price", "quantity",
+    "reference", "start_timer", "task", "tax_setting", "text_message_conversation", "type", "user",
+    "utbms_expense", "vendor",
+}
+_LIST_PARAMS = {"fields", "ids[]", "limit", "order", "page_token", "created_since", "updated_since"}
+_DECLARED_PARAMS: dict[tuple[str, str], frozenset[str]] = {
+    ("GET", "users/who_am_i"): frozenset({"fields"}),
+    ("GET", "contacts"): frozenset(_LIST_PARAMS | {
+        "client_only", "clio_connect_only", "custom_field_ids[]", "custom_field_values", "email_only",
+        "exclude_ids[]", "initial", "query", "shared_resource_id", "type"}),
+    ("GET", "contacts/{id}"): frozenset({"fields", "custom_field_ids[]"}),
+    ("GET", "matters"): frozenset(_LIST_PARAMS | {
+        "billable", "client_id", "close_date[]", "custom_field_ids[]", "custom_field_values", "grant_id",
+        "group_id", "notification_event_subscriber_user_id", "open_date[]", "originating_attorney_id",
+        "pending_date[]", "practice_area_id", "query", "responsible_attorney_id", "responsible_staff_id", "status",
+        "subscriber_user_id"}),
+    ("GET", "relationships"): frozenset(_LIST_PARAMS | {"contact_id", "matter_id"}),
+    ("GET", "communications"): frozenset(_LIST_PARAMS | {
+        "contact_id", "date", "external_property_name", "external_property_value", "having_time_entries",
+        "matter_id", "query", "received_at", "received_before", "received_since", "type", "user_id"}),
+    ("POST", "communications"): frozenset({"fields"}),
+    ("GET", "communications/{id}"): frozenset({"fields"}),
+    ("PATCH", "communications/{id}"): frozenset({"fields"}),
+    ("GET", "activities"): frozenset(_LIST_PARAMS | {
+        "activity_description_id", "calendar_entry_id", "communication_id", "contact_note_id", "end_date",
+        "expense_category_id", "flat_rate", "grant_id", "matter_id", "matter_note_id", "only_unaccounted_for",
+        "query", "start_date", "status", "task_id", "type", "user_id"}),
+    ("POST", "activities"): frozenset({"fields"}),
+    ("GET", "activities/{id}"): frozenset({"fields"}),
+    ("PATCH", "activities/{id}"): frozenset({"fields"}),
+    ("DELETE", "activities/{id}"): frozenset(),
+}
 
 
 def _error_body(kind: str, message: str) -> dict[str, Any]:
@@ -398,6 +440,11 @@ class ClioFake(InjectedApiFaults):
             return _json(404, _error_body("NotFound", "The requested resource was not found"))
         parts = path[: -len(".json")].split("/")
         q = request.url.params
+        endpoint = "/".join("{id}" if part.isdigit() else part for part in parts)
+        declared = _DECLARED_PARAMS.get((request.method, endpoint))
+        name = undeclared_param(q, declared) if declared is not None else None
+        if name is not None:
+            return _json(400, _error_body("BadRequest", f"Unknown parameter: {name}"))
         spec = _split_fields(q["fields"]) if q.get("fields") else None
         method = request.method
         if parts == ["users", "who_am_i"] and method == "GET":
@@ -525,6 +572,9 @@ class ClioFake(InjectedApiFaults):
             return _json(400, _error_body("BadRequest", "The request body is not valid JSON"))
         if not isinstance(raw, dict) or not isinstance(raw.get("data"), dict):
             return _json(400, _error_body("BadRequest", "param is missing or the value is empty: data"))
+        extra = next((key for key in raw if key != "data"), None)
+        if extra is not None:
+            return _json(400, _error_body("BadRequest", f"Unknown parameter: {extra}"))
         data: dict[str, Any] = raw["data"]
         return data
 

@@ -338,6 +338,18 @@ def test_edit_in_clio_between_read_and_write_is_412_conflict_and_never_lost(clio
     assert written.version == clio.fake.communications[int(ref.log_id)]["etag"] != again.version
 
 
+def test_the_fake_refuses_a_parameter_or_a_body_key_the_endpoint_does_not_declare(clio: ClioHarness) -> None:
+    headers = {"Authorization": f"Bearer {clio.adapter._tokens.access_token()}"}
+    api = f"{clio.fake.base_url}/api/v4"
+    answer = clio.client.get(f"{api}/contacts.json", params={"query": "555", "phone_number": "555"}, headers=headers)
+    assert (answer.status_code, answer.json()) == (
+        400, {"error": {"type": "BadRequest", "message": "Unknown parameter: phone_number"}})
+    body = {"data": {"type": "PhoneCommunication", "subject": "x", "body": "y"}, "notify": True}
+    answer = clio.client.post(f"{api}/communications.json", json=body, headers=headers)
+    assert (answer.status_code, answer.json()["error"]["message"]) == (400, "Unknown parameter: notify")
+    assert clio.fake.communications == {}
+
+
 def test_fake_answers_304_for_an_unchanged_etag(clio: ClioHarness) -> None:
     contact = _contact(clio)
     ref = clio.adapter.create_call_log(inbound_call(E164), contact, _entry())
