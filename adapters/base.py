@@ -223,9 +223,6 @@ class Connection(BaseModel):
 #: :func:`adapters.phone.search_candidates`.
 SETTING_REGION = "phone_region"
 SETTING_PHONE_PATTERNS = "phone_patterns"
-#: ``Connection.settings`` key for the agent's time zone (an IANA name, the app's
-#: ``NoteSettings.time_zone``): what a CRM's date-only fields are dated in. See :func:`agent_time_zone`.
-SETTING_TIME_ZONE = "time_zone"
 
 
 def phone_settings(settings: Mapping[str, str], *, extra_patterns: str = "") -> tuple[str, list[str]]:
@@ -241,13 +238,13 @@ def phone_settings(settings: Mapping[str, str], *, extra_patterns: str = "") -> 
     return region, list(dict.fromkeys(patterns))
 
 
-def agent_time_zone(settings: Mapping[str, str]) -> tzinfo | None:
-    """The agent's time zone from ``Connection.settings`` (:data:`SETTING_TIME_ZONE`).
+def agent_time_zone(name: str | None) -> tzinfo | None:
+    """The zone of ``LogEntry.time_zone`` (an IANA name), for fields that hold a date without a zone.
 
-    ``None`` when none is set or the name is not a known IANA zone: ``datetime.astimezone(None)``
+    ``None`` when no name is given or it is not a known IANA zone: ``datetime.astimezone(None)``
     then uses the computer's zone, which is what the agent sees on the wall clock.
     """
-    name = (settings.get(SETTING_TIME_ZONE) or "").strip()
+    name = (name or "").strip()
     if not name:
         return None
     try:

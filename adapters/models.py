@@ -180,6 +180,10 @@ class LogEntry(BaseModel):
     #: Structured artifact values, filled where the CRM has a field for them.
     duration_seconds: int | None = None
     recording_url: str | None = None
+    #: The agent's time zone (IANA name, the one the note's times are written in), for CRM fields
+    #: that hold a date without a time zone; ``None``: the computer's zone
+    #: (:func:`adapters.base.agent_time_zone`).
+    time_zone: str | None = None
 
 
 class LogUpdate(BaseModel):

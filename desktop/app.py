@@ -417,15 +417,13 @@ def _saved_connection(crm_id: str, manifest: Any, secrets: SecretStore, settings
     """The saved connect-form values and keyring secrets for ``crm_id``, as an adapter Connection.
 
     Besides the manifest's own fields, every adapter gets the user's phone region and search
-    patterns (``adapters.base.SETTING_REGION`` / ``SETTING_PHONE_PATTERNS``) and the time zone
-    set in Settings → Notes (``SETTING_TIME_ZONE``), which date-only CRM fields are dated in.
+    patterns (``adapters.base.SETTING_REGION`` / ``SETTING_PHONE_PATTERNS``).
     """
-    from adapters.base import SETTING_PHONE_PATTERNS, SETTING_REGION, SETTING_TIME_ZONE, Connection
+    from adapters.base import SETTING_PHONE_PATTERNS, SETTING_REGION, Connection
     from desktop import paths
 
     values = dict(settings.crm.settings.get(crm_id, {}))
     values.setdefault(SETTING_REGION, settings.default_region)
-    values.setdefault(SETTING_TIME_ZONE, settings.notes.time_zone)
     if settings.phone_patterns:
         values.setdefault(SETTING_PHONE_PATTERNS, "\n".join(settings.phone_patterns))
     if crm_id == "local":

@@ -18,7 +18,7 @@ Where call data goes (the note engine's plain-text body goes to ``Description``)
 ``Description``             the composed note, plain text (32,000 characters)
 ``TaskSubtype``             ``Call`` (a logged call, not a to-do)
 ``Status`` / ``Priority``   ``Completed`` / ``Normal``
-``ActivityDate``            the day the call started in the agent's time zone (setting ``time_zone``,
+``ActivityDate``            the day the call started in the agent's time zone (``LogEntry.time_zone``,
                             else the computer's): a date-only field Salesforce never converts
 ``CallType``                ``Inbound`` / ``Outbound`` / ``Internal``
 ``CallDurationInSeconds``   duration, when known
@@ -467,8 +467,7 @@ class SalesforceAdapter:
 
     Args:
         connection: settings ``login_host``, ``client_id``, ``session_minutes``, ``call_results``,
-            ``recording_url_field``, ``phone_region``, ``time_zone`` (the agent's IANA zone, which
-            ``ActivityDate`` is dated in; the computer's when absent); secrets as written by :func:`sign_in`.
+            ``recording_url_field``, ``phone_region``; secrets as written by :func:`sign_in`.
         client: the HTTP client (tests pass one over a fake org); built here otherwise.
         save_secrets: receives the secrets to store after a token refresh.
         clock: UNIX seconds, for token expiry and the API allowance pause.
@@ -495,8 +494,6 @@ class SalesforceAdapter:
         self._usage: tuple[int, int] | None = None
         self._usage_seen_at = 0.0
         self._region, _ = phone_settings(self._settings)
-        #: What ``ActivityDate`` is dated in (``None``: the computer's zone).
-        self._zone = agent_time_zone(self._settings)
         self._call_results = [
             r.strip() for r in (self._settings.get("call_results") or ", ".join(DEFAULT_CALL_RESULTS)).split(",")
         ]
@@ -799,7 +796,7 @@ class SalesforceAdapter:
             "Status": "Completed",
             "Priority": "Normal",
             # A date without a time zone: Salesforce shows it as given, so it must be the agent's day.
-            "ActivityDate": call.start_time.astimezone(self._zone).date().isoformat(),
+            "ActivityDate": call.start_time.astimezone(agent_time_zone(entry.time_zone)).date().isoformat(),
             "CallType": "Internal" if contact.is_internal else call.direction.value,
             "CallObject": call.session_id,
         }

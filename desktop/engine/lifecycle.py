@@ -461,6 +461,7 @@ class Lifecycle:
             dispositions=dict(draft.dispositions),
             duration_seconds=int(dur.value) if dur is not None and dur.state is ArtifactState.READY else None,
             recording_url=str(rec.value) if rec is not None and rec.state is ArtifactState.READY else None,
+            time_zone=self.settings.time_zone,
         )
         self.store.mark_maybe_sent(item.id, now)
         ref = self.adapter.create_call_log(call, contact, entry)

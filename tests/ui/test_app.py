@@ -69,16 +69,6 @@ def test_first_run_notes_use_the_computer_s_time_zone(monkeypatch) -> None:
     assert with_local_defaults(chosen).notes.time_zone == "Asia/Tokyo"
 
 
-def test_the_crm_connection_carries_the_time_zone_chosen_for_notes(secret_store) -> None:
-    from adapters.base import SETTING_TIME_ZONE
-    from adapters.crm.salesforce import SalesforceAdapter
-    from desktop.app import _saved_connection
-
-    settings = AppSettings.model_validate({"notes": {"time_zone": "America/Los_Angeles"}})
-    connection = _saved_connection("salesforce", SalesforceAdapter.manifest, secret_store, settings)
-    assert connection.settings[SETTING_TIME_ZONE] == "America/Los_Angeles"
-
-
 def test_without_a_ringcentral_session_the_app_falls_back_to_the_sandbox(secret_store) -> None:
     from desktop.app import _ringcentral_connected
 

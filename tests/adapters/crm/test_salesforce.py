@@ -38,6 +38,7 @@ from adapters.crm.salesforce import (
     with_expiry,
 )
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
+from adapters.notes.models import NoteSettings
 from adapters.testing import ContractHarness, CrmAdapterContract, calls
 from desktop.engine.models import CallFilter, Draft, LogStatus
 from tests.engine.world import World, all_settled, drive
@@ -605,25 +606,45 @@ def computer_time_zone(name: str) -> Iterator[None]:
         time.tzset()
 
 
-def test_activity_date_is_the_day_in_the_agents_time_zone_setting() -> None:
+def test_activity_date_is_the_day_in_the_agents_time_zone(sf: SalesforceHarness) -> None:
     # 23:58 on 10 April in Los Angeles is 06:58 UTC on 11 April, and already the afternoon of the 11th in Tokyo
-    h = SalesforceHarness(time_zone="America/Los_Angeles")
-    try:
-        call = calls.inbound_call(E164, start_time=datetime(2026, 4, 11, 6, 58, tzinfo=UTC))
-        with computer_time_zone("Asia/Tokyo"):
-            ref = h.adapter.create_call_log(call, _contact(h), _entry())
-        assert h.fake.task(ref.log_id)["ActivityDate"] == "2026-04-10"
-    finally:
-        h.close()
+    call = calls.inbound_call(E164, start_time=datetime(2026, 4, 11, 6, 58, tzinfo=UTC))
+    with computer_time_zone("Asia/Tokyo"):
+        ref = sf.adapter.create_call_log(call, _contact(sf), _entry(time_zone="America/Los_Angeles"))
+    assert sf.fake.task(ref.log_id)["ActivityDate"] == "2026-04-10"
 
 
-def test_without_a_time_zone_setting_the_activity_date_is_the_day_on_the_computers_clock(
+def test_without_a_time_zone_the_activity_date_is_the_day_on_the_computers_clock(
     sf: SalesforceHarness,
 ) -> None:
     call = calls.inbound_call(E164, start_time=datetime(2026, 4, 10, 23, 58, tzinfo=UTC))
     with computer_time_zone("Asia/Tokyo"):
         ref = sf.adapter.create_call_log(call, _contact(sf), _entry())
     assert sf.fake.task(ref.log_id)["ActivityDate"] == "2026-04-11"
+
+
+def test_the_engine_dates_the_task_in_the_time_zone_chosen_for_notes_even_after_a_change(tmp_path: Path) -> None:
+    # Given a call at 08:57 UTC on 11 April, which is still the 10th in Honolulu
+    world = World(tmp_path)
+    h = SalesforceHarness()
+    try:
+        contact = _contact(h)
+        call = world.add_call(phone=E164, at=0, final_after=30)
+        rc = world.rc()
+        engine = world.engine(rc, adapter=h.adapter)
+        # When the agent picks Honolulu in Settings while the app runs, then logs the call
+        engine.lifecycle.settings = NoteSettings(time_zone="Pacific/Honolulu")
+        engine.sync()
+        [row] = engine.calls(CallFilter.UNLOGGED)
+        engine.log_call(row.call_id, Draft(contact_id=contact.id, contact_name=contact.name, note="n"))
+        with computer_time_zone("UTC"):
+            engine.run_outbox()
+        # Then the task is dated on the agent's day, the one the note's times are written in
+        [task] = h.fake.records["Task"].values()
+        assert call.start_time.date().isoformat() == "2026-04-11"
+        assert task["ActivityDate"] == "2026-04-10"
+    finally:
+        h.close()
 
 
 def test_free_text_call_result_is_kept_and_an_overlong_one_refused_before_sending(sf: SalesforceHarness) -> None:
