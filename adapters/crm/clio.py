@@ -97,6 +97,7 @@ from adapters.models import (
 from adapters.oauth_session import OAuthSession
 from adapters.phone import digits_only, same_number, search_candidates
 from adapters.throttle import Throttle
+from adapters.vendor_shape import id_of, text_of
 
 log = logging.getLogger(__name__)
 
@@ -435,16 +436,17 @@ class ClioAdapter:
         fields = "id,name,type,primary_phone_number,phone_numbers{number},company{name},created_at"
         for query in queries:
             for raw_contact in self._pages("/contacts.json", {"query": query, "fields": fields, "limit": "200"}):
-                numbers = [p.get("number") for p in raw_contact.get("phone_numbers") or [] if isinstance(p, dict)]
-                numbers.append(raw_contact.get("primary_phone_number"))
-                match = next((n for n in numbers if isinstance(n, str) and same_number(n, phone, self._country)), None)
-                cid = str(raw_contact.get("id") or "")
-                if match is None or not cid or cid in found:
+                numbers = [text_of(p, "number", crm=NAME) for p in raw_contact.get("phone_numbers") or []
+                           if isinstance(p, dict)]
+                numbers.append(text_of(raw_contact, "primary_phone_number", crm=NAME))
+                match = next((n for n in numbers if n is not None and same_number(n, phone, self._country)), None)
+                cid = id_of(raw_contact, crm=NAME, numeric=True)
+                if match is None or cid in found:
                     continue
                 company = raw_contact.get("company")
                 found[cid] = Contact(
                     id=cid,
-                    name=str(raw_contact.get("name") or "").strip() or "(no name)",
+                    name=(text_of(raw_contact, "name", crm=NAME) or "").strip() or "(no name)",
                     phone=match,
                     type=str(raw_contact.get("type") or "Person"),
                     company=str(company.get("name")) if isinstance(company, dict) and company.get("name") else None,
@@ -572,8 +574,8 @@ class ClioAdapter:
             ref=CallLogRef(
                 adapter_id=MANIFEST.id, log_id=ref.log_id, contact_id=contact_id or ref.contact_id, version=etag
             ),
-            subject=str(raw.get("subject") or ""),
-            body=str(raw.get("body") or ""),
+            subject=text_of(raw, "subject", crm=NAME) or "",
+            body=text_of(raw, "body", crm=NAME) or "",
             dispositions={
                 "matter": str(matter["id"]) if isinstance(matter, dict) and matter.get("id") is not None else None,
                 "time_entry": choice,
@@ -686,7 +688,7 @@ class ClioAdapter:
         my_side = "receivers" if call.direction is Direction.INBOUND else "senders"
         candidates = []
         for raw in self._pages("/communications.json", params):
-            when = _parse_time(raw.get("received_at"))
+            when = _parse_time(text_of(raw, "received_at", crm=NAME))
             if when is None or _iso(when) != start:
                 continue
             if not any(

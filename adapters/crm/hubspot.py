@@ -83,7 +83,7 @@ from adapters.base import (
 from adapters.http import json_body, send
 from adapters.models import Call, CallLogRef, Contact, Direction, FieldValue, LogEntry, LogUpdate, Option, StoredCallLog
 from adapters.throttle import Throttle, ThrottleTimeout
-from adapters.vendor_shape import vendor_shape
+from adapters.vendor_shape import id_of, text_of, vendor_shape
 
 CRM = "HubSpot"
 API_BASE = "https://api.hubapi.com"
@@ -592,7 +592,8 @@ class HubSpotAdapter:
         raw = self._request("POST", "/crm/v3/objects/calls", json=payload)
         if not isinstance(raw, dict) or not raw.get("id"):
             raise self._malformed("the created call")
-        log_id = str(raw["id"])
+        log_id = id_of(raw, crm=CRM)
+        text_of(raw, "updatedAt", crm=CRM)
         known = dict(props)
         if isinstance(raw.get("properties"), dict):
             known.update({k: v for k, v in raw["properties"].items() if v is not None})
@@ -746,7 +747,7 @@ class HubSpotAdapter:
             results = raw.get("results") if isinstance(raw, dict) else None
             if not isinstance(results, list):
                 raise self._malformed("the contact's calls")
-            call_ids += [str(r["id"]) for r in results if isinstance(r, dict) and r.get("id")]
+            call_ids += [id_of(r, crm=CRM) for r in results if isinstance(r, dict) and r.get("id")]
         # The most recent calls have the highest ids; one batch read takes 100.
         recent = sorted(set(call_ids), key=lambda x: (len(x), x))[-100:]
         if not recent:
@@ -764,12 +765,12 @@ class HubSpotAdapter:
             raise self._malformed("the batch of calls")
         matches = sorted(
             (
-                str(r["id"])
+                id_of(r, crm=CRM)
                 for r in results
                 if isinstance(r, dict)
                 and isinstance(r.get("properties"), dict)
-                and r["properties"].get("hs_call_external_id") == call.session_id
-                and r["properties"].get("hs_call_external_account_id") in (None, "", account)
+                and text_of(r["properties"], "hs_call_external_id", crm=CRM) == call.session_id
+                and text_of(r["properties"], "hs_call_external_account_id", crm=CRM) in (None, "", account)
             ),
             key=lambda x: (len(x), x),
         )
@@ -790,7 +791,7 @@ class HubSpotAdapter:
         if not isinstance(results, list):
             raise self._malformed("the call search results")
         ids = sorted(
-            (str(item["id"]) for item in results if isinstance(item, dict) and item.get("id")),
+            (id_of(item, crm=CRM) for item in results if isinstance(item, dict) and item.get("id")),
             key=lambda x: (len(x), x),
         )
         if not ids:

@@ -106,6 +106,7 @@ from adapters.models import (
 from adapters.oauth_session import OAuthSession
 from adapters.phone import digits_only, parse
 from adapters.throttle import Throttle
+from adapters.vendor_shape import id_of, text_of, vendor_shape
 
 NAME = "Zoho CRM"
 API_PATH = "/crm/v8"
@@ -400,8 +401,13 @@ def _parse_time(value: Any) -> datetime | None:
 
 
 def _lookup_id(value: Any) -> str | None:
+    """The id of a lookup field (``{"name", "id"}``), or ``None`` when it is empty.
+
+    Raises:
+        MalformedResponse: the lookup names an id that is not text.
+    """
     if isinstance(value, dict) and value.get("id") is not None:
-        return str(value["id"])
+        return id_of(value, crm=NAME)
     return None
 
 
@@ -509,15 +515,17 @@ class ZohoAdapter:
                 f"{NAME} confirmed nothing for the record it was sent.", status=response.status_code
             )
         raw_result = results[0]
-        if raw_result.get("status") != "success":
+        if text_of(raw_result, "status", crm=NAME) != "success":
             raise _record_error(raw_result, response.status_code)
         details = raw_result.get("details")
         if not isinstance(details, dict) or not details.get("id"):
             raise MalformedResponse(f"{NAME} confirmed the write without the record id.", status=response.status_code)
+        id_of(details, crm=NAME)
         return details
 
     # --- CrmAdapter --------------------------------------------------------------------------
 
+    @vendor_shape(NAME)
     def verify(self) -> str:
         user = self._current_user()
         name = str(user.get("full_name") or "").strip()
@@ -550,6 +558,7 @@ class ZohoAdapter:
             self._picklist = options
         return list(self._picklist)
 
+    @vendor_shape(NAME)
     def page_fields(self) -> list[PageField]:
         """The log page's fields, ``call_result`` carrying the org's picklist (one cached lookup).
 
@@ -562,6 +571,7 @@ class ZohoAdapter:
                 f.contact_dependent = False
         return fields
 
+    @vendor_shape(NAME)
     def find_contact(self, phone: str, *, is_extension: bool = False) -> list[Contact]:
         if is_extension:
             return []  # Zoho CRM users have no extension numbers to search.
@@ -575,8 +585,8 @@ class ZohoAdapter:
                 # The records a search returns carry their fields (Full_Name, Phone, Owner, ...).
                 response = self._request("GET", f"/{module}/search", params={"phone": query, "per_page": "50"})
                 for raw_record in self._data_list(response):
-                    rid = str(raw_record.get("id") or "")
-                    if rid and rid not in found:
+                    rid = id_of(raw_record, crm=NAME)
+                    if rid not in found:
                         found[rid] = self._contact(raw_record, kind)
         if not found:
             return []
@@ -587,7 +597,7 @@ class ZohoAdapter:
         return list(found.values())
 
     def _contact(self, raw_record: Mapping[str, Any], kind: str) -> Contact:
-        name = str(raw_record.get("Full_Name") or "").strip() or "(no name)"
+        name = (text_of(raw_record, "Full_Name", crm=NAME) or "").strip() or "(no name)"
         company = raw_record.get("Company") if kind == "Lead" else None
         account = raw_record.get("Account_Name")
         if isinstance(account, dict):
@@ -596,7 +606,7 @@ class ZohoAdapter:
         return Contact(
             id=str(raw_record["id"]),
             name=name,
-            phone=str(raw_record.get("Phone") or raw_record.get("Mobile") or "") or None,
+            phone=text_of(raw_record, "Phone", crm=NAME) or text_of(raw_record, "Mobile", crm=NAME) or None,
             type=kind,
             company=str(company) if company else None,
             owner=str(owner.get("name")) if isinstance(owner, dict) and owner.get("name") else None,
@@ -616,6 +626,7 @@ class ZohoAdapter:
             options.append(Option(id=str(raw_deal["id"]), label=f"{label} ({stage})" if stage else label))
         return options
 
+    @vendor_shape(NAME)
     def create_call_log(self, call: Call, contact: Contact, entry: LogEntry) -> CallLogRef:
         missed = call.direction is Direction.INBOUND and (call.result or "").lower() in ("missed", "voicemail")
         remote = call.remote.phone_number or call.remote.extension_number
@@ -682,8 +693,8 @@ class ZohoAdapter:
                 contact_id=contact_id or ref.contact_id,
                 version=version_of(raw_record),
             ),
-            subject=str(raw_record.get("Subject") or ""),
-            body=str(raw_record.get("Description") or ""),
+            subject=text_of(raw_record, "Subject", crm=NAME) or "",
+            body=text_of(raw_record, "Description", crm=NAME) or "",
             dispositions={
                 "call_result": raw_record.get("Call_Result") if raw_record.get("Call_Result") != _NO_RESULT else None,
                 "deal": what if module == "Deals" else None,
@@ -691,13 +702,15 @@ class ZohoAdapter:
             contact_id=contact_id,
             contact_name=str(contact_name) if contact_name else None,
             duration_seconds=_duration_seconds(raw_record),
-            recording_url=raw_record.get("Voice_Recording__s") or None,
+            recording_url=text_of(raw_record, "Voice_Recording__s", crm=NAME) or None,
             modified_at=_parse_time(raw_record.get("Modified_Time")),
         )
 
+    @vendor_shape(NAME)
     def get_call_log(self, ref: CallLogRef) -> StoredCallLog:
         return self._stored(ref, self._read(ref.log_id))
 
+    @vendor_shape(NAME)
     def update_call_log(
         self, ref: CallLogRef, change: LogUpdate, *, expected_version: str | None = None
     ) -> StoredCallLog:
@@ -734,9 +747,11 @@ class ZohoAdapter:
             merged["Call_Duration_in_seconds"] = change.duration_seconds
         return self._stored(ref, merged)
 
+    @vendor_shape(NAME)
     def upsert_disposition(self, ref: CallLogRef, values: Mapping[str, FieldValue]) -> None:
         self.update_call_log(ref, LogUpdate(dispositions=dict(values)))
 
+    @vendor_shape(NAME)
     def find_call_log(self, call: Call) -> CallLogRef | None:
         criteria = f"(Call_Start_Time:equals:{_start_text(call.start_time)})"
         response = self._request("GET", "/Calls/search", params={"criteria": criteria, "per_page": "200"})
@@ -747,7 +762,7 @@ class ZohoAdapter:
             owner = _lookup_id(raw_record.get("Owner"))
             if owner is not None and owner != me:
                 continue
-            kind = raw_record.get("Call_Type")
+            kind = text_of(raw_record, "Call_Type", crm=NAME)
             if kind not in (call.direction.value, "Missed" if call.direction is Direction.INBOUND else None):
                 continue
             stored_number = digits_only(str(raw_record.get("Caller_ID") or raw_record.get("Dialled_Number") or ""))
@@ -767,7 +782,8 @@ class ZohoAdapter:
         who = _lookup_id(chosen.get("Who_Id")) or (
             _lookup_id(chosen.get("What_Id")) if chosen.get("$se_module") == "Leads" else None
         )
-        return CallLogRef(adapter_id=MANIFEST.id, log_id=str(chosen["id"]), contact_id=who, version=version_of(chosen))
+        log_id = id_of(chosen, crm=NAME)
+        return CallLogRef(adapter_id=MANIFEST.id, log_id=log_id, contact_id=who, version=version_of(chosen))
 
     def close(self) -> None:
         self._oauth.close()

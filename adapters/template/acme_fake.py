@@ -5,7 +5,8 @@ It validates requests the way the real service would, so the adapter meets reali
 bearer-token auth (401), unknown or read-only fields (422), field limits (422), unknown records
 (404), ``If-Match`` preconditions (412), too many search values (400). Every write bumps the
 record's ``version``; :meth:`FakeAcmeServer.person_edits` is a person editing in Acme's own
-screens. :meth:`FakeAcmeServer.faults` makes the next request fail on purpose.
+screens. :attr:`FakeAcmeServer.faults` makes the next request fail on purpose (an error status, a
+timeout, a body that is not JSON, or this server's own answer in the wrong shape).
 
 The API (all JSON, errors as ``{"error": {"code", "message", "field"}}``):
 
@@ -199,17 +200,21 @@ class FakeAcmeServer:
         """Answers one request (the ``MockTransport`` handler)."""
         with self._lock:
             self.requests.append(request)
-            injected = self.faults.take(request)
+            injected = self.faults.take(request, self._answer)
             if injected is not None:
                 return injected
-            try:
-                if request.url.host != httpx.URL(self.base_url).host:
-                    raise _Reject(404, "not_found", f"No Acme API at {request.url.host}")
-                if request.headers.get("Authorization") != f"Bearer {self.token}":
-                    raise _Reject(401, "unauthorized", "Invalid or expired token")
-                return self._route(request)
-            except _Reject as rej:
-                return httpx.Response(rej.status, json=error_envelope(rej.status, rej.code, rej.message, rej.field))
+            return self._answer(request)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        """The API's answer, without injected failures."""
+        try:
+            if request.url.host != httpx.URL(self.base_url).host:
+                raise _Reject(404, "not_found", f"No Acme API at {request.url.host}")
+            if request.headers.get("Authorization") != f"Bearer {self.token}":
+                raise _Reject(401, "unauthorized", "Invalid or expired token")
+            return self._route(request)
+        except _Reject as rej:
+            return httpx.Response(rej.status, json=error_envelope(rej.status, rej.code, rej.message, rej.field))
 
     def _route(self, request: httpx.Request) -> httpx.Response:
         path, method = request.url.path.rstrip("/"), request.method

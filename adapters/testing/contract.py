@@ -31,6 +31,9 @@ check the CRM, edit, check subject and note load, update, check the CRM):
 - ``find_call_log`` finds a created log from its call (crash recovery);
 - 400, 401, 403, 404, 409, 412, 422, 429 (with ``Retry-After``), 5xx, a timeout and a malformed
   body map to the error hierarchy, and a failed write leaves the record as it was;
+- an answer of the wrong shape (valid JSON, text sent as numbers and numbers as text) is
+  :class:`MalformedResponse`, never a ``pydantic.ValidationError`` or ``KeyError`` escaping the
+  adapter, nor a number read back as a subject or a note;
 - the manifest's field limits hold: a value at the limit round-trips, one over it is refused
   with :class:`ValidationError` rather than silently cut.
 
@@ -584,6 +587,78 @@ class CrmAdapterContract:
         harness.inject_failure(kind)
         with pytest.raises(expected):
             harness.adapter.verify()
+
+    @pytest.mark.parametrize(
+        "operation", ["find_contact", "create_call_log", "get_call_log", "update_call_log", "find_call_log"]
+    )
+    def test_answer_of_the_wrong_shape_is_malformed_response_never_a_leak(
+        self, harness: ContractHarness, operation: str
+    ) -> None:
+        """Valid JSON that is not what the API documents (text sent as numbers, numbers as text:
+        :func:`adapters.testing.faults.swap_types`) raises :class:`MalformedResponse`. No
+        ``pydantic.ValidationError``, ``KeyError`` or ``TypeError`` leaves the adapter, and no other
+        error stands in for it. An adapter that can still read such an answer may, but then what it
+        returns must be what the CRM holds: never a number turned into a subject or a note, never
+        "no such contact" or "never logged" for a record that exists."""
+        self._needs_faults(harness)
+        fmt = self._manifest(harness).log_format
+        ref, _, contact = self._log(harness)
+        logged = harness.make_call(E164, start_time=calls.later(harness.make_call(E164), 90))
+        logged_ref = harness.adapter.create_call_log(logged, contact, LogEntry(subject="Logged", body=sample_body(fmt)))
+        another = harness.make_call(E164, start_time=logged.start_time - timedelta(hours=3))
+        runs: dict[str, Any] = {
+            "find_contact": lambda: harness.adapter.find_contact(E164),
+            "create_call_log": lambda: harness.adapter.create_call_log(
+                another, contact, LogEntry(subject="Another call", body=sample_body(fmt))
+            ),
+            "get_call_log": lambda: harness.adapter.get_call_log(ref),
+            "update_call_log": lambda: harness.adapter.update_call_log(ref, LogUpdate(subject="Changed subject")),
+            "find_call_log": lambda: harness.adapter.find_call_log(logged),
+        }
+        harness.inject_failure("wrong_shape")
+        try:
+            answer = runs[operation]()
+        except MalformedResponse:
+            answer = None
+        except AdapterError as exc:
+            pytest.fail(
+                f"{operation}: an answer of the wrong shape raised {type(exc).__name__} ({exc}) instead of "
+                "MalformedResponse"
+            )
+        except Exception as exc:
+            pytest.fail(
+                f"{operation}: {type(exc).__name__} escaped the adapter on an answer of the wrong shape; "
+                f"turn it into MalformedResponse ({exc})"
+            )
+        else:
+            self._check_lenient_answer(harness, operation, answer, ref=ref, contact=contact, logged_ref=logged_ref)
+        # The failure was one answer: the adapter works again afterwards.
+        assert harness.adapter.get_call_log(logged_ref).subject == "Logged"
+
+    @staticmethod
+    def _check_lenient_answer(
+        harness: ContractHarness,
+        operation: str,
+        answer: Any,
+        *,
+        ref: CallLogRef,
+        contact: Contact,
+        logged_ref: CallLogRef,
+    ) -> None:
+        """An adapter read an answer of the wrong shape without complaint: it must have read it right."""
+        wrong = f"{operation} read an answer of the wrong shape without raising MalformedResponse, and got it wrong"
+        if operation == "find_contact":
+            found = {c.id: c.name for c in answer}
+            assert found.get(contact.id) == contact.name, f"{wrong}: {answer!r}"
+        elif operation == "create_call_log":
+            assert harness.read_log_raw(answer)["subject"] == "Another call", f"{wrong}: {answer!r}"
+        elif operation in ("get_call_log", "update_call_log"):
+            raw = harness.read_log_raw(ref)
+            assert (answer.subject, answer.body) == (raw["subject"], raw["body"]), f"{wrong}: {answer!r}"
+            if operation == "update_call_log":
+                assert raw["subject"] == "Changed subject", f"{wrong}: the CRM did not get the change"
+        else:
+            assert answer is not None and answer.log_id == logged_ref.log_id, f"{wrong}: {answer!r}"
 
     def test_429_raises_rate_limited_with_retry_after(self, harness: ContractHarness) -> None:
         self._needs_faults(harness)

@@ -20,9 +20,10 @@ from adapters.base import CrmAdapter, PageFieldKind
 from adapters.models import Call, CallLogRef, Contact, Direction, FieldValue
 from adapters.testing import calls
 
-#: How the next request to the CRM fails: an HTTP status, a timeout, or a 2xx with a body that
-#: is not what the API documents.
-FailureKind = int | Literal["timeout", "malformed"]
+#: How the next request to the CRM fails: an HTTP status, a timeout, a 2xx with a body that is
+#: not JSON (``"malformed"``), or a 2xx with valid JSON of the wrong shape (``"wrong_shape"``: the
+#: CRM's own answer with a documented field missing or a value of the wrong type).
+FailureKind = int | Literal["timeout", "malformed", "wrong_shape"]
 
 
 class ContractHarness(abc.ABC):
@@ -81,10 +82,16 @@ class ContractHarness(abc.ABC):
 
         Args:
             kind: an HTTP status (answered with the vendor's error envelope, or ``body``),
-                ``"timeout"`` (the request times out) or ``"malformed"`` (a 2xx whose body is
-                ``body`` or, by default, not JSON at all).
+                ``"timeout"`` (the request times out), ``"malformed"`` (a 2xx whose body is
+                ``body`` or, by default, not JSON at all) or ``"wrong_shape"`` (the answer the CRM
+                would have given, as valid JSON of the wrong shape: reshaped by ``body``, a
+                function from the decoded JSON to the reshaped JSON, or by default by
+                :func:`adapters.testing.faults.wrong_shape`, which sends every text value as a
+                number and every number as text). :class:`~adapters.testing.faults.FaultInjector`
+                does all of these for a ``MockTransport`` fake.
             retry_after: with 429, the ``Retry-After`` header value in seconds.
-            body: overrides the response body (a dict is sent as JSON, a str as text).
+            body: overrides the response body (a dict is sent as JSON, a str as text); with
+                ``"wrong_shape"``, the reshaping function.
         """
         raise NotImplementedError(f"{type(self).__name__} cannot inject failures")
 

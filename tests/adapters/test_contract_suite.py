@@ -20,6 +20,7 @@ from adapters.template.acme_harness import AcmeHarness
 from adapters.testing import CrmAdapterContract
 
 _FAILED = (AssertionError, pytest.fail.Exception, httpx.HTTPError)
+_WRONG_SHAPE = "test_answer_of_the_wrong_shape_is_malformed_response_never_a_leak"
 
 
 class IgnoresVersion(AcmeAdapter):
@@ -66,6 +67,26 @@ class LeaksHttpErrors(AcmeAdapter):
         response = self._client.get(f"{self._base}/v1/activities/{ref.log_id}", headers=self._auth)
         response.raise_for_status()
         return self._stored(response.json()["data"])
+
+
+class LeaksValidationErrors(AcmeAdapter):
+    """Validates Acme's JSON with pydantic but lets pydantic's ValidationError escape."""
+
+    @staticmethod
+    def _parse(model: Any, raw: Any) -> Any:
+        return model.model_validate(raw)
+
+
+class ReadsNumbersAsText(AcmeAdapter):
+    """Coerces whatever Acme sends into text: a number in the note field becomes the note."""
+
+    def get_call_log(self, ref: CallLogRef) -> StoredCallLog:
+        raw = self._request("GET", f"/v1/activities/{ref.log_id}")
+        return StoredCallLog(
+            ref=CallLogRef(adapter_id="acme", log_id=ref.log_id, version=str(raw.get("version"))),
+            subject=str(raw.get("subject")),
+            body=str(raw.get("note")),
+        )
 
 
 class TruncatesSilently(AcmeAdapter):
@@ -137,6 +158,10 @@ def make_harness() -> Iterator[Callable[[type[AcmeAdapter]], AcmeHarness]]:
         (TruncatesSilently, "test_subject_at_the_limit_round_trips_and_over_it_is_refused", {}),
         (ServesCachedBody, "test_edit_made_in_crm_survives_update", {}),
         (ForgetsLogs, "test_find_call_log_finds_created_log_by_its_call", {}),
+        (LeaksValidationErrors, _WRONG_SHAPE, {"operation": "get_call_log"}),
+        (LeaksValidationErrors, _WRONG_SHAPE, {"operation": "find_contact"}),
+        (LeaksValidationErrors, _WRONG_SHAPE, {"operation": "create_call_log"}),
+        (ReadsNumbersAsText, _WRONG_SHAPE, {"operation": "get_call_log"}),
     ],
 )
 def test_contract_suite_catches_the_mistake(
@@ -158,6 +183,9 @@ def test_contract_suite_catches_the_mistake(
         ("test_find_contact_by_e164_finds_contact_stored_formatted", {"stored": "(415) 555-0123"}),
         ("test_failure_on_get_maps_to_error", {"kind": 401, "expected": AuthError}),
         ("test_edit_made_in_crm_survives_update", {}),
+        (_WRONG_SHAPE, {"operation": "get_call_log"}),
+        (_WRONG_SHAPE, {"operation": "find_contact"}),
+        (_WRONG_SHAPE, {"operation": "create_call_log"}),
     ],
 )
 def test_the_same_tests_pass_for_the_correct_adapter(

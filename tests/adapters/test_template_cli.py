@@ -70,7 +70,8 @@ def test_generated_package_installs_registers_and_passes_the_contract_suite(
     assert found.get("gadget").name == "Gadget CRM"
     assert found.get("gadget").source == "plugin"
     # And its own tests, run against the installed package, pass the whole contract suite
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    # This checkout's Logdesk (not whichever one the environment has installed) runs the suite.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(Path(__file__).resolve().parents[2])])}
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root / "tests")],
         capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path, env=env,

@@ -295,7 +295,7 @@ class ClioFake(InjectedApiFaults):
             if path.startswith("/oauth/"):
                 return self._oauth(request)
             if path.startswith(API_PREFIX):
-                injected = self._injected_answer(request)
+                injected = self._injected_answer(request, self._api)
                 if injected is not None:
                     return injected
                 return self._api(request)

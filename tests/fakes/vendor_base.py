@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 import httpx
 
-from adapters.testing.faults import ErrorEnvelope, FaultInjector
+from adapters.testing.faults import Answer, ErrorEnvelope, FaultInjector, has_json_body, wrong_shape
 
-FaultKind = int | Literal["timeout", "malformed", "slow"]
+FaultKind = int | Literal["timeout", "malformed", "wrong_shape", "slow"]
 
 #: Where every fake clock starts: a fixed instant, so timestamps in tests are reproducible.
 EPOCH = datetime(2026, 9, 30, 14, 0, 0, tzinfo=UTC).timestamp()
@@ -171,9 +171,10 @@ class FakeApi:
         """Make the next ``times`` requests (to ``path_prefix``, if given) fail with ``kind``.
 
         ``kind`` is an HTTP status (429 carries ``retry_after``), ``"timeout"`` (no answer),
-        ``"malformed"`` (a 200 whose body is not the vendor's JSON, or ``body`` if given) or
-        ``"slow"`` (answers normally after ``delay`` seconds; a timeout if that exceeds the
-        client's read timeout).
+        ``"malformed"`` (a 200 whose body is not the vendor's JSON, or ``body`` if given),
+        ``"wrong_shape"`` (the fake's own answer as JSON of the wrong shape, reshaped by ``body``
+        if given: see :func:`adapters.testing.faults.wrong_shape`) or ``"slow"`` (answers normally
+        after ``delay`` seconds; a timeout if that exceeds the client's read timeout).
         """
         with self.lock:
             for _ in range(times):
@@ -224,6 +225,12 @@ class FakeApi:
                     if fault.body is not None:
                         return json_response(200, fault.body)
                     return httpx.Response(200, text="<html><body>Service temporarily unavailable</body></html>")
+                if fault.kind == "wrong_shape":
+                    answer = self.route(request)
+                    if not has_json_body(answer):  # nothing to reshape: the next answer then
+                        self._faults.appendleft(fault)
+                        return answer
+                    return wrong_shape(answer, fault.body)
                 if fault.kind == "slow":
                     read_timeout = (request.extensions.get("timeout") or {}).get("read")
                     if read_timeout is not None and fault.delay >= read_timeout:
@@ -335,7 +342,8 @@ class InjectedApiFaults:
         self.now += timedelta(seconds=seconds)
 
     def inject_failure(self, kind: int | str, *, retry_after: float | None = None, body: Any = None) -> None:
-        """The next API request (not OAuth) fails: a status code, ``"timeout"`` or ``"malformed"``."""
+        """The next API request (not OAuth) fails: a status code, ``"timeout"``, ``"malformed"`` or
+        ``"wrong_shape"``."""
         self.faults.inject(kind, retry_after=retry_after, body=body)  # type: ignore[arg-type]
 
     def delay_next(self, seconds: float) -> None:
@@ -343,13 +351,15 @@ class InjectedApiFaults:
         and a client whose read timeout is shorter gets a timeout instead (no real waiting)."""
         self._delays.append(seconds)
 
-    def _injected_answer(self, request: httpx.Request) -> httpx.Response | None:
+    def _injected_answer(self, request: httpx.Request, answer: Answer) -> httpx.Response | None:
         """The queued failure for this API request, if any; else lets a queued delay pass.
+
+        ``answer`` is the fake's normal answer, which a ``"wrong_shape"`` failure reshapes.
 
         Raises:
             httpx.ReadTimeout: for an injected timeout, or a delay as long as the read timeout.
         """
-        injected = self.faults.take(request)
+        injected = self.faults.take(request, answer)
         if injected is not None:
             return injected
         if self._delays:

@@ -287,7 +287,7 @@ class ZohoFake(InjectedApiFaults):
                     return _json(
                         400, _error("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one")
                     )
-                injected = self._injected_answer(request)
+                injected = self._injected_answer(request, self._api)
                 if injected is not None:
                     return injected
                 return self._api(request)
