@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -43,6 +44,9 @@ class AcmeHarness(ContractHarness):
     def read_log_raw(self, ref: CallLogRef) -> dict[str, Any]:
         raw = dict(self.server.activities[ref.log_id])
         raw["body"] = raw["note"]
+        # The call's facts, from Acme's own fields (duration_seconds and contact_id are Acme's names too).
+        raw["direction"] = str(raw["direction"]).capitalize()
+        raw["start_time"] = datetime.fromisoformat(raw["started_at"])
         raw["dispositions"] = {
             "outcome": raw["outcome"],
             "follow_up": raw["follow_up"],

@@ -22,6 +22,8 @@ check the CRM, edit, check subject and note load, update, check the CRM):
 - contacts are found by E.164, by national digits and by formatted variants of the stored
   number, and internal users by extension number when the manifest declares it;
 - create → get round-trips subject, note and dispositions, and the CRM holds what was sent;
+- the CRM holds each call's direction, start time, duration (also one that arrives only with a
+  later update) and contact link in its own fields (:meth:`ContractHarness.read_log_raw`);
 - an edit made in the CRM between create and update survives the update: the suite reads,
   substitutes a placeholder with plain string operations (what the note engine does), and writes
   back; updates that leave a field ``None`` never touch it; and the same holds for the note
@@ -43,7 +45,7 @@ A test that does not apply to a CRM can be overridden in the subclass with
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -249,6 +251,84 @@ class CrmAdapterContract:
         ref, entry, _ = self._log(harness, subject="Outbound call to Ada Lovelace", direction=Direction.OUTBOUND)
         stored = harness.adapter.get_call_log(ref)
         assert (stored.subject, stored.body) == (entry.subject, entry.body)
+
+    # --- the call's facts: direction, start, duration, contact ----------------------------------
+
+    @staticmethod
+    def _stored_fact(raw: dict[str, Any], fact: str) -> Any:
+        assert fact in raw, (
+            f"read_log_raw must add {fact!r}: what the CRM holds in its own field for it (or list {fact!r} in "
+            "the harness's facts_not_stored when the CRM has no field for it)"
+        )
+        return raw[fact]
+
+    def _check_facts(
+        self,
+        harness: ContractHarness,
+        ref: CallLogRef,
+        *,
+        direction: Direction,
+        start: datetime,
+        duration: int | None,
+        contact: Contact,
+    ) -> None:
+        raw = harness.read_log_raw(ref)
+        stored = harness.adapter.get_call_log(ref)
+        facts = {"direction", "start_time", "duration_seconds", "contact_id"} - harness.facts_not_stored
+        if "direction" in facts:
+            held = self._stored_fact(raw, "direction")
+            assert held == direction.value, f"the CRM holds direction {held!r} for an {direction.value.lower()} call"
+        if "start_time" in facts:
+            held = self._stored_fact(raw, "start_time")
+            assert isinstance(held, datetime) and held.tzinfo is not None, f"start_time is no aware datetime: {held!r}"
+            assert abs(held - start) < harness.start_time_grain, (
+                f"the CRM holds start {held.isoformat()} for a call that started {start.isoformat()}"
+            )
+        if "duration_seconds" in facts and duration is not None:
+            held = self._stored_fact(raw, "duration_seconds")
+            grain = harness.duration_grain
+            assert held is not None and abs(held - duration) < grain, (
+                f"the CRM holds duration {held!r} for a call of {duration} s"
+            )
+            if stored.duration_seconds is not None:
+                assert abs(stored.duration_seconds - duration) < grain, "get_call_log reads another duration"
+        if "contact_id" in facts:
+            held = self._stored_fact(raw, "contact_id")
+            assert held == contact.id, f"the log is linked to {held!r}, not to the call's contact {contact.id!r}"
+        assert stored.contact_id in (None, contact.id), "get_call_log names another contact"
+
+    @pytest.mark.parametrize("direction", [Direction.INBOUND, Direction.OUTBOUND])
+    def test_direction_start_duration_and_contact_reach_the_crm(
+        self, harness: ContractHarness, direction: Direction
+    ) -> None:
+        """Log a call and check the CRM: its direction, start time, duration and contact are in the
+        CRM's own fields, as the call had them (not "inbound, no duration" for every call), and it
+        is linked to the contact chosen, not to another one sharing the number."""
+        harness.add_contact("Charles Babbage", E164)
+        contact = self._known_contact(harness)
+        start = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)
+        call = harness.make_call(E164, direction=direction, start_time=start)
+        assert call.duration, "make_call must give a finished call a duration"
+        entry = LogEntry(
+            subject=f"{direction.value} call with Ada Lovelace",
+            body=sample_body(self._manifest(harness).log_format),
+            duration_seconds=call.duration,
+        )
+        ref = harness.adapter.create_call_log(call, contact, entry)
+        self._check_facts(harness, ref, direction=direction, start=start, duration=call.duration, contact=contact)
+        found = harness.adapter.find_call_log(call)
+        assert found is not None and found.log_id == ref.log_id
+
+    def test_duration_known_only_after_the_log_was_created_reaches_the_crm(self, harness: ContractHarness) -> None:
+        """Auto-log writes at connect, before the duration is known; the final one comes as an update."""
+        contact = self._known_contact(harness)
+        start = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)
+        live = harness.make_call(E164, direction=Direction.OUTBOUND, start_time=start)
+        live = live.model_copy(update={"duration": None, "duration_ms": None, "result": "In Progress"})
+        entry = LogEntry(subject="Outbound call", body=sample_body(self._manifest(harness).log_format))
+        ref = harness.adapter.create_call_log(live, contact, entry)
+        harness.adapter.update_call_log(ref, LogUpdate(duration_seconds=431))
+        self._check_facts(harness, ref, direction=Direction.OUTBOUND, start=start, duration=431, contact=contact)
 
     def test_note_with_dollar_signs_markup_and_unicode_round_trips_verbatim(self, harness: ContractHarness) -> None:
         fmt = self._manifest(harness).log_format

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from adapters.base import CrmAdapter, PageFieldKind
@@ -36,11 +36,21 @@ class ContractHarness(abc.ABC):
         supports_http_faults: whether :meth:`inject_failure` works. ``False`` (the Local CRM has
             no HTTP) skips the error-mapping tests with a reason.
         region: the default region the adapter was configured with.
+        facts_not_stored, start_time_grain, duration_grain: how the CRM keeps a call's
+            direction, start, duration and contact (see :meth:`read_log_raw`).
     """
 
     adapter: CrmAdapter
     supports_http_faults: bool = True
     region: str = "US"
+    #: Call facts the CRM has no field for (``"direction"``, ``"start_time"``,
+    #: ``"duration_seconds"``, ``"contact_id"``): the suite does not look for them in
+    #: :meth:`read_log_raw` and says so in the skip reason.
+    facts_not_stored: frozenset[str] = frozenset()
+    #: How finely the CRM stores a call's start (one second; a minute; a day for a date field).
+    start_time_grain: timedelta = timedelta(seconds=1)
+    #: How finely the CRM stores a duration, in seconds (60 for a CRM that keeps whole minutes).
+    duration_grain: int = 1
 
     # --- required -----------------------------------------------------------------------------
 
@@ -71,8 +81,19 @@ class ContractHarness(abc.ABC):
         """What the CRM stores for this log, bypassing the adapter ("check the CRM").
 
         The dict holds the vendor's own fields and, in addition, these normalised keys the suite
-        reads: ``"subject"`` (str), ``"body"`` (str, the note exactly as stored) and, when the CRM
-        stores them, ``"dispositions"`` (a dict keyed by page-field id).
+        reads: ``"subject"`` (str), ``"body"`` (str, the note exactly as stored), when the CRM
+        stores them, ``"dispositions"`` (a dict keyed by page-field id), and the call's facts as
+        the CRM holds them in its own fields (not in the note):
+
+        - ``"direction"``: ``"Inbound"`` or ``"Outbound"`` (:class:`~adapters.models.Direction`);
+        - ``"start_time"``: when the call started, an aware ``datetime`` (a CRM that keeps only a
+          date or minutes gives that instant: midnight, or the minute; see
+          :attr:`start_time_grain`);
+        - ``"duration_seconds"``: the duration in seconds, ``None`` when the CRM holds none;
+        - ``"contact_id"``: the id of the contact the log is linked to, ``None`` when unlinked.
+
+        A CRM with no field for one of these facts leaves its key out and lists it in
+        :attr:`facts_not_stored`.
         """
 
     # --- optional -----------------------------------------------------------------------------

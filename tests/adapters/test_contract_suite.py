@@ -8,19 +8,21 @@ fail against it (and passes against the unmodified template in test_template_con
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
 from adapters.base import AuthError
-from adapters.models import CallLogRef, Contact, LogUpdate, StoredCallLog
+from adapters.models import Call, CallLogRef, Contact, Direction, LogEntry, LogUpdate, StoredCallLog
 from adapters.template.acme import AcmeAdapter
 from adapters.template.acme_harness import AcmeHarness
 from adapters.testing import CrmAdapterContract
 
 _FAILED = (AssertionError, pytest.fail.Exception, httpx.HTTPError)
 _WRONG_SHAPE = "test_answer_of_the_wrong_shape_is_malformed_response_never_a_leak"
+_FACTS = "test_direction_start_duration_and_contact_reach_the_crm"
 
 
 class IgnoresVersion(AcmeAdapter):
@@ -87,6 +89,38 @@ class ReadsNumbersAsText(AcmeAdapter):
             subject=str(raw.get("subject")),
             body=str(raw.get("note")),
         )
+
+
+class LogsEveryCallAsInboundWithoutDuration(AcmeAdapter):
+    """Writes the note and forgets the call's facts: every call "inbound", no duration."""
+
+    def create_call_log(self, call: Call, contact: Contact, entry: LogEntry) -> CallLogRef:
+        inbound = call.model_copy(update={"direction": Direction.INBOUND})
+        return super().create_call_log(inbound, contact, entry.model_copy(update={"duration_seconds": None}))
+
+
+class StampsTheLoggingTime(AcmeAdapter):
+    """Sends when the call was logged as its start."""
+
+    def create_call_log(self, call: Call, contact: Contact, entry: LogEntry) -> CallLogRef:
+        return super().create_call_log(call.model_copy(update={"start_time": datetime.now(UTC)}), contact, entry)
+
+
+class IgnoresLateDurations(AcmeAdapter):
+    """Writes the duration known at create, never the final one sent with an update."""
+
+    def update_call_log(
+        self, ref: CallLogRef, change: LogUpdate, *, expected_version: str | None = None
+    ) -> StoredCallLog:
+        return super().update_call_log(ref, change.model_copy(update={"duration_seconds": None}))
+
+
+class LinksTheFirstMatch(AcmeAdapter):
+    """Ignores the contact the agent chose and links the first one with the caller's number."""
+
+    def create_call_log(self, call: Call, contact: Contact, entry: LogEntry) -> CallLogRef:
+        first = self.find_contact(call.remote.phone_number or "")[0]
+        return super().create_call_log(call, first, entry)
 
 
 class TruncatesSilently(AcmeAdapter):
@@ -162,6 +196,11 @@ def make_harness() -> Iterator[Callable[[type[AcmeAdapter]], AcmeHarness]]:
         (LeaksValidationErrors, _WRONG_SHAPE, {"operation": "find_contact"}),
         (LeaksValidationErrors, _WRONG_SHAPE, {"operation": "create_call_log"}),
         (ReadsNumbersAsText, _WRONG_SHAPE, {"operation": "get_call_log"}),
+        (LogsEveryCallAsInboundWithoutDuration, _FACTS, {"direction": Direction.OUTBOUND}),
+        (LogsEveryCallAsInboundWithoutDuration, _FACTS, {"direction": Direction.INBOUND}),
+        (StampsTheLoggingTime, _FACTS, {"direction": Direction.INBOUND}),
+        (IgnoresLateDurations, "test_duration_known_only_after_the_log_was_created_reaches_the_crm", {}),
+        (LinksTheFirstMatch, _FACTS, {"direction": Direction.INBOUND}),
     ],
 )
 def test_contract_suite_catches_the_mistake(
@@ -186,6 +225,8 @@ def test_contract_suite_catches_the_mistake(
         (_WRONG_SHAPE, {"operation": "get_call_log"}),
         (_WRONG_SHAPE, {"operation": "find_contact"}),
         (_WRONG_SHAPE, {"operation": "create_call_log"}),
+        (_FACTS, {"direction": Direction.OUTBOUND}),
+        ("test_duration_known_only_after_the_log_was_created_reaches_the_crm", {}),
     ],
 )
 def test_the_same_tests_pass_for_the_correct_adapter(

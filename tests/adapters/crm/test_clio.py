@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -71,6 +72,13 @@ class ClioHarness(RenewingHarness):
             "matter": str(record["matter"]["id"]) if record["matter"] else None,
             "time_entry": ("non_billable" if entries[0]["non_billable"] else "billable") if entries else "none",
         }
+        # The contact is the sender of an inbound call and the receiver of an outbound one; the
+        # duration lives in the call's time entry.
+        [sender], [receiver] = record["senders"], record["receivers"]
+        record["direction"] = "Inbound" if sender["type"] == "Contact" else "Outbound"
+        record["contact_id"] = str(sender["id"] if sender["type"] == "Contact" else receiver["id"])
+        record["start_time"] = datetime.fromisoformat(str(record["received_at"]).replace("Z", "+00:00"))
+        record["duration_seconds"] = entries[0]["quantity"] if entries else None
         return record
 
 

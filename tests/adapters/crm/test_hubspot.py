@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -52,12 +53,18 @@ class HubSpotHarness(ContractHarness):
         self.fake.edit_call(ref.log_id, title=subject, body=body(current) if body else None)
 
     def read_log_raw(self, ref: CallLogRef) -> dict[str, Any]:
-        props = dict(self.fake.calls[ref.log_id]["properties"])
+        call = self.fake.calls[ref.log_id]
+        props = dict(call["properties"])
+        duration_ms = props.get("hs_call_duration")
         return {
             **props,
             "subject": props.get("hs_call_title", ""),
             "body": props.get("hs_call_body", ""),
             "dispositions": {"outcome": props.get("hs_call_disposition")},
+            "direction": str(props.get("hs_call_direction", "")).capitalize(),
+            "start_time": datetime.fromisoformat(props["hs_timestamp"].replace("Z", "+00:00")),
+            "duration_seconds": round(int(duration_ms) / 1000) if duration_ms else None,
+            "contact_id": call["contacts"][0] if call["contacts"] else None,
         }
 
     def inject_failure(self, kind: Any, *, retry_after: float | None = None, body: Any = None) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,10 @@ class LocalHarness(ContractHarness):
         self._crm_screen.person_edits(ref.log_id, subject=subject, body=body)
 
     def read_log_raw(self, ref: CallLogRef) -> dict[str, Any]:
-        return self._crm_screen.raw_log(ref.log_id)
+        raw = self._crm_screen.raw_log(ref.log_id)
+        raw["start_time"] = datetime.fromisoformat(raw["start_time"])
+        raw["contact_id"] = str(raw["contact_id"]) if raw["contact_id"] is not None else None
+        return raw
 
     def close(self) -> None:
         self.adapter.close()

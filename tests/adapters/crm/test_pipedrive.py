@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -39,7 +39,13 @@ class PipedriveHarness(ContractHarness):
     """The adapter on ``httpx.MockTransport`` in front of a fresh fake company, sharing its clock.
 
     Every contact gets an open deal and a lead, so the contact-dependent field has options.
+    An activity has no direction field (the subject and the note say it), keeps the start as a
+    date and a ``HH:MM`` time in UTC, and the duration as ``HH:MM``.
     """
+
+    facts_not_stored = frozenset({"direction"})
+    start_time_grain = timedelta(minutes=1)
+    duration_grain = 60
 
     def __init__(self, fake: PipedriveFake | None = None, *, token: str = DEFAULT_TOKEN, **settings: str) -> None:
         self.fake = fake or PipedriveFake()
@@ -67,8 +73,13 @@ class PipedriveHarness(ContractHarness):
         activity = dict(self.fake.activities[int(ref.log_id)])
         related = f"deal:{activity['deal_id']}" if activity["deal_id"] else (
             f"lead:{activity['lead_id']}" if activity["lead_id"] else None)
+        hours, minutes = (int(part) for part in (activity["duration"] or "00:00").split(":"))
+        primary = [p["person_id"] for p in activity["participants"] if p["primary"]]
         return {**activity, "subject": activity["subject"] or "", "body": activity["note"] or "",
-                "dispositions": {"related": related}}
+                "dispositions": {"related": related},
+                "start_time": datetime.fromisoformat(f"{activity['due_date']}T{activity['due_time']}+00:00"),
+                "duration_seconds": (hours * 60 + minutes) * 60 if activity["duration"] else None,
+                "contact_id": str(primary[0]) if primary else None}
 
     def inject_failure(self, kind: Any, *, retry_after: float | None = None, body: Any = None) -> None:
         self.fake.inject(kind, retry_after=retry_after, body=body)

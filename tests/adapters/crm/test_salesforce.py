@@ -7,7 +7,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +53,10 @@ class SalesforceHarness(ContractHarness):
 
     The adapter starts signed in with tokens the fake issued (the browser sign-in has its own
     tests below). Every contact belongs to an account with one open opportunity, so the
-    ``related_to`` field is exercised by the suite.
+    ``related_to`` field is exercised by the suite. A Task keeps the call's day, not its time.
     """
+
+    start_time_grain = timedelta(days=1)
 
     def __init__(self, fake: SalesforceFake | None = None, **settings: str) -> None:
         self.fake = fake or SalesforceFake()
@@ -108,11 +110,17 @@ class SalesforceHarness(ContractHarness):
 
     def read_log_raw(self, ref: CallLogRef) -> dict[str, Any]:
         task = self.fake.task(ref.log_id)
+        day = date.fromisoformat(task["ActivityDate"]) if task.get("ActivityDate") else None
         return {
             **task,
             "subject": task["Subject"] or "",
             "body": task["Description"] or "",
             "dispositions": {CALL_RESULT: task["CallDisposition"], RELATED_TO: task["WhatId"]},
+            "direction": task.get("CallType"),
+            # A Task keeps the day only (ActivityDate, in the agent's time zone): its midnight.
+            "start_time": datetime.combine(day, time(0)).astimezone() if day else None,
+            "duration_seconds": task.get("CallDurationInSeconds"),
+            "contact_id": task.get("WhoId"),
         }
 
     def inject_failure(self, kind: Any, *, retry_after: float | None = None, body: Any = None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -78,6 +79,12 @@ class ZohoHarness(RenewingHarness):
             "call_result": record.get("Call_Result"),
             "deal": what["id"] if what and record.get("$se_module") == "Deals" else None,
         }
+        record["direction"] = record["Call_Type"]
+        record["start_time"] = datetime.fromisoformat(record["Call_Start_Time"])
+        minutes, _, seconds = (record.get("Call_Duration") or "").partition(":")
+        record["duration_seconds"] = int(minutes) * 60 + int(seconds) if seconds else None
+        who = record.get("Who_Id") or (what if record.get("$se_module") == "Leads" else None)
+        record["contact_id"] = who["id"] if who else None
         return record
 
 
