@@ -7,7 +7,11 @@ This is the template to start a new adapter from. Each method shows one part of 
   keyring), the log page (an outcome selection and a follow-up checkbox), field limits and
   capabilities;
 - :meth:`AcmeAdapter.find_contact` searches with :func:`adapters.phone.search_candidates`,
-  because Acme matches the stored phone text exactly;
+  because Acme matches the stored phone text exactly, with the region and the user's patterns
+  read by :func:`adapters.base.phone_settings`;
+- the API address can be changed (a fake on loopback, a vendor's EU host) through
+  :func:`adapters.api_override.api_base_override`, which refuses plain ``http`` anywhere but on
+  this machine: the API token follows the address, and must not cross a network in clear text;
 - writes go through :func:`adapters.http.send`, which maps every failure to the error
   hierarchy; vendor payloads are ``raw_*`` until a pydantic model has validated them;
 - updates send only the fields that change and ``If-Match`` with the version that was read,
@@ -28,9 +32,9 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from adapters import phone as phones
+from adapters.api_override import SETTING_API_BASE_URL, api_base_override
 from adapters.base import (
-    SETTING_PHONE_PATTERNS,
-    SETTING_REGION,
+    AdapterError,
     AuthError,
     AuthField,
     AuthKind,
@@ -46,6 +50,7 @@ from adapters.base import (
     UrlTemplates,
     ValidationError,
     make_client,
+    phone_settings,
 )
 from adapters.http import json_body, send
 from adapters.models import (
@@ -62,6 +67,8 @@ from adapters.models import (
 
 CRM = "Acme CRM"
 DEFAULT_BASE_URL = "https://api.acme-crm.example"
+#: Developer option: the API address for every Acme account on this machine (a fake on loopback).
+ENV_BASE_URL = "LOGDESK_ACME_URL"
 
 #: Page-field id → Acme activity field. Everything the log page offers is listed here.
 _FIELD_MAP = {"outcome": "outcome", "follow_up": "follow_up", "deal": "deal_id", "ticket": "ticket"}
@@ -115,9 +122,10 @@ class AcmeAdapter:
     """Acme CRM (see the module docstring).
 
     Args:
-        connection: ``secrets["api_token"]``; ``settings["base_url"]`` (optional),
+        connection: ``secrets["api_token"]``; ``settings["api_base_url"]`` (optional: another API
+            address, ``https``, or ``http`` on loopback only; ``LOGDESK_ACME_URL`` does the same),
             ``settings["phone_region"]`` (default phone region) and ``settings["phone_patterns"]``
-            (extra search formats, one per line, ``#`` = a digit).
+            (extra search formats, one per line, ``#`` = a digit), read with ``phone_settings``.
         client: an ``httpx.Client`` to use (tests pass one over the fake server's transport).
         save_secrets: unused: Acme tokens do not rotate.
 
@@ -133,7 +141,13 @@ class AcmeAdapter:
             kind=AuthKind.TOKEN,
             fields=[
                 AuthField(key="api_token", label="API token", secret=True, help="Acme → Settings → API → New token"),
-                AuthField(key="base_url", label="API address", required=False, default=DEFAULT_BASE_URL),
+                AuthField(
+                    key=SETTING_API_BASE_URL,
+                    label="API address",
+                    required=False,
+                    default=DEFAULT_BASE_URL,
+                    help="https only; http only on this computer (127.0.0.1), for a fake server",
+                ),
             ],
         ),
         page_fields=[
@@ -182,15 +196,23 @@ class AcmeAdapter:
         if not token:
             raise AuthError(f"{CRM} needs an API token. Add it in Settings.")
         self._auth = {"Authorization": f"Bearer {token}"}
-        self._base = (connection.settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-        self._region = connection.settings.get(SETTING_REGION) or "US"
-        self._patterns = [p for p in connection.settings.get(SETTING_PHONE_PATTERNS, "").splitlines() if p.strip()]
+        # The token goes wherever the address points: plain http only to this machine. A refused
+        # address is reported by the first request (and "Test connection"), never used.
+        self._config_error: AdapterError | None = None
+        try:
+            override = api_base_override(connection.settings, ENV_BASE_URL)
+        except AuthError as exc:
+            override, self._config_error = None, exc
+        self._base = override or DEFAULT_BASE_URL
+        self._region, self._patterns = phone_settings(connection.settings)
         self._client = make_client(client=client)
 
     # --- plumbing -----------------------------------------------------------------------------
 
     def _request(self, method: str, path: str, *, headers: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
         """Sends one request and returns its ``data`` (still raw: validate before use)."""
+        if self._config_error is not None:
+            raise self._config_error
         response = send(
             self._client,
             method,

@@ -24,7 +24,7 @@ class AcmeHarness(ContractHarness):
     def __init__(self) -> None:
         self.server = FakeAcmeServer(token=TEST_TOKEN)
         self.adapter: AcmeAdapter = AcmeAdapter(
-            Connection(settings={"base_url": BASE_URL}, secrets={"api_token": TEST_TOKEN}),
+            Connection(settings={"api_base_url": BASE_URL}, secrets={"api_token": TEST_TOKEN}),
             client=httpx.Client(transport=self.server.transport(), timeout=5.0),
         )
 

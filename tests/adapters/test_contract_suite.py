@@ -165,7 +165,7 @@ def _connection() -> Any:
     from adapters.base import Connection
     from adapters.template.acme_fake import BASE_URL, TEST_TOKEN
 
-    return Connection(settings={"base_url": BASE_URL}, secrets={"api_token": TEST_TOKEN})
+    return Connection(settings={"api_base_url": BASE_URL}, secrets={"api_token": TEST_TOKEN})
 
 
 @pytest.fixture

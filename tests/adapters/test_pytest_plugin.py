@@ -63,7 +63,7 @@ class TestForgetful(CrmAdapterContract):
     @pytest.fixture
     def harness(self):
         h = AcmeHarness()
-        connection = Connection(settings={"base_url": BASE_URL}, secrets={"api_token": TEST_TOKEN})
+        connection = Connection(settings={"api_base_url": BASE_URL}, secrets={"api_token": TEST_TOKEN})
         h.adapter = Forgetful(connection, client=h.adapter._client)
         yield h
         h.close()

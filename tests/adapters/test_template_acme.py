@@ -8,9 +8,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from adapters.api_override import SETTING_API_BASE_URL
 from adapters.base import SETTING_PHONE_PATTERNS, SETTING_REGION, AuthError, Connection, TransientError, ValidationError
 from adapters.models import LogEntry, LogUpdate
-from adapters.template.acme import AcmeAdapter
+from adapters.template.acme import ENV_BASE_URL, AcmeAdapter
 from adapters.template.acme_fake import BASE_URL, TEST_TOKEN, FakeAcmeServer
 from adapters.testing.calls import inbound_call
 
@@ -22,7 +23,7 @@ def server() -> FakeAcmeServer:
 
 def _adapter(server: FakeAcmeServer, **settings: str) -> AcmeAdapter:
     return AcmeAdapter(
-        Connection(settings={"base_url": BASE_URL, **settings}, secrets={"api_token": TEST_TOKEN}),
+        Connection(settings={"api_base_url": BASE_URL, **settings}, secrets={"api_token": TEST_TOKEN}),
         client=httpx.Client(transport=server.transport()),
     )
 
@@ -46,6 +47,18 @@ def test_a_number_stored_in_an_unusual_format_is_found_through_a_user_pattern(se
         patterned.close()
 
 
+def test_user_patterns_are_read_as_the_app_writes_them_one_per_line_or_separated_by_semicolons(
+    server: FakeAcmeServer,
+) -> None:
+    slashes = server.add_contact("Slashes", "415/555/0123")
+    spaced = server.add_contact("Spaced", "415 555 01 23")
+    adapter = _adapter(server, **{SETTING_PHONE_PATTERNS: "###/###/####; ### ### ## ##"})
+    try:
+        assert sorted(c.id for c in adapter.find_contact("+14155550123")) == sorted([slashes, spaced])
+    finally:
+        adapter.close()
+
+
 def test_the_default_region_reads_numbers_without_a_country_code(server: FakeAcmeServer) -> None:
     contact_id = server.add_contact("London Office", "020 7946 0000")
     adapter = _adapter(server, **{SETTING_REGION: "GB"})
@@ -64,14 +77,54 @@ def test_a_lookup_is_one_request_with_every_candidate(acme: AcmeAdapter, server:
     assert "(415) 555-0123" in values and len(values) <= 20
 
 
+@pytest.mark.parametrize("address", ["http://crm.example.org", "http://192.168.1.20:8770", "ftp://127.0.0.1"])
+def test_an_api_address_that_would_send_the_token_in_clear_text_is_refused_before_any_request(
+    server: FakeAcmeServer, address: str
+) -> None:
+    adapter = _adapter(server, **{SETTING_API_BASE_URL: address})
+    try:
+        with pytest.raises(AuthError, match=SETTING_API_BASE_URL) as caught:
+            adapter.verify()
+        assert "no credentials were sent" in str(caught.value)
+        with pytest.raises(AuthError):
+            adapter.find_contact("+14155550123")
+    finally:
+        adapter.close()
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("address", ["http://127.0.0.1:8770", "http://localhost:8770", "https://eu.acme-crm.example"])
+def test_an_https_or_loopback_api_address_is_used(address: str) -> None:
+    server = FakeAcmeServer(base_url=address)
+    adapter = _adapter(server, **{SETTING_API_BASE_URL: address + "/"})
+    try:
+        assert adapter.verify() == "Dana Agent"
+    finally:
+        adapter.close()
+    [request] = server.requests
+    assert str(request.url).startswith(address + "/v1/")
+
+
+def test_the_api_address_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = FakeAcmeServer(base_url="http://127.0.0.1:8770")
+    monkeypatch.setenv(ENV_BASE_URL, "http://127.0.0.1:8770")
+    adapter = AcmeAdapter(
+        Connection(secrets={"api_token": TEST_TOKEN}), client=httpx.Client(transport=server.transport())
+    )
+    try:
+        assert adapter.verify() == "Dana Agent"
+    finally:
+        adapter.close()
+
+
 def test_a_missing_token_is_an_auth_error_before_any_request() -> None:
     with pytest.raises(AuthError, match="API token"):
-        AcmeAdapter(Connection(settings={"base_url": BASE_URL}))
+        AcmeAdapter(Connection(settings={"api_base_url": BASE_URL}))
 
 
 def test_a_wrong_token_is_an_auth_error_with_the_vendor_message(server: FakeAcmeServer) -> None:
     adapter = AcmeAdapter(
-        Connection(settings={"base_url": BASE_URL}, secrets={"api_token": "revoked"}),
+        Connection(settings={"api_base_url": BASE_URL}, secrets={"api_token": "revoked"}),
         client=httpx.Client(transport=server.transport()),
     )
     try:
@@ -133,7 +186,7 @@ def test_the_fake_serves_the_sandbox_people_on_loopback_for_trying_the_app() -> 
     assert fake.seed_demo() >= 13
     with fake.serve() as url:
         assert url.startswith("http://127.0.0.1:")
-        adapter = AcmeAdapter(Connection(settings={"base_url": url}, secrets={"api_token": TEST_TOKEN}))
+        adapter = AcmeAdapter(Connection(settings={"api_base_url": url}, secrets={"api_token": TEST_TOKEN}))
         try:
             assert adapter.verify() == "Dana Agent"
             [alice] = adapter.find_contact("+14155550132")  # stored as "(415) 555-0132"

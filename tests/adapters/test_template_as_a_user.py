@@ -55,7 +55,7 @@ def test_log_edit_update_and_complete_a_call_in_a_third_party_crm(
     settings = AppSettings()
     account = _account()
     with fake.serve() as url:
-        settings.crm.settings["acme"] = {"base_url": url}
+        settings.crm.settings["acme"] = {"api_base_url": url}
         monkeypatch.setenv(SANDBOX_CRM_ENV, "acme")
         ctx = sandbox_context(tmp_path, secret_store, settings, account=account)  # type: ignore[arg-type]
         try:

@@ -91,7 +91,7 @@ def test_crm_bad_answer_is_explained_keeps_the_log_and_sends_it_later(
     clock = SecondsClock(account.clock)
     server = FakeAcmeServer(token=TEST_TOKEN)
     transport = RefusingTransport(server.transport())
-    crm = AcmeAdapter(Connection(settings={"base_url": BASE_URL}, secrets={"api_token": TEST_TOKEN}),
+    crm = AcmeAdapter(Connection(settings={"api_base_url": BASE_URL}, secrets={"api_token": TEST_TOKEN}),
                       client=httpx.Client(transport=transport, timeout=5.0))
     contact_id = server.add_contact("Ben Okafor", PHONE)
     rc = connect(account)
