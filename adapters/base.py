@@ -11,7 +11,7 @@ Adapters never compose or merge notes themselves: the engine reads the record, s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
 from enum import StrEnum
 from typing import ClassVar, Literal, Protocol, runtime_checkable
@@ -313,6 +313,40 @@ def page_fields_for(adapter: object) -> list[PageField]:
         return adapter.page_fields()
     manifest: Manifest = getattr(adapter, "manifest")  # noqa: B009 (any object with a manifest)
     return list(manifest.page_fields)
+
+
+def default_value(field: PageField, direction: str, contact: Contact | None = None) -> FieldValue:
+    """What ``field`` holds on a new log of a ``direction`` call with ``contact``, before anyone
+    chooses: what the log page shows pre-filled, and what auto-log writes.
+
+    - a selection takes its default for the direction (``defaults["Inbound"]``, else ``"*"``); a
+      contact-dependent one takes that default when the contact offers it, else the contact's only
+      option, else nothing;
+    - a checkbox is ticked when its default is true;
+    - a text field takes a non-empty text default;
+    - a notice holds no value (``None``).
+    """
+    value = field.default_for(direction)
+    if field.kind is PageFieldKind.NOTICE:
+        return None
+    if field.kind is PageFieldKind.CHECKBOX:
+        return bool(value)
+    if field.kind is PageFieldKind.TEXT:
+        return value.strip() or None if isinstance(value, str) else None
+    if field.contact_dependent:
+        ids = [o.id for o in (contact.options.get(field.id, []) if contact is not None else [])]
+        if value in ids:
+            return value
+        return ids[0] if len(ids) == 1 else None
+    return value if isinstance(value, str) and value else None
+
+
+def page_field_defaults(
+    fields: Sequence[PageField], direction: str, contact: Contact | None = None
+) -> dict[str, FieldValue]:
+    """Every value-holding field's :func:`default_value`, keyed by field id (notices left out):
+    the dispositions a new log starts with, on the log page and in auto-log alike."""
+    return {f.id: default_value(f, direction, contact) for f in fields if f.kind is not PageFieldKind.NOTICE}
 
 
 def make_client(base_url: str = "", *, timeout: float = 20.0, client: httpx.Client | None = None) -> httpx.Client:

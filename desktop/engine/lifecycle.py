@@ -26,7 +26,16 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from adapters import notes as note_engine
-from adapters.base import ConflictError, CrmAdapter, FieldLimits, LogFormat
+from adapters.base import (
+    AdapterError,
+    ConflictError,
+    CrmAdapter,
+    FieldLimits,
+    LogFormat,
+    PageField,
+    page_field_defaults,
+    page_fields_for,
+)
 from adapters.models import Call, CallLogRef, Contact, FieldValue, LogEntry, LogUpdate, StoredCallLog
 from adapters.notes.models import (
     AiNote,
@@ -688,15 +697,30 @@ class Lifecycle:
             self._finish_item(item.id, now)
             return
         reason, contact = self._auto_contact(call)
+        # The page fields' defaults for this direction and contact, as the log page pre-fills them.
+        defaults = page_field_defaults(self._page_fields(), call.direction.value, contact) if contact else {}
         with self.store.transaction() as conn:
             if contact is None:
                 conn.execute("UPDATE calls SET unlogged_reason = ? WHERE id = ?", (reason, call.id))
             else:
                 row = conn.execute("SELECT data FROM drafts WHERE call_id = ?", (call.id,)).fetchone()
                 draft = Draft.model_validate_json(row["data"]) if row else Draft()
-                draft = draft.model_copy(update={"contact_id": contact.id, "contact_name": contact.name})
+                draft = draft.model_copy(update={
+                    "contact_id": contact.id,
+                    "contact_name": contact.name,
+                    "dispositions": {**defaults, **draft.dispositions},
+                })
                 self.request_log(conn, call, draft, now, auto=True)
             conn.execute("UPDATE outbox SET state = 'done', updated_at = ? WHERE id = ?", (ts(now), item.id))
+
+    def _page_fields(self) -> list[PageField]:
+        """The log page's fields (live ones where the adapter has them); the manifest's when the
+        live ones cannot be read now, as the log page does."""
+        try:
+            return page_fields_for(self.adapter)
+        except AdapterError as exc:
+            log.info("page fields unavailable, using the manifest's: %s", exc)
+            return list(self.adapter.manifest.page_fields)
 
     def _auto_contact(self, call: Call) -> tuple[str | None, Contact | None]:
         remote = call.remote

@@ -3,7 +3,8 @@
 
 Selections get a "None" option; checkboxes; text with whole-value pattern validation; notices;
 contact-dependent selections whose options come from the chosen contact and reload when it
-changes; defaults per call direction. Validation is inline: each field shows its own message.
+changes; defaults per call direction, computed by :func:`adapters.base.default_value` (the
+values auto-log writes too). Validation is inline: each field shows its own message.
 
 Threading contract: GUI thread only.
 """
@@ -16,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QWidget
 
-from adapters.base import PageField, PageFieldKind
+from adapters.base import PageField, PageFieldKind, default_value
 from adapters.models import Contact, FieldValue, Option
 
 NONE_LABEL = "None"
@@ -76,7 +77,9 @@ class PageFieldsForm(QWidget):
             self._layout.addRow(notice)
             return
         label = field.label + (" *" if field.required else "")
-        default = field.default_for(self._direction) if self._use_defaults else None
+        # The same start values auto-log writes (adapters.base.default_value); contact-dependent
+        # selections get theirs when the contact is known (set_contact).
+        default = default_value(field, self._direction) if self._use_defaults else None
         widget: QWidget
         if field.kind is PageFieldKind.SELECTION:
             combo = QComboBox()
@@ -194,6 +197,8 @@ class PageFieldsForm(QWidget):
                 self._fill_options(combo, options)
                 if previous is not None and combo.findData(previous) >= 0:
                     combo.setCurrentIndex(combo.findData(previous))
+                elif self._use_defaults:
+                    self._select(combo, default_value(field, self._direction, contact))
                 elif len(options) == 1:
                     combo.setCurrentIndex(1)
                 combo.setEnabled(bool(options))

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from adapters.base import page_field_defaults
 from desktop.engine.models import Draft, LogStatus
 from desktop.engine.service import Engine
 from tests import live_events
@@ -119,6 +120,39 @@ def test_notes_typed_during_the_call_reach_the_auto_logged_crm_log(tmp_path: Pat
     body = world.crm.call_logs()[0].body
     assert body.startswith("- Note: Wants the $1 plan; call back <Friday>\n")
     assert engine.draft(TSID) is None
+
+
+def test_auto_log_writes_the_page_field_defaults_the_log_form_starts_with(tmp_path: Path) -> None:
+    # Given the Local CRM, whose manifest sets the call result to "connected" for inbound calls
+    world = World(tmp_path)
+    ben = world.contact("Ben Okafor", CALLER)
+    engine = _live_engine(world, world.script, auto_log=True)
+    live = script()
+    # When an inbound call from Ben connects and is auto-logged
+    engine.live_event(live.event("Setup", _at(0)))
+    engine.live_event(live.event("Answered", _at(6)))
+    engine.run_outbox()
+    engine.run_outbox()
+    # Then the log has what the log form would have pre-filled for it
+    [log] = world.crm.call_logs()
+    expected = page_field_defaults(world.crm.page_fields(), "Inbound", ben)
+    assert log.dispositions == expected
+    assert expected["disposition"] == "connected" and expected["follow_up"] is False
+
+
+def test_a_choice_typed_before_auto_log_wins_over_the_default(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.contact("Ben Okafor", CALLER)
+    engine = _live_engine(world, world.script, auto_log=True)
+    live = script()
+    engine.live_event(live.event("Setup", _at(0)))
+    engine.save_draft(TSID, Draft(dispositions={"disposition": "callback_requested"}))
+    engine.live_event(live.event("Answered", _at(6)))
+    engine.run_outbox()
+    engine.run_outbox()
+    [log] = world.crm.call_logs()
+    assert log.dispositions["disposition"] == "callback_requested"
+    assert log.dispositions["follow_up"] is False
 
 
 def test_a_note_typed_while_the_create_is_in_flight_is_not_lost(tmp_path: Path) -> None:

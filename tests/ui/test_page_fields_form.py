@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 
-from adapters.base import PageField, PageFieldKind
+from adapters.base import PageField, PageFieldKind, page_field_defaults
 from adapters.models import Contact, Option
 from desktop.ui.page_fields_form import PageFieldsForm
 
@@ -32,6 +32,17 @@ def test_defaults_follow_the_call_direction(qtbot) -> None:
     qtbot.addWidget(outbound)
     assert inbound.values()["billable"] == "yes" and outbound.values()["billable"] == "no"
     assert inbound.values()["copy"] is True
+
+
+def test_the_form_starts_from_the_shared_defaults_auto_log_writes(qtbot) -> None:
+    fields = [f.model_copy(update={"defaults": {"*": "d2"}}) if f.id == "deal" else f for f in FIELDS]
+    for direction in ("Inbound", "Outbound"):
+        form = PageFieldsForm(fields, direction)
+        qtbot.addWidget(form)
+        assert form.values() == page_field_defaults(fields, direction)
+        form.set_contact(JANE)
+        assert form.values() == page_field_defaults(fields, direction, JANE)
+        assert form.values()["deal"] == "d2"
 
 
 def test_contact_dependent_options_reload_when_the_contact_changes(qtbot) -> None:
