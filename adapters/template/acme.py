@@ -67,7 +67,8 @@ from adapters.models import (
 
 CRM = "Acme CRM"
 DEFAULT_BASE_URL = "https://api.acme-crm.example"
-#: Developer option: the API address for every Acme account on this machine (a fake on loopback).
+#: Developer option: the API address for every Acme account on this machine
+#: (a fake on loopback).
 ENV_BASE_URL = "LOGDESK_ACME_URL"
 
 #: Page-field id → Acme activity field. Everything the log page offers is listed here.
@@ -77,7 +78,8 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 def _acme_error(raw_body: Any) -> tuple[str | None, str | None]:
-    """Acme's error envelope ``{"error": {"code", "message", "field"}}`` → (message, field)."""
+    """Acme's error envelope ``{"error": {"code", "message", "field"}}``
+    → (message, field)."""
     if isinstance(raw_body, dict) and isinstance(raw_body.get("error"), dict):
         raw_error = raw_body["error"]
         message = raw_error.get("message")
@@ -123,7 +125,8 @@ class AcmeAdapter:
 
     Args:
         connection: ``secrets["api_token"]``; ``settings["api_base_url"]`` (optional: another API
-            address, ``https``, or ``http`` on loopback only; ``LOGDESK_ACME_URL`` does the same),
+            address, ``https``, or ``http`` on loopback only;
+            ``LOGDESK_ACME_URL`` does the same),
             ``settings["phone_region"]`` (default phone region) and ``settings["phone_patterns"]``
             (extra search formats, one per line, ``#`` = a digit), read with ``phone_settings``.
         client: an ``httpx.Client`` to use (tests pass one over the fake server's transport).
@@ -140,7 +143,12 @@ class AcmeAdapter:
         auth=AuthSpec(
             kind=AuthKind.TOKEN,
             fields=[
-                AuthField(key="api_token", label="API token", secret=True, help="Acme → Settings → API → New token"),
+                AuthField(
+                    key="api_token",
+                    label="API token",
+                    secret=True,
+                    help="Acme → Settings → API → New token",
+                ),
                 AuthField(
                     key=SETTING_API_BASE_URL,
                     label="API address",
@@ -174,7 +182,9 @@ class AcmeAdapter:
                 help="e.g. SUP-123",
             ),
             PageField(
-                id="acme_notice", label="Logs appear on the contact's timeline in Acme.", kind=PageFieldKind.NOTICE
+                id="acme_notice",
+                label="Logs appear on the contact's timeline in Acme.",
+                kind=PageFieldKind.NOTICE,
             ),
         ],
         limits=FieldLimits(subject_chars=200, body=10_000, body_unit="chars"),
@@ -269,7 +279,9 @@ class AcmeAdapter:
 
     def verify(self) -> str:
         raw_me = self._request("GET", "/v1/me")
-        return str(raw_me.get("name") or raw_me.get("email") or "an Acme user") if isinstance(raw_me, dict) else CRM
+        if not isinstance(raw_me, dict):
+            return CRM
+        return str(raw_me.get("name") or raw_me.get("email") or f"a {CRM} user")
 
     def find_contact(self, phone: str, *, is_extension: bool = False) -> list[Contact]:
         if is_extension:
@@ -279,7 +291,8 @@ class AcmeAdapter:
             raw_users = self._request("GET", "/v1/users", params={"extension": extension})
             people = [self._parse(_AcmePerson, raw) for raw in raw_users or []]
             return [Contact(id=p.id, name=p.name, phone=p.extension, type="User", is_internal=True) for p in people]
-        # Acme compares stored text exactly: ask for every way the number may have been typed.
+        # Acme compares stored text exactly:
+        # ask for every way the number may have been typed.
         candidates = phones.search_candidates(phone, region=self._region, patterns=self._patterns)[:20]
         raw_contacts = self._request("GET", "/v1/contacts", params=[("phone", c) for c in candidates])
         seen: dict[str, Contact] = {}

@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: MIT
-"""A fake Acme CRM server: the vendor's REST API, in memory, behind ``httpx.MockTransport``.
+"""A fake Acme CRM server:
+the vendor's REST API, in memory, behind ``httpx.MockTransport``.
 
 It validates requests the way the real service would, so the adapter meets realistic errors:
 bearer-token auth (401), unknown or read-only fields (422), field limits (422), unknown records
 (404), ``If-Match`` preconditions (412), too many search values (400). Every write bumps the
-record's ``version``; :meth:`FakeAcmeServer.person_edits` is a person editing in Acme's own
-screens. :attr:`FakeAcmeServer.faults` makes the next request fail on purpose (an error status, a
-timeout, a body that is not JSON, or this server's own answer in the wrong shape).
+record's ``version``; :meth:`FakeAcmeServer.person_edits` is a person editing
+in Acme's own screens.
+:attr:`FakeAcmeServer.faults` makes the next request fail on purpose (an error
+status, a timeout, a body that is not JSON, or this server's own answer in the
+wrong shape).
 
 The API (all JSON, errors as ``{"error": {"code", "message", "field"}}``):
 
@@ -97,7 +100,7 @@ class FakeAcmeServer:
         self.users: dict[str, dict[str, Any]] = {}
         self.activities: dict[str, dict[str, Any]] = {}
 
-    # --- the back door (what a person does in Acme's own screens) ------------------------------
+    # --- the back door: what a person does in Acme's own screens ---
 
     def add_contact(self, name: str, phone: str, company: str | None = None) -> str:
         with self._lock:
@@ -222,7 +225,8 @@ class FakeAcmeServer:
         if parts[:1] != ["v1"]:
             raise _Reject(404, "not_found", f"Unknown path {path}")
         if method == "GET" and parts == ["v1", "me"]:
-            return httpx.Response(200, json={"data": {"id": "u-1", "name": "Dana Agent", "email": "dana@acme.example"}})
+            me = {"id": "u-1", "name": "Dana Agent", "email": "dana@acme.example"}
+            return httpx.Response(200, json={"data": me})
         if method == "GET" and parts == ["v1", "contacts"]:
             values = request.url.params.get_list("phone")
             if not values:
@@ -364,7 +368,9 @@ class FakeAcmeServer:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m adapters.template.acme_fake``: serve the fake on loopback until Ctrl+C."""
-    parser = argparse.ArgumentParser(description="Serve the fake Acme CRM API on 127.0.0.1.")
+    parser = argparse.ArgumentParser(
+        description="Serve the fake Acme CRM API on 127.0.0.1."
+    )
     parser.add_argument("--port", type=int, default=8770)
     parser.add_argument("--token", default=TEST_TOKEN, help="the API token the fake accepts")
     parser.add_argument("--empty", action="store_true", help="start without the sandbox's demo people")
@@ -372,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     fake = FakeAcmeServer(token=args.token)
     people = 0 if args.empty else fake.seed_demo()
     with fake.serve(args.port) as url:
-        print(f"Fake Acme CRM at {url} with {people} demo people. API token: {args.token}", flush=True)
+        print(f"Fake Acme CRM at {url}", flush=True)
+        print(f"{people} demo people. API token: {args.token}", flush=True)
         print("Press Ctrl+C to stop.", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()

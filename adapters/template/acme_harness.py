@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""The contract-suite harness for the Acme adapter: the adapter wired to a fresh fake server."""
+"""The contract-suite harness for the Acme adapter:
+the adapter wired to a fresh fake server."""
 
 from __future__ import annotations
 
@@ -11,13 +12,20 @@ import httpx
 
 from adapters.base import Connection
 from adapters.models import CallLogRef, Contact, FieldValue
-from adapters.template.acme import AcmeAdapter
-from adapters.template.acme_fake import BASE_URL, TEST_TOKEN, FakeAcmeServer
 from adapters.testing import ContractHarness, FailureKind
+
+# isort: split
+from adapters.template.acme import AcmeAdapter
+from adapters.template.acme_fake import (
+    BASE_URL,
+    TEST_TOKEN,
+    FakeAcmeServer,
+)
 
 
 class AcmeHarness(ContractHarness):
-    """A new fake Acme server and an adapter talking to it through ``httpx.MockTransport``."""
+    """A new fake Acme server and an adapter talking to it
+    through ``httpx.MockTransport``."""
 
     supports_http_faults = True
 
@@ -44,7 +52,8 @@ class AcmeHarness(ContractHarness):
     def read_log_raw(self, ref: CallLogRef) -> dict[str, Any]:
         raw = dict(self.server.activities[ref.log_id])
         raw["body"] = raw["note"]
-        # The call's facts, from Acme's own fields (duration_seconds and contact_id are Acme's names too).
+        # The call's facts, from Acme's own fields
+        # (duration_seconds and contact_id are Acme's names too).
         raw["direction"] = str(raw["direction"]).capitalize()
         raw["start_time"] = datetime.fromisoformat(raw["started_at"])
         raw["dispositions"] = {

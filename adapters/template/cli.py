@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
+#: The longest display name: the generated code stays within the line length with it.
+_DISPLAY_MAX = 40
 
 #: Template module → module name in the generated package.
 _MODULES = {"acme": "adapter", "acme_fake": "fake_server", "acme_harness": "harness"}
@@ -27,8 +29,59 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_") if part)
 
 
+#: Ruff settings of the generated package: Logdesk's own rules (tests/adapters/test_template_cli.py
+#: keeps them equal to Logdesk's pyproject.toml), with Logdesk's packages sorted as their own
+#: import section between third-party packages and the adapter's package.
+_RUFF = """[tool.ruff]
+line-length = 120
+target-version = "py311"
+
+[tool.ruff.lint]
+select = ["E", "F", "W", "I", "B", "UP", "S", "SIM", "RUF"]
+ignore = ["S101", "S311", "RUF001", "RUF002", "RUF003", "RUF012", "B904", "S603", "S607", "SIM105"]
+
+[tool.ruff.lint.per-file-ignores]
+"tests/**" = ["S105", "S106", "S108", "B017"]
+
+[tool.ruff.lint.isort]
+known-first-party = ["{package}"]
+section-order = ["future", "standard-library", "third-party", "logdesk", "first-party", "local-folder"]
+
+[tool.ruff.lint.isort.sections]
+logdesk = ["adapters", "desktop"]
+"""
+
+#: What git leaves out of the generated package.
+_GITIGNORE = """# Python
+__pycache__/
+*.py[cod]
+*.egg-info/
+build/
+dist/
+
+# Virtual environments
+.venv/
+venv/
+
+# Tool caches
+.pytest_cache/
+.mypy_cache/
+.ruff_cache/
+.coverage
+htmlcov/
+
+# Local settings and secrets: API tokens belong in the keyring, never in the repository
+.env
+"""
+
+
 def _rename(source: str, name: str, display_name: str) -> str:
-    """The template source with Acme's names replaced by the new adapter's."""
+    """The template source with Acme's names replaced by the new adapter's.
+
+    The template's own modules become the package's, imported as its first-party section (the
+    ``# isort: split`` that keeps them apart inside Logdesk goes).
+    """
+    source = source.replace("# isort: split\n", "")
     package = f"logdesk_{name}"
     for module, new_module in sorted(_MODULES.items(), key=lambda kv: -len(kv[0])):
         source = source.replace(f"adapters.template.{module}", f"{package}.{new_module}")
@@ -53,6 +106,7 @@ dependencies = ["logdesk", "httpx>=0.27", "pydantic>=2.11", "phonenumbers>=8.13"
 
 [project.optional-dependencies]
 test = ["pytest>=8"]
+dev = ["ruff>=0.6"]
 
 # This line makes Logdesk find the adapter: id = "module:Class".
 [project.entry-points."logdesk.adapters"]
@@ -64,7 +118,8 @@ packages = ["logdesk_{name}"]
 [tool.pytest.ini_options]
 testpaths = ["tests"]
 filterwarnings = ["error"]
-"""
+
+""" + _RUFF.replace("{package}", f"logdesk_{name}")
 
 
 def _test_module(name: str) -> str:
@@ -78,6 +133,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters.testing import ContractHarness, CrmAdapterContract
+
 from logdesk_{name}.harness import {camel}Harness
 
 
@@ -114,14 +170,19 @@ def generate(name: str, directory: Path, *, display_name: str | None = None) -> 
     Args:
         name: the adapter id: lower case letters, digits and ``_``, starting with a letter.
         directory: where to create the package folder.
-        display_name: what users see ("Acme CRM"); by default the name in title case.
+        display_name: what users see ("Acme CRM"); by default the name in title case. At most
+            40 characters, without quotes or backslashes.
 
     Raises:
-        ValueError: for an invalid name, or when the folder already exists.
+        ValueError: for an invalid name or display name, or when the folder already exists.
     """
     if not _NAME.match(name):
         raise ValueError(f"{name!r} is not a valid adapter id: use a-z, 0-9 and _, starting with a letter")
     display = display_name or name.replace("_", " ").title()
+    if not display.strip() or len(display) > _DISPLAY_MAX or any(c in display for c in '"\\\n'):
+        raise ValueError(
+            f"{display!r} is not a usable display name: at most {_DISPLAY_MAX} characters, no quotes or backslashes"
+        )
     root = directory / f"logdesk-{name.replace('_', '-')}"
     if root.exists():
         raise ValueError(f"{root} already exists")
@@ -136,6 +197,7 @@ def generate(name: str, directory: Path, *, display_name: str | None = None) -> 
     (root / "tests" / "test_contract.py").write_text(_test_module(name), encoding="utf-8")
     (root / "pyproject.toml").write_text(_pyproject(name, display), encoding="utf-8")
     (root / "README.md").write_text(_readme(name, display), encoding="utf-8")
+    (root / ".gitignore").write_text(_GITIGNORE, encoding="utf-8")
     return root
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,47 @@ def test_new_writes_a_package_with_an_entry_point(tmp_path: Path, capsys: pytest
         text = path.read_text(encoding="utf-8")
         assert "acme" not in text.lower(), f"{path} still mentions the template's names"
         compile(text, str(path), "exec")
+
+
+_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("name", "display_name"),
+    [("widget_crm", "Widget CRM"), ("x" + "y" * 30, "A display name of exactly forty letters!")],
+)
+def test_generated_code_passes_logdesks_own_ruff_rules(tmp_path: Path, name: str, display_name: str) -> None:
+    # Given a package generated with a short and with the longest id and display name
+    root = generate(name, tmp_path, display_name=display_name)
+    # Then its ruff settings are Logdesk's own rules
+    ours = tomllib.loads((_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]
+    theirs = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]
+    assert theirs["line-length"] == ours["line-length"]
+    assert theirs["target-version"] == ours["target-version"]
+    assert theirs["lint"]["select"] == ours["lint"]["select"]
+    assert theirs["lint"]["ignore"] == ours["lint"]["ignore"]
+    assert theirs["lint"]["per-file-ignores"]["tests/**"] == ours["lint"]["per-file-ignores"]["tests/**"]
+    # And ruff, run in the package as its author would, finds nothing
+    run = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "."],
+        capture_output=True, text=True, timeout=60, check=False, cwd=root,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def test_generated_package_has_a_gitignore_for_builds_caches_environments_and_secrets(tmp_path: Path) -> None:
+    root = generate("widget", tmp_path)
+    ignored = (root / ".gitignore").read_text(encoding="utf-8").splitlines()
+    for entry in ("__pycache__/", "*.egg-info/", "build/", "dist/", ".venv/", ".pytest_cache/", ".ruff_cache/", ".env"):
+        assert entry in ignored
+    assert not any(line.strip() in ("*.py", "tests/", "logdesk_widget/") for line in ignored)
+
+
+@pytest.mark.parametrize("display_name", ["x" * 41, 'My "CRM"', "Back\\slash", "   "])
+def test_new_refuses_a_display_name_that_would_break_the_code(tmp_path: Path, display_name: str) -> None:
+    with pytest.raises(ValueError, match="display name"):
+        generate("widget", tmp_path, display_name=display_name)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("name", ["Acme", "1crm", "a", "my-crm", "x" * 40])
