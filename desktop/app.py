@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
     from adapters.base import CrmAdapter
+    from adapters.registry import Registry
     from desktop.engine.service import Engine
     from desktop.poller import PollResult
     from desktop.push import PushBridge
-    from desktop.secrets import SecretStore
+    from desktop.secrets import SecretStore, SessionSecretStore
     from desktop.settings import AppSettings
     from desktop.ui.live_controller import LiveController
     from desktop.ui.main_controller import MainController
@@ -348,6 +349,7 @@ def sandbox_context(
     account: Any = None,
     warnings: list[str] | None = None,
     give_up_after: timedelta = timedelta(minutes=10),
+    use_developer_crm: bool = True,
 ) -> AppContext:
     """The sandbox: a simulated RingCentral account (in-process) and the Local CRM with demo
     contacts, its files under ``data_dir``.
@@ -356,6 +358,8 @@ def sandbox_context(
         account: a ``SandboxAccount`` (tests pass one on a manual clock); by default a live demo
             account on the real clock with compressed delays (a call every 30–60 s, recording and
             AI note within two minutes).
+        use_developer_crm: honour ``LOGDESK_SANDBOX_CRM`` (see :data:`SANDBOX_CRM_ENV`); False
+            keeps the Local CRM (the developer declined to give the CRM's token).
     """
     import time
 
@@ -374,7 +378,7 @@ def sandbox_context(
     crm.seed_demo()
     adapter: CrmAdapter = crm
     on_close: list[Callable[[], None]] = [client.close, crm.close]
-    developer_crm = os.environ.get(SANDBOX_CRM_ENV, "").strip()
+    developer_crm = os.environ.get(SANDBOX_CRM_ENV, "").strip() if use_developer_crm else ""
     if developer_crm:  # developer option: the sandbox logs into a connected CRM (or its fake)
         adapter = _saved_adapter(developer_crm, secrets, settings)
         on_close.append(adapter.close)
@@ -410,7 +414,89 @@ def sandbox_context(
 #: that CRM, connected as saved in Settings → CRM, instead of the Local CRM. With
 #: ``LOGDESK_HUBSPOT_URL``/``LOGDESK_PIPEDRIVE_URL`` naming a fake served by
 #: ``python -m tests.fakes.hubspot`` (or ``pipedrive``), the whole app runs against that fake.
+#: A token-based CRM whose token is not stored (no system keyring: nothing survives a restart)
+#: has it asked for at start-up (:func:`prepare_sandbox_crm`) and kept in memory for the session.
+#: The engine's database is ``sandbox/engine-<id>.sqlite3`` under the data folder.
 SANDBOX_CRM_ENV = "LOGDESK_SANDBOX_CRM"
+
+#: Asks the developer for a CRM's missing secret fields: ``(manifest, fields) -> values by key``,
+#: or ``None`` when they decline (the sandbox then keeps the Local CRM).
+AskSecrets = Callable[[Any, list[Any]], dict[str, str] | None]
+
+
+def missing_sandbox_secrets(crm_id: str, secrets: SecretStore) -> tuple[Any, list[Any]]:
+    """The manifest of adapter ``crm_id`` and its required secret fields with no stored value.
+
+    Only a token-based CRM is asked for: an OAuth one needs a browser sign-in (Settings → CRM).
+    """
+    from adapters.base import AuthKind
+    from desktop.secrets import SecretStoreUnavailable
+
+    manifest = _developer_registry(crm_id).get(crm_id).manifest
+    if manifest.auth.kind is not AuthKind.TOKEN:
+        return manifest, []
+    missing = []
+    for f in manifest.auth.fields:
+        if not (f.secret and f.required):
+            continue
+        try:
+            value = secrets.get(f"{crm_id}:{f.key}")
+        except SecretStoreUnavailable:
+            value = None
+        if not value:
+            missing.append(f)
+    return manifest, missing
+
+
+def prepare_sandbox_crm(secrets: SessionSecretStore, *, ask: AskSecrets) -> tuple[bool, str | None]:
+    """Before the sandbox starts: when ``LOGDESK_SANDBOX_CRM`` names a CRM whose token (any
+    required secret field) is not stored, asks for it with ``ask`` and keeps the answer in
+    ``secrets`` for this session only — never in the keyring, the settings or a file.
+
+    Returns:
+        Whether the sandbox should log into that CRM, and a warning for the window when it
+        falls back to the Local CRM because the developer gave no token.
+    """
+    crm_id = os.environ.get(SANDBOX_CRM_ENV, "").strip()
+    if not crm_id:
+        return True, None
+    try:
+        manifest, missing = missing_sandbox_secrets(crm_id, secrets)
+    except KeyError:
+        return True, None  # an unknown id: building the sandbox says so
+    if not missing:
+        return True, None
+    values = ask(manifest, missing)
+    if values is None or not all(values.get(f.key) for f in missing):
+        names = ", ".join(f.label for f in missing)
+        return False, f"{SANDBOX_CRM_ENV}={crm_id}: no {names} was given, so the sandbox logs into the Local CRM."
+    for f in missing:
+        secrets.keep_for_session(f"{crm_id}:{f.key}", values[f.key])
+    log.info("%s=%s: secrets given for this session only", SANDBOX_CRM_ENV, crm_id)
+    return True, None
+
+
+def ask_with_dialog(secrets: SecretStore, parent: Any = None) -> AskSecrets:
+    """:data:`AskSecrets` through :class:`~desktop.ui.session_secrets_dialog.SessionSecretsDialog`
+    (modal, at start-up)."""
+
+    def ask(manifest: Any, fields: list[Any]) -> dict[str, str] | None:
+        from PySide6.QtWidgets import QDialog
+
+        from desktop.ui.session_secrets_dialog import SessionSecretsDialog
+
+        crm_id = os.environ.get(SANDBOX_CRM_ENV, "").strip()
+        dialog = SessionSecretsDialog(
+            manifest.name, crm_id, fields, persistent_store=secrets.is_persistent, parent=parent
+        )
+        try:
+            if dialog.exec() != QDialog.DialogCode.Accepted:
+                return None
+            return dialog.values()
+        finally:
+            dialog.deleteLater()
+
+    return ask
 
 
 def _saved_connection(crm_id: str, manifest: Any, secrets: SecretStore, settings: AppSettings) -> Any:
@@ -435,13 +521,18 @@ def _saved_connection(crm_id: str, manifest: Any, secrets: SecretStore, settings
     return Connection(settings=values, secrets=secret_values)
 
 
-def _saved_adapter(crm_id: str, secrets: SecretStore, settings: AppSettings) -> CrmAdapter:
-    """The adapter ``crm_id`` connected as saved in Settings → CRM."""
+def _developer_registry(crm_id: str) -> Registry:
+    """A registry with only the adapter ``crm_id`` (a built-in) or the plug-ins."""
     from adapters.registry import BUILTIN_ADAPTERS, discover
 
     # Load only the adapter asked for: another one failing to import is not this option's business.
     builtin = {crm_id: BUILTIN_ADAPTERS[crm_id]} if crm_id in BUILTIN_ADAPTERS else {}
-    registry = discover(builtins=builtin, include_plugins=not builtin)
+    return discover(builtins=builtin, include_plugins=not builtin)
+
+
+def _saved_adapter(crm_id: str, secrets: SecretStore, settings: AppSettings) -> CrmAdapter:
+    """The adapter ``crm_id`` connected as saved in Settings → CRM."""
+    registry = _developer_registry(crm_id)
     connection = _saved_connection(crm_id, registry.get(crm_id).manifest, secrets, settings)
     return registry.create(crm_id, connection)
 
@@ -522,11 +613,13 @@ def with_local_defaults(settings: AppSettings) -> AppSettings:
 def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> dict[str, Any]:
     from desktop import paths
     from desktop.logs import setup_logging
-    from desktop.secrets import open_secret_store
+    from desktop.secrets import SessionSecretStore, open_secret_store
     from desktop.settings import load_settings
     from desktop.workers import bind_pool, make_pool
 
-    secrets, secrets_warning = open_secret_store()
+    base_secrets, secrets_warning = open_secret_store()
+    # Secrets given at start-up for this session only stay in memory (and are redacted from logs).
+    secrets = SessionSecretStore(base_secrets)
     setup_logging(secrets.values)
     settings, settings_warning = load_settings()
     settings = with_local_defaults(settings)
@@ -545,7 +638,12 @@ def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> 
         except SecretStoreUnavailable as exc:
             warnings.append(f"{exc} Until then you are looking at the sandbox; restart Logdesk after unlocking.")
     if ctx is None:
-        ctx = sandbox_context(paths.data_dir() / "sandbox", secrets, settings, warnings=warnings)
+        use_crm, crm_warning = prepare_sandbox_crm(secrets, ask=ask_with_dialog(secrets, window))
+        if crm_warning:
+            warnings.append(crm_warning)
+        ctx = sandbox_context(
+            paths.data_dir() / "sandbox", secrets, settings, warnings=warnings, use_developer_crm=use_crm
+        )
     controller = build_main_window(
         ctx, submit=bind_pool(io_pool), submit_draft=bind_pool(draft_pool), window=window
     )

@@ -93,6 +93,48 @@ class MemorySecretStore:
         return self._seen.values()
 
 
+class SessionSecretStore:
+    """Another store, plus secrets kept for this session only (the sandbox's developer CRM asks
+    for a token the store lacks): :meth:`keep_for_session` holds a value in memory, where it
+    shadows the store's and is never written anywhere; ``set`` and ``delete`` go to the store.
+
+    Args:
+        base: the store everything else goes to (the keyring, or memory without one).
+    """
+
+    def __init__(self, base: SecretStore) -> None:
+        self.base = base
+        self.is_persistent = base.is_persistent
+        self.backend_name = base.backend_name
+        self._session: dict[str, str] = {}
+        self._seen = _Seen()
+
+    def keep_for_session(self, key: str, value: str) -> None:
+        """Holds ``value`` under ``key`` until the app quits; the base store never sees it."""
+        self._session[key] = value
+        self._seen.remember(key, value)
+
+    def held_for_session(self, key: str) -> bool:
+        return key in self._session
+
+    def get(self, key: str) -> str | None:
+        if key in self._session:
+            return self._session[key]
+        return self.base.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self.base.set(key, value)
+        self._session.pop(key, None)
+
+    def delete(self, key: str) -> None:
+        self._session.pop(key, None)
+        self._seen.remember(key, None)
+        self.base.delete(key)
+
+    def values(self) -> list[str]:
+        return [*self.base.values(), *self._seen.values()]
+
+
 class KeyringSecretStore:
     """The OS keyring through the ``keyring`` package, every failure mapped to one exception."""
 

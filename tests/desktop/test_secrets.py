@@ -155,3 +155,29 @@ def test_real_secret_service_round_trip(tmp_path: Path, isolated_dirs: Path) -> 
         for path in root.rglob("*") if root.exists() else []:
             if path.is_file() and path.stat().st_size < 5_000_000:
                 assert secret.encode() not in path.read_bytes(), f"secret leaked into {path}"
+
+
+def test_a_session_secret_shadows_the_store_and_never_reaches_it() -> None:
+    from desktop.secrets import SessionSecretStore
+
+    base = MemorySecretStore()
+    base.set("acme:api_token", "saved")
+    session = SessionSecretStore(base)
+    session.keep_for_session("acme:api_token", "typed at start-up")
+    assert session.get("acme:api_token") == "typed at start-up"
+    assert base.get("acme:api_token") == "saved"
+    assert "typed at start-up" in session.values() and "saved" in session.values()
+    assert (session.is_persistent, session.backend_name) == (base.is_persistent, base.backend_name)
+
+
+def test_saving_through_a_session_store_goes_to_the_store_and_replaces_the_session_value() -> None:
+    from desktop.secrets import SessionSecretStore
+
+    base = MemorySecretStore()
+    session = SessionSecretStore(base)
+    session.keep_for_session("acme:api_token", "for now")
+    session.set("acme:api_token", "from Settings")
+    assert base.get("acme:api_token") == "from Settings"
+    assert session.get("acme:api_token") == "from Settings"
+    session.delete("acme:api_token")
+    assert session.get("acme:api_token") is None and base.get("acme:api_token") is None
