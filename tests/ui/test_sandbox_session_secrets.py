@@ -154,3 +154,69 @@ def test_nothing_is_asked_without_the_developer_option(monkeypatch: pytest.Monke
         raise AssertionError("asked without LOGDESK_SANDBOX_CRM")
 
     assert prepare_sandbox_crm(SessionSecretStore(MemorySecretStore()), ask=ask) == (True, None)
+
+
+_ENTRY = r"""
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from desktop.app import run_app
+from desktop.ui.main_window import MainWindow
+from desktop.ui.session_secrets_dialog import SessionSecretsDialog
+
+def tick():
+    app = QApplication.instance()
+    dialog = app.activeModalWidget()
+    if isinstance(dialog, SessionSecretsDialog):
+        print("asked " + ",".join(dialog.inputs), flush=True)
+        dialog.inputs["api_token"].setText(sys.argv[1])
+        dialog.start_button.click()
+        return
+    for w in app.topLevelWidgets():
+        if isinstance(w, MainWindow) and w.calls_installed and w.model.rowCount() > 0:
+            print("connection " + w.connection_label.text(), flush=True)
+            w.close()
+
+def painted():
+    timer = QTimer(QApplication.instance())
+    timer.timeout.connect(tick)
+    timer.start(100)
+
+sys.exit(run_app(sandbox=True, on_first_paint=painted))
+"""
+
+
+def test_logdesk_sandbox_without_a_keyring_asks_for_the_plugins_token_at_start_up(
+    acme_plugin: None, fake_url: str, tmp_path: Path
+) -> None:
+    """``LOGDESK_SANDBOX_CRM=acme logdesk --sandbox`` for real, in its own process, with no
+    keyring: the dialog asks for the token, the sandbox starts on the plug-in, the token is
+    nowhere on disk afterwards."""
+    import os
+    import subprocess
+    import sys
+
+    from desktop import paths
+    from desktop.settings import default_path
+
+    settings = AppSettings()
+    settings.crm.settings["acme"] = {"api_base_url": fake_url}
+    settings.save(default_path())
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(root)]),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _ENTRY, TEST_TOKEN], cwd=root, env=env, capture_output=True, text=True, timeout=90
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert "asked api_token" in lines
+    assert any(line.startswith("connection ") and line.endswith("Acme CRM") for line in lines), lines
+    assert (paths.data_dir() / "sandbox" / "engine-acme.sqlite3").exists()
+    for folder in (paths.data_dir(), paths.config_dir(), paths.log_dir()):
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert TEST_TOKEN.encode() not in path.read_bytes(), f"the token was written to {path}"
