@@ -7,7 +7,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +118,7 @@ class SalesforceHarness(ContractHarness):
             "dispositions": {CALL_RESULT: task["CallDisposition"], RELATED_TO: task["WhatId"]},
             "direction": task.get("CallType"),
             # A Task keeps the day only (ActivityDate, in the agent's time zone): its midnight.
-            "start_time": datetime.combine(day, time(0)).astimezone() if day else None,
+            "start_time": datetime.combine(day, datetime.min.time()).astimezone() if day else None,
             "duration_seconds": task.get("CallDurationInSeconds"),
             "contact_id": task.get("WhoId"),
         }
