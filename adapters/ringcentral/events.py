@@ -38,6 +38,7 @@ unless a wstoken request is in flight, which its HTTP timeout bounds; the thread
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import random
@@ -131,11 +132,17 @@ class Socket(Protocol):
     def close(self) -> None: ...
 
 
+#: websockets 17.1+ deprecates a connection not used as a context manager unless ``legacy=True``
+#: is passed (older versions do not know the flag); this client closes the socket itself.
+_LEGACY_CONNECT: dict[str, Any] = {"legacy": True} if "legacy" in inspect.signature(ws_connect).parameters else {}
+
+
 def default_connect(url: str) -> Socket:
     # The library answers the server's pings (the 10 s pong rule) and pings on its own to notice a
     # dead TCP connection; the application-level Heartbeat keeps the idle timer happy.
-    return ws_connect(url, open_timeout=10, close_timeout=2, ping_interval=20, ping_timeout=20,
-                      max_size=16 * 1024 * 1024, user_agent_header="Logdesk")
+    sock: Socket = ws_connect(url, open_timeout=10, close_timeout=2, ping_interval=20, ping_timeout=20,
+                              max_size=16 * 1024 * 1024, user_agent_header="Logdesk", **_LEGACY_CONNECT)
+    return sock
 
 
 class _Dropped(Exception):
