@@ -26,7 +26,13 @@ from dataclasses import dataclass
 
 from adapters.ringcentral.sandbox.limits import other_limit
 from adapters.ringcentral.sandbox.scenario import Scenario
-from adapters.ringcentral.sandbox.wire import SandboxRequest, SandboxResponse, api_error, json_response, token_invalid
+from adapters.ringcentral.sandbox.wire import (
+    SandboxRequest,
+    SandboxResponse,
+    api_error,
+    insufficient_permissions,
+    token_invalid,
+)
 
 #: Every kind :meth:`Faults.inject` accepts.
 FAULT_KINDS = frozenset(
@@ -104,14 +110,5 @@ class Faults:
         if kind == "other-limit":
             return other_limit()
         if kind == "no-permission":
-            message = "In order to call this API endpoint, application needs to have [ReadCallLog] permission"
-            return json_response(
-                403,
-                {
-                    "errorCode": "InsufficientPermissions",
-                    "message": message,
-                    "errors": [{"errorCode": "CMN-401", "message": message, "permissionName": "ReadCallLog"}],
-                    "permissionName": "ReadCallLog",
-                },
-            )
+            return insufficient_permissions("ReadCallLog")
         return token_invalid("OAU-213", "Token not found")

@@ -138,12 +138,31 @@ def json_response(status: int, payload: Any, headers: Mapping[str, str] | None =
     return SandboxResponse(status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, body)
 
 
-def api_error(status: int, code: str, message: str, *, parameter: str | None = None, **top: Any) -> SandboxResponse:
-    """RingCentral's REST error body: top-level ``errorCode``/``message`` plus ``errors[]``."""
+def api_error_body(code: str, message: str, *, parameter: str | None = None, **top: Any) -> dict[str, Any]:
+    """RingCentral's REST error body as a dict (also the body of a failed request over the WebSocket)."""
     entry: dict[str, Any] = {"errorCode": code, "message": message}
     if parameter is not None:
         entry["parameterName"] = parameter
-    return json_response(status, {"errorCode": code, "message": message, "errors": [entry], **top})
+    return {"errorCode": code, "message": message, "errors": [entry], **top}
+
+
+def api_error(status: int, code: str, message: str, *, parameter: str | None = None, **top: Any) -> SandboxResponse:
+    """RingCentral's REST error body: top-level ``errorCode``/``message`` plus ``errors[]``."""
+    return json_response(status, api_error_body(code, message, parameter=parameter, **top))
+
+
+def insufficient_permissions(permission: str) -> SandboxResponse:
+    """403 ``InsufficientPermissions`` / ``CMN-401``: the app lacks ``permission`` [D basics/errors.md]."""
+    message = f"In order to call this API endpoint, application needs to have [{permission}] permission"
+    return json_response(
+        403,
+        {
+            "errorCode": "InsufficientPermissions",
+            "message": message,
+            "errors": [{"errorCode": "CMN-401", "message": message, "permissionName": permission}],
+            "permissionName": permission,
+        },
+    )
 
 
 def oauth_error(status: int, error: str, code: str, message: str) -> SandboxResponse:
