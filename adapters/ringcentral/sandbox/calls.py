@@ -1,12 +1,20 @@
 # SPDX-License-Identifier: MIT
 """Calls: what happened on the account's lines, and the traffic that makes them.
 
-A :class:`SimCall` is one call and its timeline (all times UNIX seconds): it ends at
-``start + duration``, appears in the call log at ``visible_at``, and each of its
-:class:`SimRecording` legs attaches at ``attach_at`` and has RingSense insights from
-``insights_at`` (``None``: never). :class:`CallTraffic` makes calls following the scenario: the
-history already in the log when the account is created, a new call every ``call_interval`` when
-the scenario generates traffic, and calls placed by tests. Kinds are weighted by
+A :class:`SimCall` is one call and its timeline (all times UNIX seconds): it starts ringing at
+``start`` (the call log's ``startTime``), ends at ``start + duration``, appears in the call log at
+``visible_at`` (always after the end: RingCentral writes the record 15–30 s after the hang-up, so
+the sandbox never shows an ``In Progress`` record), and each of its :class:`SimRecording` legs
+attaches at ``attach_at`` and has RingSense insights from ``insights_at`` (``None``: never). A
+``live`` call also has telephony-session events while it happens (see :mod:`~.telephony`): it
+is answered ``answer_after`` seconds after the first ring and may be held once.
+
+:class:`CallTraffic` makes calls following the scenario: the history already in the log when the
+account is created, a new call every ``call_interval`` when the scenario generates traffic (made
+when it starts ringing, so it is live first), calls rung by tests (:meth:`CallTraffic.make_call`
+with ``start`` and ``live``) and calls placed by tests that already ended (``end``; no live
+events). Every new call is handed to the ``on_call`` callback (the account schedules its events
+there). Kinds are weighted by
 :data:`CALL_KINDS`; recorded calls shorter than 30 s get ``shortRecording`` and no recording,
 transfers get two recording legs; the scenario's ``malformed_share`` of new calls render with a
 missing or malformed field (see :mod:`~.call_log`).
@@ -20,6 +28,7 @@ Threading contract: not locked on its own; the account calls it with its lock he
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from adapters.ringcentral.sandbox.data import People, Person, pick_topic
@@ -67,6 +76,13 @@ class SimCall:
     topic: str = "billing"
     malformed: str | None = None
     deleted_at: float | None = None
+    #: Rang live: telephony-session events describe it while it happens.
+    live: bool = False
+    #: Seconds from the first ring to the agent's ``Answered`` (``VoiceMail`` for voicemail, the
+    #: moment another agent took a queue call for ``answered-elsewhere``); live calls only.
+    answer_after: float | None = None
+    #: The agent puts the call on hold once and resumes it (live calls that were answered).
+    hold: bool = False
 
     @property
     def end(self) -> float:
@@ -96,6 +112,12 @@ CALL_KINDS: dict[str, float] = {
     "answered-elsewhere": 2,
 }
 
+#: Kinds in which the agent answers (and may hold) the call.
+ANSWERED_KINDS = frozenset({"inbound", "outbound", "internal", "transfer"})
+
+#: Share of generated answered calls that the agent holds once.
+HOLD_SHARE = 0.15
+
 #: Recording id → the call and its recording leg.
 RecordingIndex = dict[str, tuple[SimCall, SimRecording]]
 
@@ -114,6 +136,7 @@ class CallTraffic:
         scenario: kinds of traffic, delays, shares.
         rng: the account's seeded generator (ids, people, timings).
         now: the account's clock at creation.
+        on_call: called with every call made (history, generated, rung or placed).
     """
 
     def __init__(
@@ -125,12 +148,14 @@ class CallTraffic:
         scenario: Scenario,
         rng: random.Random,
         now: float,
+        on_call: Callable[[SimCall], None] | None = None,
     ) -> None:
         self._calls = calls
         self._recordings = recordings
         self._people = people
         self._scenario = scenario
         self._rng = rng
+        self._on_call = on_call
         self._next_call_at: float | None = None
         if scenario.delays.call_interval is not None:
             self._next_call_at = now + rng.uniform(5.0, 15.0)
@@ -138,35 +163,52 @@ class CallTraffic:
             end = now - 600 - k * 1800 - rng.uniform(0, 900)
             self.make_call(end=end, settled=True)
 
-    def generate_due(self, now: float) -> None:
-        """Makes the generated calls that have ended by ``now``."""
+    def generate_due(self, now: float) -> list[SimCall]:
+        """Makes the generated calls that have started ringing by ``now`` (live calls; the call log
+        gets them after they end). Returns them, oldest first."""
         interval = self._scenario.delays.call_interval
+        made: list[SimCall] = []
         if interval is None or self._next_call_at is None:
-            return
+            return made
         while self._next_call_at <= now:
-            self.make_call(end=self._next_call_at)
+            live_kind = self._rng.choices(list(CALL_KINDS), weights=list(CALL_KINDS.values()))[0]
+            hold = live_kind in ANSWERED_KINDS and self._rng.random() < HOLD_SHARE
+            made.append(self.make_call(start=self._next_call_at, kind=live_kind, live=True, hold=hold))
             self._next_call_at += self._rng.uniform(*interval)
+        return made
 
     def make_call(
         self,
         *,
-        end: float,
+        end: float | None = None,
+        start: float | None = None,
         kind: str | None = None,
         duration: int | None = None,
         recorded: bool | None = None,
         remote: Person | None = None,
         settled: bool = False,
+        live: bool = False,
+        hold: bool = False,
+        ring_seconds: float | None = None,
     ) -> SimCall:
-        """Adds a call that ended at ``end``; its timeline follows the scenario.
+        """Adds a call that ended at ``end``, or one that starts ringing at ``start``; its timeline
+        follows the scenario.
 
         Args:
-            end: UNIX seconds.
+            end: UNIX seconds (a call that already happened).
+            start: UNIX seconds of the first ring (instead of ``end``).
             kind: one of :data:`CALL_KINDS`; drawn by weight when ``None``.
-            duration: seconds; drawn for the kind when ``None``.
+            duration: seconds from the first ring to the end; drawn for the kind when ``None``.
             recorded: force recording on or off; the scenario's share decides when ``None``.
             remote: the outside party; a demo contact (a colleague for ``internal``) when ``None``.
             settled: a history call, never malformed.
+            live: the call has telephony-session events (see :mod:`~.telephony`).
+            hold: a live call that is answered is held once and resumed.
+            ring_seconds: a live call's ``answer_after``; drawn for the kind when ``None``
+                (3–12 s for calls the agent answers).
         """
+        if (end is None) == (start is None):
+            raise ValueError("give the call's end or its start, not both")
         rng = self._rng
         kind = kind or rng.choices(list(CALL_KINDS), weights=list(CALL_KINDS.values()))[0]
         delays = self._scenario.delays
@@ -204,7 +246,10 @@ class CallTraffic:
             "unknown": ("Unknown", None, "VoIP Call"),
             "answered-elsewhere": ("Answered Elsewhere", None, "Phone Call"),
         }[kind]
-        start = end - duration
+        if start is None:
+            assert end is not None
+            start = end - duration
+        end = start + duration
         visible_at = end + rng.uniform(*delays.visible)
         call = SimCall(
             id=random_alnum(rng, 15),
@@ -251,5 +296,21 @@ class CallTraffic:
             call.malformed = rng.choice(
                 ["no-start-time", "bad-start-time", "bad-direction", "no-id", "formatted-number", "extra-fields"]
             )
+        if live:
+            call.live = True
+            call.hold = hold and kind in ANSWERED_KINDS
+            call.answer_after = self._answer_after(kind, duration, ring_seconds)
         self._calls[call.id] = call
+        if self._on_call is not None:
+            self._on_call(call)
         return call
+
+    def _answer_after(self, kind: str, duration: int, ring_seconds: float | None) -> float:
+        """Seconds from the first ring to the answer (or voicemail, or another agent's answer)."""
+        if ring_seconds is None:
+            low, high = (1.0, 3.0) if kind in ("internal", "answered-elsewhere") else (3.0, 12.0)
+            ring_seconds = self._rng.uniform(low, high)
+        # Before the agent's part ends (a transfer's agent leg ends at 45 % of the call).
+        ceiling = duration * (0.45 if kind == "transfer" else 1.0)
+        ring = max(0.0, float(ring_seconds))
+        return ring if ring < ceiling else ceiling * 0.5

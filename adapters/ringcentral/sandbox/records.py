@@ -46,7 +46,7 @@ def render_record(call: SimCall, now: float, view: str, req: SandboxRequest, peo
     if remote.extension_number:
         remote_party["extensionNumber"] = remote.extension_number
         remote_party["extensionId"] = remote.extension_id
-    if remote.name and (remote.extension_number or _stable(call, 3)):
+    if shows_remote_name(call):
         remote_party["name"] = remote.name
     if remote.location and not remote.extension_number:
         remote_party["location"] = remote.location
@@ -208,6 +208,12 @@ def _legs(
             second["recording"] = _recording_ref(req, rec1, people)
         legs.append(second)
     return legs
+
+
+def shows_remote_name(call: SimCall) -> bool:
+    """Whether the outside party's name is known (caller ID): always for colleagues, for two in
+    three other calls; the same answer in the call log and in live events."""
+    return bool(call.remote.name and (call.remote.extension_number or _stable(call, 3)))
 
 
 def _stable(call: SimCall, modulo: int) -> bool:
