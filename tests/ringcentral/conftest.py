@@ -22,8 +22,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def account(clock: ManualClock) -> SandboxAccount:
-    return SandboxAccount(clock=clock, scenario="happy", seed=7)
+def account(clock: ManualClock) -> Iterator[SandboxAccount]:
+    with SandboxAccount(clock=clock, scenario="happy", seed=7) as acc:
+        yield acc  # closing stops its WebSocket gateway, if a wstoken started one
 
 
 @pytest.fixture

@@ -14,6 +14,16 @@ Quick use::
     with account.serve() as server:                         # real sockets on 127.0.0.1
         print(server.url, server.media_url)
 
+Live calls and push events::
+
+    events = RingCentralEvents(client, on_event=..., on_status=..., on_gap=...)
+    events.start()                       # wstoken → the account's WebSocket gateway on loopback
+    call = account.ring_call("inbound", duration=90, recorded=True)
+    account.advance(10)                  # Setup, Proceeding, Answered are pushed
+    account.advance(90)                  # Disconnected; the call-log record follows 15–30 s later
+    events.close()
+    account.close()                      # stops the gateway's threads
+
 For the desktop app's ``--sandbox`` mode, :func:`demo_client` builds an account on the real clock
 with compressed delays (a call every 30–60 s; recording and AI notes within two minutes).
 """
@@ -39,6 +49,7 @@ from adapters.ringcentral.sandbox.oauth import (
     DEFAULT_REDIRECT_URI,
     DESKTOP_CLIENT_ID,
 )
+from adapters.ringcentral.sandbox.push import WS_FAULT_KINDS, WsConfig
 from adapters.ringcentral.sandbox.scenario import DEMO_DELAYS, PRESETS, REALISTIC_DELAYS, Delays, Scenario, preset
 from adapters.ringcentral.sandbox.server import MEDIA_BASE, PLATFORM_BASE, SandboxServer, SandboxTransport
 from adapters.ringcentral.sandbox.wire import SandboxRequest, SandboxResponse
@@ -54,6 +65,7 @@ __all__ = [
     "PLATFORM_BASE",
     "PRESETS",
     "REALISTIC_DELAYS",
+    "WS_FAULT_KINDS",
     "Delays",
     "ManualClock",
     "SandboxAccount",
@@ -63,6 +75,7 @@ __all__ = [
     "SandboxTransport",
     "Scenario",
     "SimCall",
+    "WsConfig",
     "connect",
     "demo_client",
     "preset",

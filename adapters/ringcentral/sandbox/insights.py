@@ -59,6 +59,10 @@ class Insights:
         ]
 
     def _insights_for(self, req: SandboxRequest, call: SimCall, rec: SimRecording) -> dict[str, Any]:
+        return self.render(req.platform_base, call, rec)
+
+    def render(self, platform_base: str, call: SimCall, rec: SimRecording) -> dict[str, Any]:
+        """The insights of one recording, as the REST endpoint returns them and RingSense pushes them."""
         colleague = call.colleague if call.kind == "transfer" else None
         created = rec.insights_at if rec.insights_at is not None else self._clock()
         return render_insights(
@@ -74,7 +78,7 @@ class Insights:
             recording_start=iso(rec.start),
             duration_s=rec.duration,
             created=iso(created),
-            rs_record_uri=f"{req.platform_base}/ringsense/calls/{call.telephony_session_id}-{rec.id}",
+            rs_record_uri=f"{platform_base}/ringsense/calls/{call.telephony_session_id}-{rec.id}",
             part="whole" if colleague is None else ("first" if rec.leg == 0 else "second"),
         )
 

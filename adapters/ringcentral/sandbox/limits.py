@@ -64,6 +64,10 @@ class RateLimits:
         window.append(now)
         return None
 
+    def penalize(self, owner: str, group: str, now: float) -> None:
+        """Starts the penalty of (``owner``, ``group``) as if it had just gone over its limit."""
+        self._penalty[(owner, group)] = now + PENALTY_SECONDS
+
     def with_limits(self, response: SandboxResponse, owner: str, group: str | None) -> SandboxResponse:
         """Adds the ``X-Rate-Limit-*`` headers (not to 429s, faults or unlimited routes)."""
         if group is None or response.status == 429 or response.fault is not None:

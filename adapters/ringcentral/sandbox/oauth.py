@@ -164,6 +164,13 @@ class OAuth:
                 session.previous_valid_until = min(session.previous_valid_until, now + REFRESH_GRACE)
         return session.owner_id
 
+    def session_of(self, req: SandboxRequest) -> tuple[str, str] | None:
+        """The OAuth session id and owner of the request's bearer token (no checks, no side
+        effects: call after :meth:`authenticate` accepted it). A refreshed token keeps its session."""
+        scheme, _, value = (req.header("Authorization") or "").partition(" ")
+        session = self._by_access.get(value.strip()) if scheme.lower() == "bearer" else None
+        return (session.id, session.owner_id) if session is not None else None
+
     def _redirect_ok(self, uri: str) -> bool:
         if uri in self._redirect_uris:
             return True

@@ -52,7 +52,10 @@ class Scenario:
         recorded_share: share of connected calls that are recorded.
         recordings_arrive: ``False``: recorded calls never get their recording attached.
         insights_arrive: ``False``: RingSense never produces insights (404 forever).
-        ringsense_licensed: ``False``: every insights request is refused with 403.
+        ringsense_licensed: ``False``: every insights request is refused with 403, and the
+            RingSense event filter comes back in a subscription's ``disabledFilters``.
+        websocket: ``False``: the app lacks the WebSocket permission (``POST /restapi/oauth/wstoken``
+            answers 403 ``InsufficientPermissions``).
         limits: requests per minute per rate-limit group (``Heavy``, ``Medium``, ``Light``, ``Auth``).
         other_limit_share: share of API requests answered with a 429 that carries no
             ``X-Rate-Limit-*`` headers (an account-level or global limit).
@@ -69,6 +72,7 @@ class Scenario:
     recordings_arrive: bool = True
     insights_arrive: bool = True
     ringsense_licensed: bool = True
+    websocket: bool = True
     limits: Mapping[str, int] = field(default_factory=lambda: {"Heavy": 10, "Medium": 40, "Light": 50, "Auth": 5})
     other_limit_share: float = 0.0
     server_error_share: float = 0.0
@@ -87,6 +91,7 @@ PRESETS: dict[str, Scenario] = {
     "no-recording": Scenario(name="no-recording", recordings_arrive=False),
     "no-ringsense": Scenario(name="no-ringsense", ringsense_licensed=False),
     "no-insights": Scenario(name="no-insights", insights_arrive=False),
+    "no-websocket": Scenario(name="no-websocket", websocket=False),
     "rate-limited": Scenario(
         name="rate-limited",
         limits={"Heavy": 4, "Medium": 20, "Light": 20, "Auth": 3},
@@ -99,7 +104,8 @@ PRESETS: dict[str, Scenario] = {
 
 def preset(name: str, *, demo: bool = False) -> Scenario:
     """A preset by name (``happy``, ``no-recording``, ``no-ringsense``, ``no-insights``,
-    ``rate-limited``, ``server-errors``, ``malformed``); ``demo=True`` compresses its delays.
+    ``no-websocket``, ``rate-limited``, ``server-errors``, ``malformed``); ``demo=True`` compresses
+    its delays.
 
     Raises:
         KeyError: unknown name (the message lists the known ones).

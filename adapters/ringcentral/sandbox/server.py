@@ -7,6 +7,10 @@
   for the media host, so URLs differ as they do in production (``platform.ringcentral.com`` and
   ``media.ringcentral.com``).
 
+The account's WebSocket gateway (push events, :mod:`~.websocket`) listens on its own loopback
+port, started by the account with the first wstoken whichever way that request came in;
+:meth:`SandboxServer.close` stops it too.
+
 Both honour the account's transport faults: ``timeout`` (no answer: the transport raises
 ``httpx.ReadTimeout``; the socket holds the connection for ``account.hang_seconds`` then drops it)
 and ``truncated`` (the body stops short of its ``Content-Length``).
@@ -121,7 +125,7 @@ class SandboxServer:
         self._closed = False
 
     def close(self) -> None:
-        """Stops both listeners. Safe to call twice."""
+        """Stops both listeners and the account's WebSocket gateway. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
@@ -131,6 +135,7 @@ class SandboxServer:
             server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
+        self.account.close()
 
     def __enter__(self) -> SandboxServer:
         return self

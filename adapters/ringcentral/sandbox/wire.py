@@ -88,6 +88,10 @@ class SandboxApp(Protocol):
         """Answers one request; called from many threads."""
         ...
 
+    def close(self) -> None:
+        """Stops the app's background threads (its WebSocket gateway); it stays usable."""
+        ...
+
 
 #: Answers a request; gets the groups of the route's pattern.
 Handler = Callable[[SandboxRequest, tuple[str, ...]], SandboxResponse]
