@@ -10,7 +10,8 @@ multipart answer. Call-log-sync: FSync needs ``recordCount`` (1–250) and a ``d
 last 30 days; ISync returns what changed since its token (new, recording attached, deleted) and
 answers ``CLG-101`` for an unknown token or after a call-log reset, ``CLG-104`` past 250 changes;
 the oldest of more than 5,000 tokens are forgotten. Active calls: those that have started and
-ended less than two minutes ago (or not yet).
+ended less than two minutes ago, or not yet (then ``result`` ``In Progress`` and the duration so
+far).
 
 Records are rendered by :mod:`~.records`.
 
@@ -285,8 +286,19 @@ class CallLog:
             key=lambda c: c.start,
             reverse=True,
         )
-        records = [render_record(c, now, "Simple", req, self._people) for c in calls]
+        records = [_in_progress(render_record(c, now, "Simple", req, self._people), c, now) for c in calls]
         uri = f"{req.platform_base}{req.path}"
         return json_response(
             200, {"uri": uri, "records": records, "paging": {"page": 1, "perPage": 100}, "navigation": {}}
         )
+
+
+def _in_progress(record: dict[str, Any], call: SimCall, now: float) -> dict[str, Any]:
+    """An active call that has not ended: ``In Progress``, the duration so far, no final reason."""
+    if now >= call.end:
+        return record
+    record["result"] = "In Progress"
+    record["duration"] = int(now - call.start)
+    record["durationMs"] = int((now - call.start) * 1000)
+    record.pop("reason", None)
+    return record
