@@ -9,7 +9,10 @@ import threading
 
 import httpx
 
-from adapters.ringcentral.sandbox import cli
+from adapters.ringcentral.auth import RingCentralAuth
+from adapters.ringcentral.client import RingCentralClient
+from adapters.ringcentral.sandbox import DESKTOP_CLIENT_ID, cli
+from tests.ringcentral.conftest import follow_like_a_browser
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -29,11 +32,15 @@ def test_serve_answers_on_loopback_until_stopped() -> None:
     out = io.StringIO()
     ready = threading.Event()
 
+    announced = threading.Event()
+
     class Tee(io.StringIO):
         def write(self, text: str) -> int:
             out.write(text)
             if "Ctrl-C" in text:
                 ready.set()
+            if "websocket: ws://" in text:
+                announced.set()
             return len(text)
 
     worker = threading.Thread(target=cli.run, args=(args,), kwargs={"stop": stop, "out": Tee()})
@@ -46,6 +53,16 @@ def test_serve_answers_on_loopback_until_stopped() -> None:
         advanced = httpx.post(f"{platform}/__sandbox/advance", params={"seconds": "30"})
         assert advanced.status_code == 200
         assert httpx.get(f"{platform}/restapi/v1.0/account/~/extension/~").status_code == 401
+        rung = httpx.post(f"{platform}/__sandbox/calls", params={"kind": "inbound", "live": "1"})
+        assert rung.status_code == 200 and rung.json()["live"] is True
+        assert "websocket: starts with the first POST /restapi/oauth/wstoken" in out.getvalue()
+        # The first wstoken starts the WebSocket gateway, and the command says where it is
+        with httpx.Client(timeout=5) as http:
+            auth = RingCentralAuth(platform, DESKTOP_CLIENT_ID, None, save=lambda tokens: None, http=http)
+            auth.sign_in_browser(follow_like_a_browser, port=0, timeout=5)
+            token = RingCentralClient(platform, auth, client=http).ws_token()
+        assert announced.wait(10)
+        assert f"websocket: {token.uri}" in out.getvalue()
     finally:
         stop.set()
         worker.join(10)

@@ -4,9 +4,14 @@
 Point any RingCentral client at the printed platform URL, with the desktop client id for the
 PKCE sign-in (redirect ``http://127.0.0.1:<port>/callback``) or the admin client for the JWT
 grant. The account runs on the real clock; ``--demo`` (the default) compresses the delays so a
-call ends every 30–60 s and its recording and AI notes follow within two minutes. Control
-routes: ``POST /__sandbox/calls?kind=inbound`` places a call, ``POST /__sandbox/advance?seconds=N``
-is accepted only with ``--manual-clock``.
+call rings every 30–60 s (live, with telephony-session events) and its recording and AI notes
+follow within two minutes of its end. Control routes: ``POST /__sandbox/calls?kind=inbound``
+places a call that already ended, ``…&live=1`` (optionally ``&duration=90&hold=1``) rings one now,
+``POST /__sandbox/advance?seconds=N`` is accepted only with ``--manual-clock``.
+
+Push events: ``POST /restapi/oauth/wstoken`` starts the WebSocket gateway on its own loopback port
+(RingCentral's WebSocket API: subscriptions, telephony-session and RingSense events, recovery);
+its address is printed once it exists.
 """
 
 from __future__ import annotations
@@ -57,11 +62,17 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None, out: T
         print(f"  media:     {server.media_url}", file=out)
         print(f"  PKCE client id: {DESKTOP_CLIENT_ID}  (redirect http://127.0.0.1:<port>/callback)", file=out)
         print(f"  JWT client id:  {ADMIN_CLIENT_ID}", file=out)
+        print("  websocket: starts with the first POST /restapi/oauth/wstoken", file=out)
         print("Press Ctrl-C to stop.", file=out, flush=True)
         waiter = stop or threading.Event()
+        announced: str | None = None
         try:
             while not waiter.wait(0.5):
-                pass
+                url = account.ws_url
+                if url is not None and url != announced:
+                    print(f"  websocket: {url}", file=out, flush=True)
+                    announced = url
         except KeyboardInterrupt:
             print("stopping", file=out)
+    account.close()
     return 0
