@@ -536,3 +536,18 @@ def test_the_server_closes_the_gateway_too(account: SandboxAccount) -> None:
         rc.close()
     assert account.ws_url is None
     assert not [t.name for t in threading.enumerate() if t.name.startswith("sandbox-ws")]
+
+
+def test_on_a_real_clock_the_ticker_delivers_events_on_time() -> None:
+    import time
+
+    with SandboxAccount(clock=time.time, scenario=replace(preset("happy"), history=0), seed=6) as account:
+        rc = connect(account)
+        for peer in open_peer(ws_url(rc)):
+            details(peer)
+            peer.subscribe(TELEPHONY)
+            call = account.ring_call("inbound", duration=1, ring_seconds=0.3)
+            bodies = [peer.frame()[1]["body"] for _ in range(4)]  # nobody advances the clock
+        rc.close()
+    assert [b["parties"][0]["status"]["code"] for b in bodies] == ["Setup", "Proceeding", "Answered", "Disconnected"]
+    assert {b["telephonySessionId"] for b in bodies} == {call.telephony_session_id}
