@@ -143,8 +143,9 @@ def demo_client(
 ) -> RingCentralClient:
     """A signed-in client on a live demo account (real clock, compressed delays).
 
-    A new call ends every 30–60 s, appears in the call log 15–25 s later, gets its recording
-    about half a minute after that and RingSense insights within another minute.
+    A new call rings every 30–60 s (live: telephony-session events for push clients), appears in
+    the call log 15–25 s after it ends, gets its recording about half a minute after that and
+    RingSense insights within another minute.
     """
     chosen = preset(scenario, demo=True) if isinstance(scenario, str) else scenario
     account = SandboxAccount(clock=time.time, scenario=chosen, seed=seed if seed is not None else int(time.time()))
