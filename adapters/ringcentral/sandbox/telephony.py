@@ -286,12 +286,13 @@ def _steps(call: SimCall) -> list[_Step]:
             reason = "TargetBusy" if kind == "busy" else "NoAnswer"
             steps += [_Step(end, "agent", "Disconnected", reason), _Step(end, "callee", "Disconnected")]
     elif kind == "answered-elsewhere":
-        # A call-queue call ringing several agents; another one took it [§2.5 H].
+        # A call-queue call ringing several agents; another one took it [§2.5 H]. The agent's
+        # party starts ringing with the call (its first event is the call log's startTime).
         taken = min(answer, end)
         steps += [
             _Step(t0, "caller", "Setup"),
             _Step(t0, "queue", "Setup"),
-            _Step(ring, "agent", "Proceeding"),
+            _Step(t0, "agent", "Proceeding"),
             _Step(taken, "other-agent", "Answered"),
             _Step(taken, "agent", "Disconnected"),
             _Step(taken, "queue", "Disconnected"),
