@@ -156,7 +156,8 @@ def test_adapters_are_discovered_once_however_often_settings_opens(qtbot, app_co
 
     monkeypatch.setattr(adapters.registry, "discover", counting)
     # When Settings is opened three times
-    pickers = [_dialog(qtbot, app_context, tmp_path).crm_picker for _ in range(3)]
+    dialogs = [_dialog(qtbot, app_context, tmp_path) for _ in range(3)]  # kept: pytest-qt holds weak refs
+    pickers = [dialog.crm_picker for dialog in dialogs]
     # Then the adapters were discovered once and every dialog lists them all
     assert len(found) == 1
     listed = {pickers[0].itemData(i) for i in range(pickers[0].count())}
