@@ -171,6 +171,8 @@ class LiveController(QObject):
             contact = matches[0].name
         elif matches:
             contact = f"{len(matches)} contacts"
+        elif row.is_internal:
+            contact = "Colleague"  # an extension: found only with extension logging on
         else:
             contact = "No contact"
         can_open = bool(matches) and any(self._contact_url(c) is not None for c in matches or ())

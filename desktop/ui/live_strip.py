@@ -176,7 +176,7 @@ class LiveCallStrip(QFrame):
         self._view = view
         inbound = view.direction == "Inbound"
         self.direction_icon.setPixmap(icon("inbound" if inbound else "outbound").pixmap(18, 18))
-        who = view.contact if view.contact and view.contact not in ("No contact",) else view.name
+        who = view.contact if view.contact and view.contact not in ("No contact", "Colleague") else view.name
         parts = [("Call from " if inbound else "Call to ") + (who or view.number or "an unknown number")]
         if who and view.number and who != view.number:
             parts.append(view.number)
@@ -186,8 +186,10 @@ class LiveCallStrip(QFrame):
         details = []
         if view.queue_name:
             details.append(f"{view.queue_name} queue")
-        if view.contact in ("No contact",) or view.contact.endswith("contacts"):
+        if view.contact == "No contact" or view.contact.endswith("contacts"):
             details.append(view.contact)
+        elif view.contact == "Colleague":
+            details.append("internal call")
         if view.transferred:
             details.append("transferred")
         if view.log_state:
