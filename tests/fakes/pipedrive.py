@@ -41,6 +41,7 @@ from typing import Any
 import httpx
 
 from tests.fakes.vendor_base import (
+    BodyShape,
     FakeApi,
     FakeClock,
     json_response,
@@ -89,7 +90,7 @@ DECLARED_PARAMS: dict[tuple[str, str], frozenset[str]] = {
     ("PATCH", "/api/v2/activities/{id}"): frozenset(),
 }
 #: A participant of an activity: AddActivityRequestParticipantsInner (src/versions/v2/models/).
-PARTICIPANT_FIELDS = {"person_id": None, "primary": None}
+PARTICIPANT_FIELDS: BodyShape = {"person_id": None, "primary": None}
 
 
 def _endpoint(method: str, path: str) -> tuple[str, str]:

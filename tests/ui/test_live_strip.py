@@ -31,7 +31,9 @@ def _feed(main: Any, app_context: Any, script: LiveScript, code: str, after: flo
     return change
 
 
-def test_a_ringing_call_shows_the_strip_with_the_matched_contact(qtbot, main, app_context) -> None:  # type: ignore[no-untyped-def]
+def test_a_ringing_call_shows_the_strip_with_the_matched_contact(  # type: ignore[no-untyped-def]
+    qtbot, main, app_context
+) -> None:
     # Given the main window
     strip = main.window.live_strip
     assert strip.isHidden()
@@ -50,7 +52,9 @@ def test_a_ringing_call_shows_the_strip_with_the_matched_contact(qtbot, main, ap
     assert strip.state_label.text().startswith("On hold")
 
 
-def test_notes_typed_during_the_call_open_in_the_log_form_when_it_ends(qtbot, main, app_context) -> None:  # type: ignore[no-untyped-def]
+def test_notes_typed_during_the_call_open_in_the_log_form_when_it_ends(  # type: ignore[no-untyped-def]
+    qtbot, main, app_context
+) -> None:
     # Given a connected call
     strip = main.window.live_strip
     script = _script(app_context)
@@ -78,7 +82,9 @@ def test_notes_typed_during_the_call_open_in_the_log_form_when_it_ends(qtbot, ma
     assert "Wants the $1 plan <b>" in logs[0].body and "2 minutes, 5 seconds" in logs[0].body
 
 
-def test_with_auto_log_the_crm_has_the_log_at_connect_and_the_note_after_hang_up(qtbot, main, app_context) -> None:  # type: ignore[no-untyped-def]
+def test_with_auto_log_the_crm_has_the_log_at_connect_and_the_note_after_hang_up(  # type: ignore[no-untyped-def]
+    qtbot, main, app_context
+) -> None:
     app_context.engine.config.auto_log = True
     strip = main.window.live_strip
     script = _script(app_context)
@@ -107,7 +113,9 @@ def _drain(app_context: Any) -> bool:
     return not app_context.engine.store.count_items("queued")
 
 
-def test_a_second_call_takes_the_strip_and_the_first_stays_in_the_selector(qtbot, main, app_context) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_call_takes_the_strip_and_the_first_stays_in_the_selector(  # type: ignore[no-untyped-def]
+    qtbot, main, app_context
+) -> None:
     strip = main.window.live_strip
     first = _script(app_context, 1)
     _feed(main, app_context, first, "Setup", 0)
