@@ -110,6 +110,88 @@ def qt_loads() -> bool:
     return False
 
 
+#: Shared libraries Qt's xcb platform plugin loads from the system, by the Debian package that has them.
+XCB_LIBRARY_PACKAGES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-xinerama.so.0": "libxcb-xinerama0",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb.so.1": "libxcb1",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libX11.so.6": "libx11-6",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libSM.so.6": "libsm6",
+    "libICE.so.6": "libice6",
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+    "libOpenGL.so.0": "libopengl0",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libdbus-1.so.3": "libdbus-1-3",
+    "libglib-2.0.so.0": "libglib2.0-0",
+}
+
+
+def missing_libraries(ldd_output: str) -> list[str]:
+    """The libraries ``ldd`` reports as ``not found``."""
+    return sorted({line.split("=>")[0].strip() for line in ldd_output.splitlines() if "not found" in line})
+
+
+def xcb_plugin_files() -> list[Path]:
+    """Qt's xcb platform plugin and the library behind it, inside the venv's PySide6."""
+    found = []
+    for base in (VENV / "lib").glob("python3*/site-packages/PySide6/Qt"):
+        found += list(base.glob("plugins/platforms/libqxcb.so")) + list(base.glob("lib/libQt6XcbQpa.so*"))
+    return found
+
+
+def missing_for_display(files: list[Path]) -> list[str]:
+    """System libraries the xcb plugin needs and this machine lacks (empty when ``ldd`` is absent)."""
+    missing: set[str] = set()
+    for path in files:
+        try:
+            out = subprocess.run(["ldd", str(path)], capture_output=True, text=True, check=False).stdout
+        except OSError:
+            return []
+        missing.update(missing_libraries(out))
+    return sorted(missing)
+
+
+def apt_line(missing: list[str]) -> str:
+    """One ``sudo apt-get install …`` line for the libraries, plus any it cannot name a package for."""
+    packages = sorted({XCB_LIBRARY_PACKAGES[lib] for lib in missing if lib in XCB_LIBRARY_PACKAGES})
+    unknown = [lib for lib in missing if lib not in XCB_LIBRARY_PACKAGES]
+    line = f"sudo apt-get install {' '.join(packages)}" if packages else ""
+    if unknown:
+        line += ("  (and the packages that provide " if line else "install the packages that provide ")
+        line += ", ".join(unknown) + (")" if packages else "")
+    return line
+
+
+def display_ready() -> bool:
+    """Before a window opens on X11: the xcb plugin's system libraries are all there, or one exact
+    install line says what to add (instead of Qt's "could not load the Qt platform plugin")."""
+    if os.environ.get("QT_QPA_PLATFORM", "xcb") not in ("xcb", "") or not os.environ.get("DISPLAY"):
+        return True
+    missing = missing_for_display(xcb_plugin_files())
+    if not missing:
+        return True
+    say(f"Qt's X11 plugin needs system libraries this machine lacks: {', '.join(missing)}")
+    say(f"install them with: {apt_line(missing)}")
+    return False
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("sandbox", "test", "app"):
         print(__doc__)
@@ -122,6 +204,8 @@ def main(argv: list[str]) -> int:
     if command == "test":
         say("running the test suite")
         return subprocess.call([str(PY), "-m", "pytest", *rest], cwd=ROOT)
+    if not display_ready():
+        return 1
     args = ["--sandbox"] if command == "sandbox" else []
     return subprocess.call([str(PY), "-m", "desktop", *args, *rest], cwd=ROOT)
 
