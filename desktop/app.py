@@ -548,10 +548,20 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
     app.setOrganizationName("Logdesk")
     if app.style().name().lower() != "fusion":
         app.setStyle("Fusion")
+    from desktop import paths
+    from desktop.single_instance import SingleInstance, server_name
+
+    instance = SingleInstance(server_name(paths.data_dir()), parent=app)
+    if not instance.listen(sys.argv[1:]):
+        print("Logdesk is already running: its window comes to the front.", flush=True)
+        log.info("another Logdesk runs on %s: handed over and leaving", paths.data_dir())
+        return 0
     from desktop.ui.resources import app_stylesheet, icon
 
     app.setStyleSheet(app_stylesheet())
     window = make_window(sandbox=sandbox, calls=False)
+    window.single_instance = instance
+    instance.activated.connect(lambda _args: bring_to_front(window))
     state: dict[str, Any] = {}
     painted = _FirstPaint(window, on_first_paint)
     window.show()
@@ -573,7 +583,15 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
     QTimer.singleShot(2000, finish)  # a window started minimised may not paint for a while
     code = app.exec()
     _shutdown(state)
+    instance.close()
     return int(code)
+
+
+def bring_to_front(window: Any) -> None:
+    """A second launch asked for the window: restore it and raise it (the tray may hide it)."""
+    window.showNormal()
+    window.raise_()
+    window.activateWindow()
 
 
 def local_time_zone() -> str | None:

@@ -97,6 +97,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.resize(1120, 680)
         self.calls_installed = False
+        #: The single-instance listener (set by the composition root; tests find it here).
+        self.single_instance: Any = None
 
     # --- construction ---------------------------------------------------------------------------
 
