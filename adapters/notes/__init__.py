@@ -3,10 +3,11 @@
 
 Public API::
 
-    compose(content, settings, fmt, *, limit=None) -> str
-    apply(body, change, settings, fmt, *, limit=None, overwrite=()) -> (str, ApplyReport)
+    compose(content, settings, fmt, *, limit=None, report=None) -> str
+    apply(body, change, settings, fmt, *, limit=None, overwrite=(), written=None) -> (str, ApplyReport)
     extract_agent_note(body, fmt) -> str
     replace_agent_note(body, note, fmt) -> str
+    strip_controls(text) -> (str, int)
 
 ``fmt`` is :data:`adapters.base.LogFormat`. Everything here is pure and thread-safe.
 """
@@ -27,6 +28,7 @@ from adapters.notes.models import (
     recording_link_for,
     utterances_from_insights,
 )
+from adapters.notes.render import strip_controls
 
 __all__ = [
     "AiNote",
@@ -44,5 +46,6 @@ __all__ = [
     "journey_lines",
     "recording_link_for",
     "replace_agent_note",
+    "strip_controls",
     "utterances_from_insights",
 ]

@@ -623,15 +623,25 @@ def _scalar(value: str | None, fmt: LogFormat) -> str | None:
     return render.text(line, fmt) if line else None
 
 
-def section_values(content: NoteContent, settings: NoteSettings, fmt: LogFormat) -> dict[str, tuple[str, bool]]:
+def section_values(
+    content: NoteContent, settings: NoteSettings, fmt: LogFormat, stripped: dict[str, int] | None = None
+) -> dict[str, tuple[str, bool]]:
     """Each section ``content`` carries, as (value text in ``fmt``, is a placeholder).
 
     Sections turned off in ``settings`` are left out; so is the agent note (see :func:`note_value`).
+    Control characters are removed from the values (counted by key in ``stripped``); a value
+    that held nothing else is left out.
     """
     out: dict[str, tuple[str, bool]] = {}
 
     def put(key: str, value: str | None, placeholder: bool = False) -> None:
         if value is not None and getattr(settings, TOGGLES[key]):
+            value, removed = render.strip_controls(value)
+            if removed:
+                if stripped is not None:
+                    stripped[key] = stripped.get(key, 0) + removed
+                if not value.strip():
+                    return
             out[key] = (value, placeholder)
 
     def pending(key: str) -> str:
@@ -696,6 +706,14 @@ def _carried(content: NoteContent) -> list[str]:
     return [key for key, value in present.items() if value is not None and value != ""]
 
 
+def _clean(value: str, key: str, stripped: dict[str, int]) -> str:
+    """``value`` without control characters, counting them under ``key``."""
+    value, removed = render.strip_controls(value)
+    if removed:
+        stripped[key] = stripped.get(key, 0) + removed
+    return value
+
+
 def note_value(note: str, fmt: LogFormat) -> str:
     """The agent's note as it is written inside its section (escaped so it reads back exactly)."""
     note = note.replace("\r\n", "\n").replace("\r", "\n")
@@ -747,34 +765,44 @@ def _join(sections: list[tuple[Spec, str]], fmt: LogFormat, *, lead: bool | Lite
 # --- compose -----------------------------------------------------------------------------------
 
 
-def compose(content: NoteContent, settings: NoteSettings, fmt: LogFormat, *, limit: FieldLimits | None = None) -> str:
+def compose(
+    content: NoteContent,
+    settings: NoteSettings,
+    fmt: LogFormat,
+    *,
+    limit: FieldLimits | None = None,
+    report: ApplyReport | None = None,
+) -> str:
     """A new note: the agent's note first, then each enabled section that has a value.
 
     Values not known yet but expected (``*_pending``) are written as placeholders that
-    :func:`apply` later replaces.
+    :func:`apply` later replaces. Control characters (C0 except tab, LF and CR) are left out.
 
     Args:
         content: what to write.
         settings: which sections, and how dates look.
         fmt: the adapter's log format.
         limit: the CRM's field limit; the transcript, then the AI note, are shortened to fit.
+        report: when given, told what was shortened and which control characters were removed.
 
     Returns:
         The body, ending with a newline in text/plain and text/markdown.
     """
-    values = section_values(content, settings, fmt)
+    report = ApplyReport() if report is None else report
+    stripped = report.stripped_controls
+    values = section_values(content, settings, fmt, stripped)
     parts: list[tuple[Spec, str]] = [
         (spec, _section(spec, values[spec.key][0], fmt, content)) for spec in SPECS if spec.key in values
     ]
-    has_note = content.note is not None and content.note != "" and settings.note
+    note = _clean(content.note, "note", stripped) if content.note is not None and settings.note else ""
     if fmt == HTML:
-        head = _note_section(note_value(content.note or "", fmt), fmt) + "<br>" if has_note else ""
+        head = _note_section(note_value(note, fmt), fmt) + "<br>" if note else ""
         body = head + _join(parts, fmt, lead=False)
     else:
-        head = _note_section(note_value(content.note or "", fmt), fmt) if has_note else ""
+        head = _note_section(note_value(note, fmt), fmt) if note else ""
         body = head + _join(parts, fmt, lead="note" if head else False)
         body = body + "\n" if body else body
-    return _fit(body, fmt, limit, ApplyReport())
+    return _fit(body, fmt, limit, report)
 
 
 # --- apply -------------------------------------------------------------------------------------
@@ -840,16 +868,34 @@ def apply(
             appended again), and a value still exactly as the app wrote it may be updated.
 
     Returns:
-        The new body and a report of what was replaced, appended, left alone and why.
+        The new body and a report of what was replaced, appended, left alone and why. Control
+        characters (C0 except tab, LF and CR) in ``body`` or in the change are left out of the new
+        body and counted in ``stripped_controls``.
     """
+    report = ApplyReport()
+    body = _clean(body, "body", report.stripped_controls)
+    if written is not None:
+        written = render.strip_controls(written)[0]
     if _crlf(body):
         lf_written = None if written is None else written.replace("\r\n", "\n")
-        new_body, report = apply(body.replace("\r\n", "\n"), change, settings, fmt, overwrite=overwrite,
-                                 written=lf_written)
+        new_body = _apply(body.replace("\r\n", "\n"), change, settings, fmt, overwrite, lf_written, report)
         return _fit(new_body.replace("\n", "\r\n"), fmt, limit, report), report
+    new_body = _apply(body, change, settings, fmt, overwrite, written, report)
+    return _fit(new_body, fmt, limit, report), report
+
+
+def _apply(
+    body: str,
+    change: NoteContent,
+    settings: NoteSettings,
+    fmt: LogFormat,
+    overwrite: Collection[str],
+    written: str | None,
+    report: ApplyReport,
+) -> str:
+    """:func:`apply` on a body without control characters, before the field limit."""
     found = parse(body, fmt)
     before = parse(written, fmt) if written is not None else {}
-    report = ApplyReport()
     edits: list[tuple[int, int, int, str]] = []
     tail: list[tuple[Spec, str]] = []
 
@@ -857,7 +903,7 @@ def apply(
         if not settings.note:
             report.skipped.append(Skipped(section="note", reason="turned off in the note settings"))
         else:
-            value = note_value(change.note, fmt)
+            value = note_value(_clean(change.note, "note", report.stripped_controls), fmt)
             note = found.get("note")
             if note is None:
                 edits.append((0, 0, -1, _prepend_note(body, value, fmt)))
@@ -869,7 +915,7 @@ def apply(
                 edits.append((note.vstart, note.vend, 0, text))
                 report.replaced.append("note")
 
-    values = section_values(change, settings, fmt)
+    values = section_values(change, settings, fmt, report.stripped_controls)
     for key in _carried(change):
         if not getattr(settings, TOGGLES[key]):
             report.skipped.append(Skipped(section=key, reason="turned off in the note settings"))
@@ -920,8 +966,7 @@ def apply(
             text += "\n"
         edits.append((len(body), len(body), len(SPECS), text))
 
-    out = _splice(body, edits)
-    return _fit(out, fmt, limit, report), report
+    return _splice(body, edits)
 
 
 def _prepend_note(body: str, value: str, fmt: LogFormat) -> str:
@@ -1022,7 +1067,11 @@ def extract_agent_note(body: str, fmt: LogFormat) -> str:
 
 
 def replace_agent_note(body: str, note: str, fmt: LogFormat) -> str:
-    """``body`` with its agent note replaced by ``note`` (added first when it has none)."""
+    """``body`` with its agent note replaced by ``note`` (added first when it has none).
+
+    Control characters (C0 except tab, LF and CR) are left out of the result.
+    """
+    body, note = render.strip_controls(body)[0], render.strip_controls(note)[0]
     if _crlf(body):
         return replace_agent_note(body.replace("\r\n", "\n"), note, fmt).replace("\n", "\r\n")
     value = note_value(note, fmt)

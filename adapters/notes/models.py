@@ -410,7 +410,11 @@ class ApplyReport(BaseModel):
     shortened: list[Shortened] = Field(default_factory=list)
     #: Set when the body is still over the field limit after shortening what may be shortened.
     over_limit: bool = False
+    #: Control characters removed (C0 except tab, LF and CR), by where they were: ``body`` for the
+    #: body given, a section key (``note``, ``subject``, ``transcript``…) for a value of the change.
+    stripped_controls: dict[str, int] = Field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
-        return bool(self.replaced or self.appended or self.shortened)
+        """Whether the body given back differs from the body given."""
+        return bool(self.replaced or self.appended or self.shortened or "body" in self.stripped_controls)

@@ -465,7 +465,7 @@ class Lifecycle:
         dur = arts.get(ArtifactKind.DURATION)
         rec = arts.get(ArtifactKind.RECORDING)
         entry = LogEntry(
-            subject=content.subject or "",
+            subject=note_engine.strip_controls(content.subject or "")[0],
             body=body,
             dispositions=dict(draft.dispositions),
             duration_seconds=int(dur.value) if dur is not None and dur.state is ArtifactState.READY else None,
@@ -656,8 +656,9 @@ class Lifecycle:
             if mine.note:
                 new_body = note_engine.replace_agent_note(stored.body, p["note"], self.fmt)
                 update.body = new_body if new_body != stored.body else None
-            if mine.subject and p["subject"] != stored.subject:
-                update.subject = p["subject"]
+            subject = note_engine.strip_controls(p["subject"])[0]
+            if mine.subject and subject != stored.subject:
+                update.subject = subject
             if mine.dispositions:
                 merged = {**stored.dispositions, **mine.dispositions}
                 update.dispositions = merged if merged != stored.dispositions else None

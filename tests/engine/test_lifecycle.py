@@ -226,6 +226,27 @@ def test_editor_replaces_only_the_note_subject_and_dispositions(tmp_path: Path) 
     assert stored.dispositions.get("disposition") == "callback_requested"
 
 
+def test_control_characters_in_the_subject_and_note_never_reach_the_crm(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    contact = world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=None)
+    rc = world.rc()
+    engine = world.engine(rc)
+    engine.sync()
+    call_id = engine.calls()[0].call_id
+    engine.log_call(call_id, Draft(contact_id=contact.id, contact_name=contact.name, subject="Re\x00newal",
+                                   subject_edited=True, note="First\x0b words"))
+    engine.run_outbox()
+    [stored] = world.crm.call_logs()
+    assert stored.subject == "Renewal"
+    assert "First words" in stored.body and "\x0b" not in stored.body
+    session = engine.open_for_edit(call_id)
+    assert engine.save_edit(session, "New\x1b subject", "Better\x00 words", {}) is True
+    [stored] = world.crm.call_logs()
+    assert stored.subject == "New subject"
+    assert "Better words" in stored.body and "\x00" not in stored.body
+
+
 def test_editor_conflict_when_the_note_changed_in_the_crm_then_apply_just_my_change(tmp_path: Path) -> None:
     world = World(tmp_path)
     world.contact("Ada", "+14155550123")

@@ -15,7 +15,15 @@ FORMATS = st.sampled_from(["text/plain", "text/html", "text/markdown"])
 SETTINGS = NoteSettings(session_id=True, contact_number=True, rc_user=True, rc_number=True)
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# Anything a person can type, lines that look like labels and markers included.
+# C0 control characters other than tab, LF and CR: never written, the rest of the text kept.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def visible(text: str) -> str:
+    return CONTROL.sub("", text)
+
+
+# Anything a person can type (control characters too), lines that look like labels and markers included.
 TRICKY = st.sampled_from(["- Summary: x", "- Pricing: $5", "Duration: ask later", "## Call details",
                           "\\## Call details",
                           "--- END", "<b>Call details</b>", "- AI Note:", "### Transcript", "**Duration**: 1",
@@ -51,7 +59,8 @@ PENDING = NoteContent(note="First note", subject="Inbound call", duration=270, d
 @given(note=NOTE_TEXT, fmt=FORMATS)
 def test_compose_then_extract_returns_the_agent_note(note: str, fmt: str) -> None:
     body = compose(PENDING.model_copy(update={"note": note}), SETTINGS, fmt)  # type: ignore[arg-type]
-    assert extract_agent_note(body, fmt) == note  # type: ignore[arg-type]
+    assert extract_agent_note(body, fmt) == visible(note)  # type: ignore[arg-type]
+    assert CONTROL.search(body) is None
 
 
 def _with_agent_lines(body: str, fmt: str, lines: list[str]) -> tuple[str, list[str]]:
@@ -98,7 +107,7 @@ def test_agent_edits_outside_the_app_sections_survive_every_update(
         assert again == body
         assert not report.changed
         if note is not None:
-            assert extract_agent_note(body, fmt) == note  # type: ignore[arg-type]
+            assert extract_agent_note(body, fmt) == visible(note)  # type: ignore[arg-type]
 
 
 @PROPERTY
@@ -134,6 +143,7 @@ def test_html_of_random_input_has_no_tag_the_engine_did_not_write(
     composed = compose(content, SETTINGS, "text/html")
     applied, _ = apply("<p>typed</p>", content, SETTINGS, "text/html")
     for body in (composed, applied.replace("<p>typed</p>", "", 1)):
+        assert CONTROL.search(body) is None
         for match in TAG.finditer(body):
             closing, name, attributes = match.groups()
             assert name in {"b", "br", "div", "a"}, match.group(0)
@@ -158,7 +168,7 @@ def test_field_limit_is_met_or_reported_and_the_note_is_never_cut(
     body, report = apply("", content, SETTINGS, fmt, limit=limits)  # type: ignore[arg-type]
     size = len(body.encode()) if unit == "bytes" else len(body)
     assert size <= limit or report.over_limit
-    assert extract_agent_note(body, fmt) == note  # type: ignore[arg-type]
+    assert extract_agent_note(body, fmt) == visible(note)  # type: ignore[arg-type]
     if fmt == "text/html":
         assert all(m.group(2) in {"b", "br", "div", "a"} for m in TAG.finditer(body))
     again, _ = apply(body, content, SETTINGS, fmt, limit=limits)  # type: ignore[arg-type]
