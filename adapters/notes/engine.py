@@ -128,7 +128,7 @@ _P_LABEL = re.compile(r"- (" + _alternation(_PLAIN_LABELS) + r"):", re.IGNORECAS
 _M_SCALAR = re.compile(r"(?:- )?\*\*(" + _alternation(_SCALAR_LABELS) + r")\*\*:", re.IGNORECASE)
 _M_HEADING = re.compile(r"(#{1,3}) +([^\n]*?)[ \t]*$", re.MULTILINE)
 _H_LABEL = re.compile(r"<b>\s*(" + _alternation([*_HTML_LABELS, "call details"]) + r")\s*</b>", re.IGNORECASE)
-_H_VALUE = re.compile(r"[^<\n]*")
+_H_VALUE = re.compile(r"[^<\r\n]*")
 _H_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _H_SPACE = re.compile(r"[ \t]*")
 _TAG = re.compile(r"<[^<>]*>")
@@ -190,6 +190,22 @@ class Parsed:
 def _eol(body: str, pos: int) -> int:
     end = body.find("\n", pos)
     return len(body) if end < 0 else end
+
+
+def _before_cr(body: str, end: int) -> int:
+    """``end`` (a line's end, at its ``\\n``) moved before the ``\\r`` of a CRLF, so spans never
+    take half of a line break: the body's line breaks stay as they are, CRLF or LF."""
+    return end - 1 if end > 0 and body[end - 1] == "\r" else end
+
+
+def _strip_breaks(body: str, start: int, end: int, times: int) -> int:
+    """``end`` moved back over up to ``times`` line breaks (LF or CRLF), not before ``start``."""
+    for _ in range(times):
+        if end > start and body[end - 1] == "\n":
+            end = _before_cr(body, end - 1) if end - 1 > start else end - 1
+        else:
+            break
+    return end
 
 
 def _trim_back(body: str, start: int, end: int) -> int:
@@ -291,7 +307,7 @@ def _parse_plain(body: str) -> Parsed:
     def close_note(at: int) -> None:
         nonlocal note
         if note is not None:
-            note.end = note.vend = max(note.vstart, at - 1)
+            note.end = note.vend = max(note.vstart, _before_cr(body, at - 1))
             parsed.add(note)
             note = None
 
@@ -322,17 +338,18 @@ def _parse_plain(body: str) -> Parsed:
                 continue
             close_note(p)
             vstart = min(eol + 1, end_line - 1) if end_line - 1 > eol else eol
-            vend = max(vstart, end_line - 1)
-            span_end = _eol(body, end_line)
+            vend = max(vstart, _before_cr(body, end_line - 1))
+            span_end = _before_cr(body, _eol(body, end_line))
             parsed.add(Found(spec, p, span_end, vstart, vend))
             pos = span_end
             continue
         close_note(p)
         space = body.startswith(" ", match.end())
-        parsed.add(Found(spec, p, eol, match.end() + (1 if space else 0), eol, needs_space=not space))
+        vstart, end = match.end() + (1 if space else 0), _before_cr(body, eol)
+        parsed.add(Found(spec, p, max(vstart, end), vstart, max(vstart, end), needs_space=not space))
         pos = eol
     if note is not None:
-        end = n - 1 if body.endswith("\n") else n
+        end = _strip_breaks(body, note.vstart, n, 1)
         note.end = note.vend = max(note.vstart, end)
         parsed.add(note)
     return parsed
@@ -383,7 +400,7 @@ def _parse_markdown(body: str) -> Parsed:
             end = _trim_back(body, open_block.vstart, at)
             # Markdown has no end marker: a block still holding its one-line placeholder ends
             # with that line, so whatever the agent typed under it stays theirs.
-            first_end = _eol(body, open_block.vstart)
+            first_end = _before_cr(body, _eol(body, open_block.vstart))
             if first_end < end and is_placeholder(body[open_block.vstart : min(first_end, open_block.vstart + 400)]):
                 end = first_end
             open_block.vend = end
@@ -391,7 +408,7 @@ def _parse_markdown(body: str) -> Parsed:
             parsed.add(open_block)
             open_block = None
         if open_note is not None:
-            end = at - 1 if at > open_note.vstart and body[at - 1] == "\n" else at
+            end = _strip_breaks(body, open_note.vstart, at, 1)
             open_note.end = open_note.vend = max(open_note.vstart, end)
             parsed.add(open_note)
             open_note = None
@@ -413,11 +430,8 @@ def _parse_markdown(body: str) -> Parsed:
                 vstart = min(eol + 1, n)
                 details = _find_line(finds, "## Call details", eol)
                 if details >= 0:
-                    vend = max(details, vstart)
-                    for _ in range(2):
-                        if vend > vstart and body[vend - 1] == "\n":
-                            vend -= 1
-                    span_end = _eol(body, details)
+                    vend = _strip_breaks(body, vstart, max(details, vstart), 2)
+                    span_end = _before_cr(body, _eol(body, details))
                     parsed.add(Found(BY_KEY["note"], p, span_end, vstart, max(vstart, vend)))
                     pos = span_end
                     continue
@@ -437,7 +451,8 @@ def _parse_markdown(body: str) -> Parsed:
         close(p)
         spec = _SCALAR_LABELS[match.group(1).lower()]
         space = body.startswith(" ", match.end())
-        parsed.add(Found(spec, p, eol, match.end() + (1 if space else 0), eol, needs_space=not space))
+        vstart, end = match.end() + (1 if space else 0), _before_cr(body, eol)
+        parsed.add(Found(spec, p, max(vstart, end), vstart, max(vstart, end), needs_space=not space))
         pos = eol
     close(n)
     return parsed
@@ -790,11 +805,11 @@ def compose(
     """
     report = ApplyReport() if report is None else report
     stripped = report.stripped_controls
+    note = _clean(content.note, "note", stripped) if content.note is not None and settings.note else ""
     values = section_values(content, settings, fmt, stripped)
     parts: list[tuple[Spec, str]] = [
         (spec, _section(spec, values[spec.key][0], fmt, content)) for spec in SPECS if spec.key in values
     ]
-    note = _clean(content.note, "note", stripped) if content.note is not None and settings.note else ""
     if fmt == HTML:
         head = _note_section(note_value(note, fmt), fmt) + "<br>" if note else ""
         body = head + _join(parts, fmt, lead=False)
@@ -908,7 +923,7 @@ def _apply(
             if note is None:
                 edits.append((0, 0, -1, _prepend_note(body, value, fmt)))
                 report.appended.append("note")
-            elif body[note.vstart : note.vend] == value:
+            elif _lf(body[note.vstart : note.vend]) == value:
                 report.unchanged.append("note")
             else:
                 text = " " + value if note.needs_space and value else value
@@ -931,14 +946,14 @@ def _apply(
             _insert(spec, value, body, found, fmt, change, edits, tail)
             report.appended.append(spec.key)
             continue
-        region = body[existing.vstart : existing.vend]
+        region = _lf(body[existing.vstart : existing.vend])
         if region == value or (spec.kind == "block" and _shortened_prefix(region, fmt) is not None
                                and value.startswith(_shortened_prefix(region, fmt) or "\0")):
             report.unchanged.append(spec.key)
             continue
         decoded = _comparable(region, fmt) if len(region) <= 4096 else None
         ours = spec.key in before and written is not None and (
-            written[before[spec.key].vstart : before[spec.key].vend] == region
+            _lf(written[before[spec.key].vstart : before[spec.key].vend]) == region
         )
         if spec.key in overwrite or (decoded is not None and decoded and is_placeholder(decoded)) or (
             ours and not (placeholder and decoded is not None and not is_placeholder(decoded))
@@ -960,10 +975,11 @@ def _apply(
     if tail:
         text = _join(tail, fmt, lead=False)
         if fmt != HTML:
+            brk = "\r\n" if body.endswith("\r\n") else "\n"
             if body:
-                lead = "" if body.endswith("\n") else "\n"
-                text = lead + ("\n" if tail[0][0].kind == "block" else "") + text
-            text += "\n"
+                lead = "" if body.endswith("\n") else brk
+                text = lead + (brk if tail[0][0].kind == "block" else "") + text
+            text += brk
         edits.append((len(body), len(body), len(SPECS), text))
 
     return _splice(body, edits)
@@ -1007,7 +1023,8 @@ def _insert(
             edits.append((pos, pos, rank, _section(spec, value, fmt, content, style)))
         else:
             blank = spec.kind == "block" and not (fmt == PLAIN and anchor.spec.key == "note")
-            edits.append((pos, pos, rank, ("\n\n" if blank else "\n") + _section(spec, value, fmt, content)))
+            brk = _break_at(body, pos)
+            edits.append((pos, pos, rank, (brk + brk if blank else brk) + _section(spec, value, fmt, content)))
         return
     if after:
         anchor = min(after, key=lambda f: ORDER[f.spec.key])
@@ -1015,10 +1032,21 @@ def _insert(
             style = "li" if anchor.style == "li" and spec.kind != "block" else "br"
             edits.append((anchor.start, anchor.start, rank, _section(spec, value, fmt, content, style)))
         else:
-            sep = "\n\n" if anchor.spec.kind == "block" else "\n"
+            brk = "\r\n" if body[max(0, anchor.start - 2) : anchor.start] == "\r\n" else "\n"
+            sep = brk + brk if anchor.spec.kind == "block" else brk
             edits.append((anchor.start, anchor.start, rank, _section(spec, value, fmt, content) + sep))
         return
     tail.append((spec, _section(spec, value, fmt, content)))
+
+
+def _lf(text: str) -> str:
+    """``text`` with CRLF line breaks read as LF (a value the CRM stored with CRLF is the same value)."""
+    return text.replace("\r\n", "\n") if "\r" in text else text
+
+
+def _break_at(body: str, pos: int) -> str:
+    """The line break at ``pos`` (``\\r\\n`` or ``\\n``): new text next to a line takes its break."""
+    return "\r\n" if body.startswith("\r\n", pos) else "\n"
 
 
 def _crlf(body: str) -> bool:
@@ -1057,7 +1085,7 @@ def extract_agent_note(body: str, fmt: LogFormat) -> str:
     note = parse(body, fmt).get("note")
     if note is None:
         return ""
-    value = body[note.vstart : note.vend]
+    value = _lf(body[note.vstart : note.vend])
     if fmt == HTML:
         value = _TAG.sub("", _H_BR.sub("\n", value))
         return html.unescape(value)

@@ -190,3 +190,20 @@ def test_result_written_while_the_call_was_in_progress_is_replaced() -> None:
     new, report = apply(body, NoteContent(result="Accepted", duration=61), S, "text/plain")
     assert new == "- Duration: 1 minute, 1 second\n- Result: Accepted\n"
     assert report.replaced == ["duration", "result"]
+
+
+def test_plain_body_with_both_crlf_and_lf_keeps_every_line_break_where_it_was() -> None:
+    body = "- Note: Wants a quote\r\n- Duration: (pending)\r\nTyped in the CRM\n- Result: Accepted\r\n"
+    new, report = apply(body, NoteContent(duration=61, recording_link="https://e.com/r"), S, "text/plain")
+    assert new == ("- Note: Wants a quote\r\n- Duration: 1 minute, 1 second\r\nTyped in the CRM\n"
+                   "- Result: Accepted\r\n- Call recording link: https://e.com/r\r\n")
+    assert report.replaced == ["duration"] and report.appended == ["recording"]
+
+
+def test_markdown_body_with_both_crlf_and_lf_keeps_every_line_break_where_it_was() -> None:
+    body = ("## Agent notes\r\nWants\r\na quote\r\n\r\n## Call details\n- **Duration**: (pending)\r\n"
+            "- **Result**: Accepted\n")
+    assert extract_agent_note(body, "text/markdown") == "Wants\na quote"
+    new, report = apply(body, NoteContent(note="Wants\na quote", duration=61, result="Accepted"), S, "text/markdown")
+    assert new == body.replace("(pending)", "1 minute, 1 second")
+    assert report.unchanged == ["note", "result"] and report.replaced == ["duration"]

@@ -173,3 +173,25 @@ def test_field_limit_is_met_or_reported_and_the_note_is_never_cut(
         assert all(m.group(2) in {"b", "br", "div", "a"} for m in TAG.finditer(body))
     again, _ = apply(body, content, SETTINGS, fmt, limit=limits)  # type: ignore[arg-type]
     assert again == body
+
+
+@PROPERTY
+@given(fmt=st.sampled_from(["text/plain", "text/markdown"]), agent_lines=st.lists(AGENT_LINE, min_size=1, max_size=4),
+       change=CHANGES, crlf=st.lists(st.booleans(), min_size=1, max_size=40))
+def test_line_breaks_of_a_body_with_both_crlf_and_lf_stay_as_they_were(
+    fmt: str, agent_lines: list[str], change: NoteContent, crlf: list[bool]
+) -> None:
+    lf_body, chunks = _with_agent_lines(compose(PENDING, SETTINGS, fmt), fmt, agent_lines)  # type: ignore[arg-type]
+    typed = {chunk.strip("\n") for chunk in chunks}
+    lines = lf_body.split("\n")
+    breaks = ["\r\n" if crlf[i % len(crlf)] else "\n" for i in range(len(lines) - 1)] + [""]
+    body = "".join(line + brk for line, brk in zip(lines, breaks, strict=True))
+    new, _ = apply(body, change, SETTINGS, fmt)  # type: ignore[arg-type]
+    # The same body as for LF line breaks, every agent line with the line break it had, no lone CR.
+    assert new.replace("\r\n", "\n") == apply(lf_body, change, SETTINGS, fmt)[0]  # type: ignore[arg-type]
+    assert _in_order(new, [line + brk for line, brk in zip(lines, breaks, strict=True) if line in typed and brk])
+    assert "\r" not in new.replace("\r\n", "")
+    if change.ai_note is None and change.transcript is None:
+        # Nothing is rewritten across lines: every CRLF is still there.
+        assert new.count("\r\n") >= body.count("\r\n")
+    assert apply(new, change, SETTINGS, fmt)[0] == new  # type: ignore[arg-type]
