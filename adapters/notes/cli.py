@@ -1,16 +1,20 @@
 # SPDX-License-Identifier: MIT
 """``logdesk note``: compose a note, or apply a change to an existing body, from JSON.
 
-    logdesk note compose --format text/html < content.json
-    logdesk note apply --format text/html --body body.html [--report report.json] < change.json
+    logdesk note compose --format text/html [--report report.json] < content.json
+    logdesk note apply --format text/html --body body.html [--written written.html]
+                       [--report report.json] < change.json
 
-The input is one JSON object, :class:`NoteInput` (its schema is in docs/note-format.md).
+The input is one JSON object, :class:`NoteInput` (its schema is in docs/note-format.md). Standard
+input, ``--body`` and ``--written`` are read as bytes and must be UTF-8; the note is written to
+standard output as UTF-8 bytes, so the body's line breaks (CRLF, LF or both) come back as they were.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +29,7 @@ from adapters.models import Call, Contact
 from adapters.notes.engine import apply, compose
 from adapters.notes.models import (
     AiNote,
+    ApplyReport,
     NoteContent,
     NoteSettings,
     Utterance,
@@ -140,11 +145,60 @@ def _describe(exc: PydanticValidationError, prefix: tuple[str, ...] = ()) -> str
     return "; ".join(lines)
 
 
-def read_input(text: str) -> NoteInput:
+def decode_utf8(data: bytes, what: str) -> str:
+    """``data`` as UTF-8 text; an :class:`InputError` naming ``what`` and the byte offset if it is not."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{what} is not valid UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start} ({exc.reason})"
+        ) from None
+
+
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(text: str) -> int | None:
+    """Where in ``text`` (valid JSON) a ``\\uD800``–``\\uDFFF`` escape is not half of a pair.
+
+    Such an escape decodes to a lone surrogate, which no UTF-8 output can carry. Backslashes in
+    valid JSON only start escapes inside strings, so reading escape by escape stays in step.
+    """
+    if _SURROGATE_ESCAPE.search(text) is None:
+        return None
+    high: int | None = None
+    high_end = -1
+    for match in _ESCAPE.finditer(text):
+        unit = int(match.group(1), 16) if match.group(1) else -1
+        if high is not None:
+            if 0xDC00 <= unit <= 0xDFFF and match.start() == high_end:
+                high = None
+                continue
+            return high
+        if 0xD800 <= unit <= 0xDBFF:
+            high, high_end = match.start(), match.end()
+        elif 0xDC00 <= unit <= 0xDFFF:
+            return match.start()
+    return high
+
+
+def read_input(data: bytes) -> NoteInput:
+    """The :class:`NoteInput` in ``data`` (standard input: UTF-8 JSON, a leading BOM allowed)."""
+    text = decode_utf8(data, "standard input")
+    bom = 3 if text.startswith("\ufeff") else 0
+    text = text[1:] if bom else text
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"the input is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from exc
+    lone = _lone_surrogate(text)
+    if lone is not None:
+        offset = bom + len(text[:lone].encode("utf-8"))
+        raise InputError(
+            f"standard input has {text[lone : lone + 6]} at byte offset {offset}: half of a UTF-16 surrogate pair"
+            " without its other half, which is not a character"
+        )
     if not isinstance(raw, dict):
         raise InputError("the input must be one JSON object")
     try:
@@ -158,27 +212,54 @@ def read_input(text: str) -> NoteInput:
     return parsed
 
 
-def _run(args: argparse.Namespace) -> int:
+def _read_file(path: str, option: str) -> str:
+    """The text of ``path`` exactly as stored (UTF-8; no line-break translation)."""
     try:
-        data = read_input(sys.stdin.read())
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {option} {path}: {exc.strerror}") from None
+    return decode_utf8(data, f"{option} {path}")
+
+
+def _stripped_note(report: ApplyReport) -> str | None:
+    if not report.stripped_controls:
+        return None
+    total = sum(report.stripped_controls.values())
+    where = ", ".join(f"{key} ({count})" for key, count in report.stripped_controls.items())
+    noun = "character" if total == 1 else "characters"
+    return f"left out {total} control {noun} that a CRM would reject or mangle, from: {where}"
+
+
+def _run(args: argparse.Namespace) -> int:
+    body, written = "", None
+    try:
+        data = read_input(sys.stdin.buffer.read())
         content = data.content(update=args.action == "apply")
         settings = data.note_settings()
         limit = data.field_limits()
+        if args.action == "apply":
+            body = _read_file(args.body, "--body")
+            written = _read_file(args.written, "--written") if args.written else None
     except InputError as exc:
         print(f"logdesk note: {exc}", file=sys.stderr)
         return 2
     if args.action == "compose":
-        sys.stdout.write(compose(content, settings, args.format, limit=limit))
-        return 0
-    try:
-        body = Path(args.body).read_text(encoding="utf-8")
-    except OSError as exc:
-        print(f"logdesk note: cannot read {args.body}: {exc.strerror}", file=sys.stderr)
-        return 2
-    new_body, report = apply(body, content, settings, args.format, limit=limit)
-    sys.stdout.write(new_body)
+        report = ApplyReport()
+        new_body = compose(content, settings, args.format, limit=limit, report=report)
+    else:
+        new_body, report = apply(body, content, settings, args.format, limit=limit, written=written)
     if args.report:
-        Path(args.report).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        try:
+            Path(args.report).write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"logdesk note: cannot write --report {args.report}: {exc.strerror}", file=sys.stderr)
+            return 2
+    note = _stripped_note(report)
+    if note is not None:
+        print(f"logdesk note: {note}", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(new_body.encode("utf-8"))
+    sys.stdout.buffer.flush()
     return 0
 
 
@@ -191,8 +272,20 @@ def register(subparsers: Any) -> None:
     for sub in (compose_parser, apply_parser):
         sub.add_argument("--format", choices=FORMATS, default="text/plain", help="the CRM's log format")
         sub.set_defaults(run=_run)
-    apply_parser.add_argument("--body", required=True, help="file holding the body as the CRM has it")
-    apply_parser.add_argument("--report", help="write what was replaced, appended and skipped here, as JSON")
+    apply_parser.add_argument(
+        "--body", required=True, help="file holding the body as the CRM has it (UTF-8; line breaks kept as they are)"
+    )
+    apply_parser.add_argument(
+        "--written",
+        metavar="FILE",
+        help="file holding the body as it was last written (the output of the compose or apply that wrote it): "
+        "a section in it that is gone from --body was removed by the agent and is not added again, and a "
+        "value still as written there may be updated (UTF-8)",
+    )
+    apply_parser.add_argument(
+        "--report", help="write what was replaced, appended, skipped and left out here, as JSON"
+    )
+    compose_parser.add_argument("--report", help="write what was shortened and left out here, as JSON")
 
 
 if __name__ == "__main__":  # ``python -m adapters.notes.cli --schema`` prints the input schema
