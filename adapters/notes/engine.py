@@ -7,7 +7,7 @@ recognise as a section belongs to whoever wrote it and is copied through byte fo
 Section layout per format (labels follow App Connect's, so bodies it wrote are read too)::
 
     text/plain     - Note: …          - Duration: …          - AI Note:\\n…\\n--- END
-    text/markdown  ## Agent notes …   - **Duration**: …      ### AI Note\\n…
+    text/markdown  ## Agent notes …   - **Duration**: …      ### AI Note\\n…\\n\\n[//]: # (end: AI Note)
     text/html      <b>Agent notes</b><br>…<br><br><b>Call details</b><br>
                    <b>Duration</b>: …<br>                    <div><b>AI Note</b><br>…</div>
 
@@ -142,7 +142,8 @@ _M_NOTE_ESC = re.compile(r"^(\\*## Call details[ \t]*)$", re.MULTILINE)
 _M_NOTE_UNESC = re.compile(r"^\\(\\*## Call details[ \t]*)$", re.MULTILINE)
 _P_BLOCK_ESC = re.compile(r"^(\\*--- (?:JOURNEY )?END[ \t]*)$", re.MULTILINE)
 _M_BLOCK_ESC = re.compile(
-    r"^(\\*(?:#{1,3} |(?:- )?\*\*(?:" + _alternation(_SCALAR_LABELS) + r")\*\*:))", re.IGNORECASE | re.MULTILINE
+    r"^(\\*(?:#{1,3} |(?:- )?\*\*(?:" + _alternation(_SCALAR_LABELS) + r")\*\*:|\[//\]:))",
+    re.IGNORECASE | re.MULTILINE,
 )
 _PLACEHOLDER = re.compile(
     r"(?:pending|in progress|\(pending(?:\.\.\.|…)?\)|[^\n]{0,200}\(pending\)"
@@ -229,9 +230,18 @@ def _find_line(finds: _Finds, line: str, pos: int) -> int:
         pos = after
 
 
+def _md_end(spec: Spec) -> str:
+    """The line that ends a block in Markdown: a link reference definition, which no renderer shows
+    (see docs/note-format.md). Written after a blank line, since a definition cannot interrupt a
+    paragraph or a list."""
+    return f"[//]: # (end: {spec.label})"
+
+
 #: Block end markers searched across whole transcripts, and the index of a character in each
 #: that is rare in speech (so a single-character search skips most of the text).
-_RARE = {"</div>": 1, "\n--- END": 1, "\n--- JOURNEY END": 1}
+_RARE = {"</div>": 1, "\n--- END": 1, "\n--- JOURNEY END": 1} | {
+    "\n" + _md_end(spec): len("\n[//]: ") for spec in SPECS if spec.kind == "block" and spec.ours
+}
 
 
 class _Finds:
@@ -398,8 +408,9 @@ def _parse_markdown(body: str) -> Parsed:
         nonlocal open_note, open_block
         if open_block is not None:
             end = _trim_back(body, open_block.vstart, at)
-            # Markdown has no end marker: a block still holding its one-line placeholder ends
-            # with that line, so whatever the agent typed under it stays theirs.
+            # A block without its end marker (written before markers, or by App Connect) runs to
+            # the next section; one still holding its one-line placeholder ends with that line,
+            # so whatever the agent typed under it stays theirs.
             first_end = _before_cr(body, _eol(body, open_block.vstart))
             if first_end < end and is_placeholder(body[open_block.vstart : min(first_end, open_block.vstart + 400)]):
                 end = first_end
@@ -412,6 +423,23 @@ def _parse_markdown(body: str) -> Parsed:
             open_note.end = open_note.vend = max(open_note.vstart, end)
             parsed.add(open_note)
             open_note = None
+
+    def ends_a_block(at: int) -> bool:
+        """Whether the line at ``at`` (one :class:`_MarkdownStarts` found) starts a section."""
+        eol = _eol(body, at)
+        if body.startswith("#", at):
+            return _M_HEADING.match(body, at, eol) is not None
+        return _M_SCALAR.match(body, at, eol) is not None
+
+    def marked_end(spec: Spec, eol: int) -> int:
+        """Start of the block's end marker line when it comes before the next section, else -1."""
+        marker = _find_line(finds, _md_end(spec), eol) if spec.ours else -1
+        if marker < 0:
+            return -1
+        following = starts.next(eol)
+        while 0 <= following < marker and not ends_a_block(following):
+            following = starts.next(_eol(body, following))
+        return marker if following < 0 or following > marker else -1
 
     while True:
         p = starts.next(pos)
@@ -441,7 +469,14 @@ def _parse_markdown(body: str) -> Parsed:
             close(p)
             spec = _BLOCK_LABELS.get(title) if level == 3 else None
             if spec is not None:
-                open_block = Found(spec, p, eol, min(eol + 1, n), -1)
+                vstart = min(eol + 1, n)
+                marker = marked_end(spec, eol)
+                if marker >= 0:
+                    span_end = _before_cr(body, _eol(body, marker))
+                    parsed.add(Found(spec, p, span_end, vstart, max(vstart, _trim_back(body, vstart, marker))))
+                    pos = span_end
+                    continue
+                open_block = Found(spec, p, eol, vstart, -1)
             pos = eol
             continue
         match = _M_SCALAR.match(body, p, eol)
@@ -578,7 +613,7 @@ def _label(spec: Spec, fmt: LogFormat, content: NoteContent | None = None) -> st
     return spec.html_label or spec.label
 
 
-_BLOCK_ESC_START = {PLAIN: ("\\", "--- "), MARKDOWN: ("\\", "#", "**", "- **")}
+_BLOCK_ESC_START = {PLAIN: ("\\", "--- "), MARKDOWN: ("\\", "#", "**", "- **", "[//]:")}
 
 
 def _block_text(lines: list[str], fmt: LogFormat) -> str:
@@ -753,7 +788,7 @@ def _section(spec: Spec, value: str, fmt: LogFormat, content: NoteContent | None
         if fmt == HTML:
             return f"<div><b>{label}</b><br>{value}</div>"
         if fmt == MARKDOWN:
-            return f"### {label}\n{value}"
+            return f"### {label}\n{value}\n\n{_md_end(spec)}"
         return f"- {label}:\n{value}\n{spec.end}"
     if fmt == HTML:
         return f"<li><b>{label}</b>: {value}</li>" if style == "li" else f"<b>{label}</b>: {value}<br>"

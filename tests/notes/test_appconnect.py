@@ -107,7 +107,8 @@ def test_app_connect_markdown_body_edited_by_hand_then_updated_keeps_the_edit() 
         "## Agent notes\nfirst note\n**Budget**: 5k\n\n## Call details\n**Summary**: Outbound Call to Jane\n"
         "**Duration**: 2 minutes, 5 seconds\n**Result**: Call connected\n"
         "**Call recording link**: https://media.ringcentral.com/rec/1\n"
-        "\n### AI Note\nAI line1\nAI line2\n\n### Transcript\n- A: hi\n- B: hello\n"
+        "\n### AI Note\nAI line1\nAI line2\n\n[//]: # (end: AI Note)\n"
+        "\n### Transcript\n- A: hi\n- B: hello\n\n[//]: # (end: Transcript)\n"
     )
     assert report.replaced == ["duration", "recording"]
     assert apply(new, UPDATE, S, "text/markdown")[0] == new
@@ -146,10 +147,10 @@ def test_blank_lines_after_a_replaced_value_are_kept() -> None:
     assert new == "- Summary: x\n- Call recording link: https://e.com/r\n\n\n- AI Note:\nold\n--- END\n"
 
 
-def test_markdown_block_replace_adds_no_blank_line() -> None:
+def test_markdown_block_replaced_in_an_app_connect_body_gets_its_end_marker_and_no_blank_line_after() -> None:
     body = "### AI Note\n(pending...)\n### Transcript\nold\n"
     new, _ = apply(body, NoteContent(ai_note=AiNote(text="new")), S, "text/markdown")
-    assert new == "### AI Note\nnew\n### Transcript\nold\n"
+    assert new == "### AI Note\nnew\n\n[//]: # (end: AI Note)\n### Transcript\nold\n"
 
 
 def test_app_connect_note_label_lines_stay_in_the_note() -> None:

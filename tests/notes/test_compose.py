@@ -65,8 +65,8 @@ def test_markdown_note_has_every_section_in_order() -> None:
         "- **Duration**: 1 minute, 30 seconds\n"
         "- **Result**: Answered\n"
         "- **Call recording link**: https://example.com/recording.mp3\n"
-        "\n### AI Note\nAI generated note\n"
-        "\n### Transcript\n- Call transcript\n"
+        "\n### AI Note\nAI generated note\n\n[//]: # (end: AI Note)\n"
+        "\n### Transcript\n- Call transcript\n\n[//]: # (end: Transcript)\n"
     )
 
 
@@ -103,8 +103,9 @@ def test_turned_off_sections_are_not_written(fmt: str) -> None:
                        "\n- Transcript:\n<transcript being prepared by RingCentral>\n--- END\n"),
         ("text/markdown", "- **Duration**: 4 minutes, 30 seconds (pending)\n"
                           "- **Call recording link**: <recording being processed by RingCentral>\n"
-                          "\n### AI Note\n<AI note being prepared by RingCentral>\n"
-                          "\n### Transcript\n<transcript being prepared by RingCentral>\n"),
+                          "\n### AI Note\n<AI note being prepared by RingCentral>\n\n[//]: # (end: AI Note)\n"
+                          "\n### Transcript\n<transcript being prepared by RingCentral>\n"
+                          "\n[//]: # (end: Transcript)\n"),
         ("text/html", "<b>Duration</b>: 4 minutes, 30 seconds (pending)<br>"
                       "<b>Call recording link</b>: &lt;recording being processed by RingCentral&gt;<br>"
                       "<div><b>AI Note</b><br>&lt;AI note being prepared by RingCentral&gt;</div>"
@@ -171,7 +172,7 @@ def test_transcript_merges_turns_and_names_unknown_speakers() -> None:
 def test_transcript_timestamps_can_be_turned_off() -> None:
     content = NoteContent(transcript=[Utterance(speaker="Jane", start=1, text="Hi")])
     assert compose(content, NoteSettings(transcript_timestamps=False), "text/markdown") == (
-        "### Transcript\n- Jane: Hi\n"
+        "### Transcript\n- Jane: Hi\n\n[//]: # (end: Transcript)\n"
     )
 
 
@@ -191,7 +192,7 @@ def test_ai_note_as_headed_sections_in_markdown() -> None:
     assert compose(NoteContent(ai_note=AI), NoteSettings(), "text/markdown") == (
         "### AI Note\n#### Summary\nCustomer wants the premium plan.\n#### Key points\n- Asked about pricing\n"
         "#### Highlights\n- Budget approved\n#### Next steps\n- Send a quote\n#### Decisions\n- Go with premium\n"
-        "- Call score: 8\n"
+        "- Call score: 8\n\n[//]: # (end: AI Note)\n"
     )
 
 
@@ -253,7 +254,7 @@ def test_compose_then_extract_returns_the_agent_note(fmt: str) -> None:
         ("text/markdown",
          "- **RingCentral user name**: Dana Agent\n- **RingCentral number and extension**: +16505550101 ext 101\n"
          "- **Voicemail recording link**: https://example.com/vm.mp3\n"
-         "\n### Call journey\nReceived call at IVR\nTransferred to Bob, ext 101\n"),
+         "\n### Call journey\nReceived call at IVR\nTransferred to Bob, ext 101\n\n[//]: # (end: Call journey)\n"),
         ("text/html",
          "<b>RingCentral user name</b>: Dana Agent<br><b>RingCentral number and extension</b>: +16505550101 ext 101<br>"
          '<b>Voicemail recording link</b>: <a href="https://example.com/vm.mp3" target="_blank" '
