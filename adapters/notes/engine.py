@@ -920,17 +920,20 @@ def apply(
     Returns:
         The new body and a report of what was replaced, appended, left alone and why. Control
         characters (C0 except tab, LF and CR) in ``body`` or in the change are left out of the new
-        body and counted in ``stripped_controls``.
+        body and counted in ``stripped_controls``. A body that is exactly ``written`` is not
+        searched for them: the app's own output holds none, and the search is the dearest part
+        of a later update on a long body.
     """
     report = ApplyReport()
-    body = _clean(body, "body", report.stripped_controls)
-    if written is not None:
-        written = render.strip_controls(written)[0]
+    as_written = written is not None and body == written
+    if not as_written:
+        body = _clean(body, "body", report.stripped_controls)
     if _crlf(body):
-        lf_written = None if written is None else written.replace("\r\n", "\n")
-        new_body = _apply(body.replace("\r\n", "\n"), change, settings, fmt, overwrite, lf_written, report)
+        lf_body = body.replace("\r\n", "\n")
+        lf_written = lf_body if as_written else None if written is None else written.replace("\r\n", "\n")
+        new_body = _apply(lf_body, change, settings, fmt, overwrite, lf_written, report, as_written)
         return _fit(new_body.replace("\n", "\r\n"), fmt, limit, report), report
-    new_body = _apply(body, change, settings, fmt, overwrite, written, report)
+    new_body = _apply(body, change, settings, fmt, overwrite, written, report, as_written)
     return _fit(new_body, fmt, limit, report), report
 
 
@@ -942,10 +945,19 @@ def _apply(
     overwrite: Collection[str],
     written: str | None,
     report: ApplyReport,
+    as_written: bool,
 ) -> str:
     """:func:`apply` on a body without control characters, before the field limit."""
     found = parse(body, fmt)
-    before = parse(written, fmt) if written is not None else {}
+    known: dict[str, Found] | None = found if as_written else None if written is not None else {}
+
+    def written_sections() -> dict[str, Found]:
+        """The sections of ``written``, parsed the first time a decision needs them."""
+        nonlocal known
+        if known is None:
+            known = parse(written or "", fmt)
+        return known
+
     edits: list[tuple[int, int, int, str]] = []
     tail: list[tuple[Spec, str]] = []
 
@@ -975,7 +987,7 @@ def _apply(
         value, placeholder = values[spec.key]
         existing = found.get(spec.key)
         if existing is None:
-            if spec.key in before:
+            if written is not None and spec.key in written_sections():
                 report.skipped.append(Skipped(section=spec.key, reason="removed in the CRM"))
                 continue
             _insert(spec, value, body, found, fmt, change, edits, tail)
@@ -987,12 +999,14 @@ def _apply(
             report.unchanged.append(spec.key)
             continue
         decoded = _comparable(region, fmt) if len(region) <= 4096 else None
-        ours = spec.key in before and written is not None and (
-            _lf(written[before[spec.key].vstart : before[spec.key].vend]) == region
-        )
-        if spec.key in overwrite or (decoded is not None and decoded and is_placeholder(decoded)) or (
-            ours and not (placeholder and decoded is not None and not is_placeholder(decoded))
+        replace = spec.key in overwrite or bool(decoded and is_placeholder(decoded))
+        if not replace and written is not None and not (
+            placeholder and decoded is not None and not is_placeholder(decoded)
         ):
+            # Still exactly as the app wrote it: the app's to update.
+            prior = written_sections().get(spec.key)
+            replace = prior is not None and _lf(written[prior.vstart : prior.vend]) == region
+        if replace:
             if spec.kind == "block":
                 edits.append((existing.start, existing.end, 0, _section(spec, value, fmt, change)))
             else:

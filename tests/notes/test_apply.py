@@ -207,3 +207,18 @@ def test_markdown_body_with_both_crlf_and_lf_keeps_every_line_break_where_it_was
     new, report = apply(body, NoteContent(note="Wants\na quote", duration=61, result="Accepted"), S, "text/markdown")
     assert new == body.replace("(pending)", "1 minute, 1 second")
     assert report.unchanged == ["note", "result"] and report.replaced == ["duration"]
+
+
+def test_a_body_that_differs_from_the_written_one_is_searched_for_control_characters() -> None:
+    written = compose(NoteContent(note="Typed", duration_pending=True), S, "text/plain")
+    body = written.replace("Typed", "Typ\x00ed")
+    new, report = apply(body, NoteContent(duration=61), S, "text/plain", written=written)
+    assert new == compose(NoteContent(note="Typed", duration=61), S, "text/plain")
+    assert report.stripped_controls == {"body": 1}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_body_exactly_as_written_is_updated_as_without_the_written_body(fmt: str) -> None:
+    written = compose(PENDING, S, fmt).replace("\n", "\r\n")  # type: ignore[arg-type]
+    with_written, report = apply(written, FINAL, S, fmt, written=written[:1] + written[1:])  # type: ignore[arg-type]
+    assert (with_written, report) == apply(written, FINAL, S, fmt)  # type: ignore[arg-type]
