@@ -249,7 +249,8 @@ class _Finds:
 
     A scan only moves forward, so a needle's next hit stays valid until the scan passes it, and
     a needle that was not found stays not found: each needle costs one pass over the body in
-    total, even when a body repeats a broken section thousands of times.
+    total, even when a body repeats a broken section thousands of times. A search that starts a
+    little before the last one (two readers of one needle) looks only at the stretch in between.
     """
 
     def __init__(self, body: str) -> None:
@@ -258,11 +259,18 @@ class _Finds:
 
     def find(self, needle: str, pos: int) -> int:
         memo = self.memo.get(needle)
+        rare = None
         if memo is not None:
             since, hit = memo
             if since <= pos and (hit < 0 or hit >= pos):
                 return hit
-        rare = _RARE.get(needle)
+            rare = _RARE.get(needle)
+            if rare is None and pos < since and (hit < 0 or hit >= since):
+                early = self.body.find(needle, pos, since + len(needle) - 1)
+                hit = early if early >= 0 else hit
+                self.memo[needle] = (pos, hit)
+                return hit
+        rare = _RARE.get(needle) if rare is None else rare
         hit = self.body.find(needle, pos) if rare is None else self._find_by_char(needle, rare, pos)
         self.memo[needle] = (pos, hit)
         return hit
@@ -270,12 +278,13 @@ class _Finds:
     def _find_by_char(self, needle: str, offset: int, pos: int) -> int:
         # One character is found by memchr, many times faster than a substring search over a
         # long transcript; the few hits are then checked in full.
+        # The character's own answers are shared (``#`` ends Markdown blocks and starts headings).
         body, char = self.body, needle[offset]
-        k = body.find(char, pos + offset)
+        k = self.find(char, pos + offset)
         while k >= 0:
             if body.startswith(needle, k - offset):
                 return k - offset
-            k = body.find(char, k + 1)
+            k = self.find(char, k + 1)
         return -1
 
 
@@ -616,10 +625,23 @@ def _label(spec: Spec, fmt: LogFormat, content: NoteContent | None = None) -> st
 _BLOCK_ESC_START = {PLAIN: ("\\", "--- "), MARKDOWN: ("\\", "#", "**", "- **", "[//]:")}
 
 
+def _may_need_escapes(text: str, fmt: LogFormat) -> bool:
+    """Whether a line of ``text`` may need an escape: every such line holds a ``\\``, or the ``#``,
+    ``*`` or ``/`` of Markdown structure, or a plain-text end marker's ``--- `` (each looked for
+    with one ``memchr``, so a transcript without them is not looked at line by line)."""
+    if fmt == MARKDOWN:
+        return any(char in text for char in "\\#*/")
+    return "\\" in text or ("-" in text and "--- " in text)
+
+
 def _block_text(lines: list[str], fmt: LogFormat) -> str:
     """Lines of a block's content, escaped so no line reads as the block's end."""
+    text = "\n".join(lines)
     if fmt == HTML:
-        return html.escape("\n".join(lines), quote=True).replace("\n", "<br>")
+        # Lines hold no line break (each is one turn, one leg, one line of text).
+        return html.escape(text, quote=True).replace("\n", "<br>") if render.needs_escape(text) else "<br>".join(lines)
+    if not _may_need_escapes(text, fmt):
+        return text
     pattern = _P_BLOCK_ESC if fmt == PLAIN else _M_BLOCK_ESC
     starts = _BLOCK_ESC_START[fmt]
     return "\n".join(

@@ -102,3 +102,12 @@ def test_replacing_the_agent_note_leaves_out_control_characters(fmt: str) -> Non
     body = compose(NoteContent(note="old", duration=5), S, fmt).replace("old", "o\x00ld")  # type: ignore[arg-type]
     new = replace_agent_note(body, "ne\x0bw", fmt)  # type: ignore[arg-type]
     assert new == compose(NoteContent(note="new", duration=5), S, fmt)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("at", [0, 65_535, 65_536, 65_537, 200_000 - 1])
+@pytest.mark.parametrize("wide", ["", "•"])
+def test_a_control_character_anywhere_in_a_long_body_is_found(at: int, wide: str) -> None:
+    body = list(("x" * 199_999) + (wide or "y"))
+    body[at] = "\x00" if at % 2 else "\x1f"
+    cleaned, removed = strip_controls("".join(body))
+    assert removed == 1 and len(cleaned) == 199_999
