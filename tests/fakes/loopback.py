@@ -29,10 +29,11 @@ class HoldConnection(Exception):
 class LoopbackServer:
     """``handler`` served on ``http://127.0.0.1:<port>`` in a background thread.
 
-    Use as a context manager; :attr:`base_url` is valid inside the ``with`` block.
+    Use as a context manager; :attr:`base_url` is valid inside the ``with`` block. ``port`` 0 (the
+    default) takes any free port.
     """
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, *, port: int = 0) -> None:
         self._handler = handler
         self._stopping = threading.Event()
         outer = self
@@ -69,7 +70,7 @@ class LoopbackServer:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Request)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), _Request)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-crm-loopback", daemon=True
