@@ -44,6 +44,7 @@ BUILTIN_ADAPTERS: dict[str, str] = {
     "hubspot": "adapters.crm.hubspot:HubSpotAdapter",
     "pipedrive": "adapters.crm.pipedrive:PipedriveAdapter",
     "salesforce": "adapters.crm.salesforce:SalesforceAdapter",
+    "sheets": "adapters.crm.sheets:SheetsAdapter",
 }
 
 

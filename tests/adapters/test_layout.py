@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""The vendor adapters live in adapters/crm/; their old paths (adapters/<vendor>.py) are shims.
+"""The vendor adapters live in adapters/crm/; the old paths (adapters/<vendor>.py) of those that
+existed before the move are shims.
 
 A shim warns with ``DeprecationWarning`` when imported, pointing at the importing line, and gives
 the very objects of the moved module, so plug-ins and scripts written against the old paths keep
@@ -59,7 +60,8 @@ def fresh_import() -> Iterator[None]:
 
 
 def test_every_builtin_adapter_lives_in_adapters_crm() -> None:
-    assert sorted(BUILTIN_ADAPTERS) == sorted(VENDORS)
+    # Adapters added after the move (Google Sheets, ...) have no old path, hence no shim.
+    assert set(VENDORS) <= set(BUILTIN_ADAPTERS)
     for adapter_id, target in BUILTIN_ADAPTERS.items():
         assert target.partition(":")[0] == f"adapters.crm.{adapter_id}"
 
