@@ -565,6 +565,12 @@ class SheetsFake(InjectedApiFaults):
             sheet = self.tab(title)
             return next(r + 1 for r in range(1, len(sheet.rows)) if formatted(sheet.cell(r, 0)) == session_id)
 
+    def rows_raw(self, row: int, title: str = "Calls") -> list[Cell]:
+        """The cells of a 1-based row as stored (strings, numbers, :class:`Formula`...)."""
+        with self._lock:
+            sheet = self.tab(title)
+            return list(sheet.rows[row - 1]) if row - 1 < len(sheet.rows) else []
+
     def add_contact(self, name: str, phone: str, *, company: str | None = None, title: str = "Contacts") -> str:
         """A person adds a row to the Contacts tab, the phone typed as given (kept as text)."""
         with self._lock:
@@ -828,8 +834,9 @@ class SheetsFake(InjectedApiFaults):
         elif tail.startswith("values/"):
             encoded = tail[len("values/") :]
             verb = ""
-            # The custom verb follows the (encoded) range after a literal ':' [DISC flatPath].
-            if ":" in encoded:
+            # The custom verb follows the range after a ':' [DISC flatPath]; clients encode the
+            # range's own colons, the API's examples do not, so only a known verb counts as one.
+            if encoded.rpartition(":")[2] in ("append", "clear"):
                 encoded, _, verb = encoded.rpartition(":")
             if "/" in encoded:
                 return _not_found_page()
