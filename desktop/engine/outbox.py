@@ -14,7 +14,9 @@ Every CRM write is an ``outbox`` row before it is a request (see :mod:`desktop.e
 - ``EditConflict`` → the edit stops; the agent chooses "reload" or "apply just my change".
 
 Threading contract: :meth:`Outbox.run` may be called from any worker thread; a per-account lock
-makes concurrent callers take turns, so at most one CRM request per account is in flight.
+makes concurrent callers take turns, so at most one CRM request per account is in flight. Across
+processes on one database, a :class:`~desktop.engine.claim.SendClaim` (an OS file lock) lets one
+process send at a time: the other leaves the items alone, so no write is ever sent twice.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from adapters.base import AdapterError, AuthError, ConflictError, RateLimited, TransientError, ValidationError
+from desktop.engine.claim import SendClaim
 from desktop.engine.errors import EditConflict
 from desktop.engine.lifecycle import Lifecycle, Postpone
 from desktop.engine.models import OutboxOutcome
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 
 #: After an AuthError, look again this much later (or as soon as the user reconnects).
 AUTH_RETRY = timedelta(minutes=5)
+
+#: While another process holds the send claim, look again this much later.
+CLAIM_RETRY = timedelta(seconds=5)
 
 #: CRM requests each intent needs at most (reserved from the budget before starting).
 _COST = {Intent.CREATE: 2, Intent.COMPLETE: 2, Intent.EDIT: 2, "auto": 1}
@@ -62,6 +68,7 @@ class Outbox:
         clock: the engine's clock.
         lock: the account's lock (shared with the engine's other CRM calls).
         offline_after: consecutive transient failures before the account counts as offline.
+        claim: the cross-process send claim (None: this process is the only one).
     """
 
     def __init__(
@@ -73,7 +80,9 @@ class Outbox:
         lock: threading.RLock,
         *,
         offline_after: int = 3,
+        claim: SendClaim | None = None,
     ) -> None:
+        self.claim = claim
         self.store = store
         self.lifecycle = lifecycle
         self.budget = budget
@@ -115,40 +124,14 @@ class Outbox:
         done = failed = retried = 0
         seen: set[int] = set()
         with self.lock:
-            ran = 0
-            while max_items is None or ran < max_items:
-                now = self.clock.now()
-                items = [i for i in self.store.due_items(self.account, now, limit=20) if i.id not in seen]
-                if not items:
-                    break
-                stop = False
-                for item in items:
-                    seen.add(item.id)
-                    if max_items is not None and ran >= max_items:
-                        stop = True
-                        break
-                    cost = _COST.get(item.intent, 2)
-                    if not self.budget.has_room(now, cost):
-                        stop = True
-                        break
-                    ran += 1
-                    try:
-                        outcome = self.execute(item, now)
-                    except EditConflict:
-                        outcome = "failed"  # the item and the call say why; the editor resolves it
-                    if outcome == "done":
-                        done += 1
-                    elif outcome == "failed":
-                        failed += 1
-                    elif outcome == "retry":
-                        retried += 1
-                    elif outcome == "blocked":
-                        retried += 1
-                        stop = True
-                        break
-                    now = self.clock.now()
-                if stop:
-                    break
+            if self.claim is not None and not self.claim.acquire():
+                # Another process on this database is sending: its items are not ours to touch.
+                return OutboxOutcome(idle=False, next_due=self.clock.now() + CLAIM_RETRY)
+            try:
+                done, failed, retried = self._run_claimed(max_items, seen)
+            finally:
+                if self.claim is not None:
+                    self.claim.release()
         nd = self.next_due()
         if nd is not None:
             # Items may be due while the budget is spent: they run when it has room again.
@@ -156,12 +139,59 @@ class Outbox:
         return OutboxOutcome(done=done, failed=failed, retried=retried,
                              idle=nd is None or nd > self.clock.now(), next_due=nd)
 
+    def _run_claimed(self, max_items: int | None, seen: set[int]) -> tuple[int, int, int]:
+        done = failed = retried = 0
+        ran = 0
+        while max_items is None or ran < max_items:
+            now = self.clock.now()
+            items = [i for i in self.store.due_items(self.account, now, limit=20) if i.id not in seen]
+            if not items:
+                break
+            stop = False
+            for item in items:
+                seen.add(item.id)
+                if max_items is not None and ran >= max_items:
+                    stop = True
+                    break
+                cost = _COST.get(item.intent, 2)
+                if not self.budget.has_room(now, cost):
+                    stop = True
+                    break
+                ran += 1
+                try:
+                    outcome = self.execute(item, now)
+                except EditConflict:
+                    outcome = "failed"  # the item and the call say why; the editor resolves it
+                if outcome == "done":
+                    done += 1
+                elif outcome == "failed":
+                    failed += 1
+                elif outcome == "retry":
+                    retried += 1
+                elif outcome == "blocked":
+                    retried += 1
+                    stop = True
+                    break
+                now = self.clock.now()
+            if stop:
+                break
+        return done, failed, retried
+
     def execute(self, item: OutboxItem, now: datetime) -> str:
         """Runs one item; returns "done", "postponed", "retry", "blocked" or "failed".
 
         ``EditConflict`` is re-raised after the item is marked failed, so a caller waiting on
         its own edit can offer the agent a choice.
         """
+        if self.claim is not None and not self.claim.acquire():
+            return "postponed"  # another process sends; it will take this item
+        try:
+            return self._execute_claimed(item, now)
+        finally:
+            if self.claim is not None:
+                self.claim.release()
+
+    def _execute_claimed(self, item: OutboxItem, now: datetime) -> str:
         handler = self._handlers.get(item.intent)
         if handler is None:
             self._fail(item, f"Unknown outbox intent {item.intent!r}", now)

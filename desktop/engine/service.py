@@ -35,6 +35,7 @@ from adapters.notes.models import NoteSettings
 from adapters.ringcentral.telephony import LiveCalls, TelephonySessionEvent
 from desktop.engine import live as live_mod
 from desktop.engine import store as store_mod
+from desktop.engine.claim import SendClaim
 from desktop.engine.errors import AlreadyLogged, NotLogged, UnknownCall
 from desktop.engine.lifecycle import Lifecycle, LifecycleConfig
 from desktop.engine.metered import MeteredAdapter
@@ -127,7 +128,8 @@ class Engine:
         self.lifecycle = Lifecycle(store, self.adapter, note_settings, self.config)
         self._crm_lock = threading.RLock()
         self._rc_lock = threading.RLock()
-        self.outbox = Outbox(store, self.lifecycle, self.budgets.crm, self.clock, self._crm_lock)
+        self.outbox = Outbox(store, self.lifecycle, self.budgets.crm, self.clock, self._crm_lock,
+                             claim=SendClaim(store.path.with_name(store.path.name + ".outbox.lock")))
         self._next_sync: datetime | None = None
         self._sync_failures = 0
         self._rc_offline_since: datetime | None = None
