@@ -27,7 +27,7 @@ class HoldConnection(Exception):
 
 
 class LoopbackServer:
-    """``handler`` served on ``http://127.0.0.1:<port>`` in a background thread.
+    """``handler`` served on ``http://127.0.0.1:<port>`` in a background thread (``port`` 0: a free one).
 
     Use as a context manager; :attr:`base_url` is valid inside the ``with`` block. ``port`` 0 (the
     default) takes any free port.
