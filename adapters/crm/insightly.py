@@ -487,6 +487,13 @@ class InsightlyAdapter:
                 self._spent_until = self._clock() + self._daily_pause()
             return response
         error = error_for_response(response, crm=CRM, parse=parse_insightly_error)
+        if isinstance(error, AuthError):
+            raise AuthError(
+                "Insightly did not accept the saved API key. Paste it again in Settings → CRM (Insightly → User "
+                "Settings → API; generating a new key there revokes the old one).",
+                vendor_message=error.vendor_message,
+                status=error.status,
+            )
         if isinstance(error, RateLimited):
             if remaining is not None and remaining <= 0:
                 pause = self._daily_pause()
@@ -559,7 +566,8 @@ class InsightlyAdapter:
                 status=exc.status,
             ) from None
         except TransientError as exc:
-            if exc.status is None:  # no answer at all: most often a mistyped pod
+            if exc.status is None and not isinstance(exc.__cause__, httpx.TimeoutException):
+                # no connection at all: most often a mistyped pod
                 raise TransientError(
                     f"Could not reach {self._host}. Check the API URL (or pod) and the network.",
                     vendor_message=exc.vendor_message,
@@ -889,8 +897,14 @@ class InsightlyAdapter:
         else :class:`ConflictError` (Insightly has no documented precondition; see the module).
         """
         self._check_limits(change.subject, change.body)
-        if change.dispositions is not None:
+        custom: list[dict[str, Any]] = []
+        wanted: int | None = None
+        opportunity_change = False
+        if change.dispositions is not None:  # refused values are refused before anything is sent
             self._check_dispositions(change.dispositions)
+            custom = self._custom_fields_for(change.dispositions)
+            wanted = self._opportunity_of(change.dispositions)
+            opportunity_change = OPPORTUNITY in change.dispositions
         current = self._read(ref)
         if expected_version is not None and version_of(current) != expected_version:
             raise ConflictError(
@@ -906,21 +920,16 @@ class InsightlyAdapter:
             start = _date_of(current, "START_DATE_UTC")
             if start is not None:
                 payload["END_DATE_UTC"] = body_date(start + timedelta(seconds=max(0, change.duration_seconds)))
-        opportunity_change = change.dispositions is not None and OPPORTUNITY in change.dispositions
-        if change.dispositions is not None:
-            custom = self._custom_fields_for(change.dispositions)
-            if custom:
-                payload["CUSTOMFIELDS"] = custom
+        if custom:
+            payload["CUSTOMFIELDS"] = custom
         written: Mapping[str, Any] = current
         if payload:
             raw = self._request("PUT", "/Events", json={"EVENT_ID": event_id, **payload})
             if not isinstance(raw, dict):
                 raise _malformed("the updated event")
             written = raw
-        if opportunity_change and change.dispositions is not None:
-            wanted = self._opportunity_of(change.dispositions)
-            if self._relink_opportunity(event_id, _links_of(current), wanted):
-                return self.get_call_log(ref)
+        if opportunity_change and self._relink_opportunity(event_id, _links_of(current), wanted):
+            return self.get_call_log(ref)
         return self._stored(written)
 
     def _relink_opportunity(self, event_id: int, links: list[_Link], wanted: int | None) -> bool:
@@ -974,7 +983,9 @@ class InsightlyAdapter:
                 matches.append((event_id, details, location, person.object_id if person else None))
             if len(raw) < PAGE_SIZE:
                 break
-        marked = [m for m in matches if call.session_id and call.session_id in m[1]]
+        # The session id as a whole word of the details (the note engine's "Session Id" line).
+        session = rf"(?<![0-9A-Za-z]){re.escape(call.session_id)}(?![0-9A-Za-z])"
+        marked = [m for m in matches if call.session_id and re.search(session, m[1])]
         if not marked:
             number = digits_only(call.remote.phone_number or call.remote.extension_number or "")
             marked = [
