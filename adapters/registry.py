@@ -45,6 +45,7 @@ BUILTIN_ADAPTERS: dict[str, str] = {
     "pipedrive": "adapters.crm.pipedrive:PipedriveAdapter",
     "salesforce": "adapters.crm.salesforce:SalesforceAdapter",
     "sheets": "adapters.crm.sheets:SheetsAdapter",
+    "insightly": "adapters.crm.insightly:InsightlyAdapter",
 }
 
 
