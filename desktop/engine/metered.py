@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import ClassVar
 
-from adapters.base import CrmAdapter, Manifest
+from adapters.base import CrmAdapter, Manifest, PageField, page_fields_for
 from adapters.models import Call, CallLogRef, Contact, FieldValue, LogEntry, LogUpdate, StoredCallLog
 from desktop.engine.ports import Clock
 from desktop.engine.scheduler import RateBudget
@@ -69,6 +69,12 @@ class MeteredAdapter:
     def find_call_log(self, call: Call) -> CallLogRef | None:
         self._spend("find_call_log")
         return self.inner.find_call_log(call)
+
+    def page_fields(self) -> list[PageField]:
+        """The wrapped adapter's log-page fields (its live ones, else its manifest's): without this
+        the engine's auto-log would take the manifest's defaults, not what the log form pre-fills.
+        Not counted: where an adapter asks its CRM, it does so once and keeps the answer."""
+        return page_fields_for(self.inner)
 
     def close(self) -> None:
         self.inner.close()

@@ -140,6 +140,24 @@ def test_auto_log_writes_the_page_field_defaults_the_log_form_starts_with(tmp_pa
     assert expected["disposition"] == "connected" and expected["follow_up"] is False
 
 
+def test_auto_log_takes_the_defaults_of_the_crms_live_page_fields_not_its_manifests(tmp_path: Path) -> None:
+    # Given the Local CRM whose disposition list no longer offers the manifest's default "connected"
+    world = World(tmp_path)
+    ben = world.contact("Ben Okafor", CALLER)
+    world.crm.set_dispositions(["Booked a demo", "Not interested"])
+    engine = _live_engine(world, world.script, auto_log=True)
+    live = script()
+    # When an inbound call from Ben connects and is auto-logged
+    engine.live_event(live.event("Setup", _at(0)))
+    engine.live_event(live.event("Answered", _at(6)))
+    engine.run_outbox()
+    engine.run_outbox()
+    # Then the log has the live fields' defaults (what the log form pre-fills), not the manifest's
+    [log] = world.crm.call_logs()
+    assert log.dispositions == page_field_defaults(world.crm.page_fields(), "Inbound", ben)
+    assert log.dispositions["disposition"] is None
+
+
 def test_a_choice_typed_before_auto_log_wins_over_the_default(tmp_path: Path) -> None:
     world = World(tmp_path)
     world.contact("Ben Okafor", CALLER)
