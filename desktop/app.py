@@ -378,6 +378,8 @@ def sandbox_context(
     crm.seed_demo()
     adapter: CrmAdapter = crm
     on_close: list[Callable[[], None]] = [client.close, crm.close]
+    if hasattr(account, "close"):
+        on_close.append(account.close)  # the sandbox's WebSocket gateway and its threads
     developer_crm = os.environ.get(SANDBOX_CRM_ENV, "").strip() if use_developer_crm else ""
     if developer_crm:  # developer option: the sandbox logs into a connected CRM (or its fake)
         adapter = _saved_adapter(developer_crm, secrets, settings)
@@ -758,13 +760,21 @@ def _make_tray(app: QApplication, window: MainWindow) -> Any:
 
 
 def _shutdown(state: dict[str, Any]) -> None:
-    """Stops the poller and waits briefly for jobs: queued CRM writes stay in the outbox."""
+    """Stops what feeds the GUI (push events, the poller), waits for jobs in flight, then closes
+    the engine and the clients. Queued CRM writes stay in the outbox for the next start.
+
+    Order matters at exit: nothing may still run on another thread and report to a Qt object once
+    the window and the application are being destroyed.
+    """
     controller = state.get("controller")
     if controller is not None:
+        if controller.push is not None:
+            controller.push.close()  # joins the socket's thread; no more live_changed
         controller.poller.stop()
     for pool in state.get("pools", []):
         pool.clear()
-        pool.waitForDone(5000)
+        if not pool.waitForDone(15_000):
+            log.warning("quitting with a job still running in the %s pool", pool.objectName() or "worker")
     ctx = state.get("ctx")
     if ctx is not None:
         ctx.close()
