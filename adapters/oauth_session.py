@@ -62,6 +62,9 @@ class OAuthSession:
         complete: applied to the stored pair and to every refreshed one (Salesforce computes the
             expiry its token responses leave out).
         revocable: which token of a pair sign-out revokes; ``None`` or ``""`` revokes nothing.
+        refresh: the vendor's own refresh call, for a token endpoint that does not take the
+            standard form body (Bullhorn documents its parameters in the query string); ``None``
+            refreshes with :func:`adapters.oauth.refresh_tokens` at ``endpoints``.
         throttle: the adapter's request limiter; when given, :meth:`send` waits for it (a pause
             longer than its ``max_wait`` raises :class:`RateLimited`) and feeds it ``Retry-After``.
     """
@@ -78,6 +81,7 @@ class OAuthSession:
         margin: float = oauth.DEFAULT_REFRESH_MARGIN,
         complete: Callable[[oauth.TokenSet], oauth.TokenSet] | None = None,
         revocable: Callable[[oauth.TokenSet], str | None] = _access_token,
+        refresh: Callable[[oauth.TokenSet], oauth.TokenSet] | None = None,
         throttle: Throttle | None = None,
     ) -> None:
         self.vendor = vendor
@@ -88,6 +92,7 @@ class OAuthSession:
         self._clock = clock
         self._complete = complete
         self._revocable = revocable
+        self._refresh_call = refresh
         self.throttle = throttle
         stored = oauth.TokenSet.from_secrets(secrets)
         if stored is not None and complete is not None:
@@ -104,7 +109,10 @@ class OAuthSession:
     # --- the token manager's callbacks ----------------------------------------------------------
 
     def _refresh(self, current: oauth.TokenSet) -> oauth.TokenSet:
-        fresh = oauth.refresh_tokens(self._endpoints(), self.http, current, clock=self._clock, vendor=self.vendor)
+        if self._refresh_call is not None:
+            fresh = self._refresh_call(current)
+        else:
+            fresh = oauth.refresh_tokens(self._endpoints(), self.http, current, clock=self._clock, vendor=self.vendor)
         return self._complete(fresh) if self._complete is not None else fresh
 
     def _persist(self, tokens: oauth.TokenSet) -> None:

@@ -308,3 +308,26 @@ def test_close_closes_only_a_client_the_session_built(http: httpx.Client, saved:
 
     assert not http.is_closed
     assert built.http.is_closed
+
+
+def test_a_vendor_refresh_call_replaces_the_standard_one_and_its_pair_is_persisted(
+    vendor: FakeVendor, http: httpx.Client, saved: list[Mapping[str, str]]
+) -> None:
+    # Given a vendor whose token endpoint takes its parameters elsewhere (Bullhorn: the query string)
+    calls: list[TokenSet] = []
+
+    def vendor_refresh(current: TokenSet) -> TokenSet:
+        calls.append(current)
+        vendor.issued += 1
+        vendor.access = f"at-{vendor.issued}"
+        return TokenSet(access_token=vendor.access, refresh_token=f"rt-{vendor.issued}", expires_at=NOW + 600)
+
+    session = make_session(http, saved, refresh=vendor_refresh)
+    vendor.access = "at-elsewhere"
+    # When the API refuses the stored token
+    assert session.send("GET", API).json() == {"ok": True}
+    # Then the vendor's call renewed it (never the standard form POST), and the pair was kept first
+    assert [t.refresh_token for t in calls] == ["rt-1"]
+    assert vendor.token_calls == 0
+    persisted = TokenSet.from_secrets(saved[-1])
+    assert persisted is not None and persisted.access_token == "at-2" and session.tokens == persisted
