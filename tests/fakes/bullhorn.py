@@ -570,6 +570,15 @@ class BullhornFake(InjectedApiFaults):
     def add_lead(self, name: str, phone: str, **fields: Any) -> int:
         return self._add_person("Lead", self._person_fields(name, phone, fields))
 
+    def add_colleague(self, name: str, username: str) -> int:
+        """Another CorporateUser of the corporation (who can sign in and write notes too)."""
+        first, _, last = name.rpartition(" ")
+        uid = self._add_person("CorporateUser", {
+            "firstName": first or None, "lastName": last, "name": name, "username": username, "enabled": True,
+        })
+        self.usernames[username] = uid
+        return uid
+
     def add_job_order(
         self, title: str, contact_id: int, *, status: str = "Accepting Candidates", is_open: bool = True
     ) -> int:
