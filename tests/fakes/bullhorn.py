@@ -1028,7 +1028,12 @@ class BullhornFake(InjectedApiFaults):
         if not isinstance(query, str) or not query.strip():
             return _fail(400, "Missing required parameter: query", "errors.missingParameter")
         try:
-            predicate = lucene_matcher(parse_lucene(query), lambda r, f, v, quoted: self._lucene_match(entity, r, f, v))
+            tokens = parse_lucene(query)
+            for token in tokens:
+                field = SCHEMA[entity].get(token[1], F("to_many")) if isinstance(token, tuple) else None
+                if field is not None and field.kind in ("to_one", "to_many"):
+                    raise KeyError(token[1])
+            predicate = lucene_matcher(tokens, lambda r, f, v, quoted: self._lucene_match(entity, r, f, v))
             rows = [r for r in self.records[entity].values() if predicate(r)]
         except LuceneError as exc:
             return _fail(400, str(exc), "errors.invalidSearchQuery")
@@ -1092,6 +1097,8 @@ class BullhornFake(InjectedApiFaults):
             return _fail(400, "fields or layout is required", "errors.missingParameter")
         try:
             conditions = parse_where(where)
+            for path, _, _ in conditions:
+                self._check_path(entity, path)
             rows = [r for r in self.records[entity].values() if all(self._jpql(entity, r, c) for c in conditions)]
         except JpqlError as exc:
             return _fail(400, str(exc), "errors.invalidQuery")
@@ -1112,6 +1119,21 @@ class BullhornFake(InjectedApiFaults):
         if isinstance(projected, httpx.Response):
             return projected
         return _answer(200, {"start": start, "count": len(projected), "data": projected})
+
+    @staticmethod
+    def _check_path(entity: str, path: str) -> None:
+        """[query] a property, or a compound name through to-one associations, that exists."""
+        kinds = [entity]
+        names = path.split(".")
+        for i, name in enumerate(names):
+            metas = [SCHEMA[k][name] for k in kinds if k in SCHEMA and name in SCHEMA[k]]
+            if not metas or metas[0].kind == "to_many":
+                raise KeyError(path)
+            last = i == len(names) - 1
+            if (last and metas[0].kind == "to_one") or (not last and metas[0].kind != "to_one"):
+                raise KeyError(path)
+            target = metas[0].target or ""
+            kinds = list(_PEOPLE) if target == "Person" else [target]
 
     def _jpql(self, entity: str, record: dict[str, Any], condition: tuple[str, str, Any]) -> bool:
         path, op, wanted = condition

@@ -17,7 +17,17 @@ import httpx
 import pytest
 
 from adapters import oauth
-from adapters.base import AuthError, ConflictError, Connection, NotFound, ValidationError, page_fields_for
+from adapters.base import (
+    AuthError,
+    ConflictError,
+    Connection,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    TransientError,
+    ValidationError,
+    page_fields_for,
+)
 from adapters.crm.bullhorn import SESSION_MINUTES, BullhornAdapter, UntrustedAddress, sign_in
 from adapters.models import CallLogRef, Contact, LogEntry, LogUpdate
 from adapters.testing import ContractHarness, CrmAdapterContract, inbound_call, outbound_call, sample_body
@@ -574,3 +584,214 @@ def test_another_users_note_at_the_same_millisecond_is_not_found(bullhorn: Bullh
     colleague = bullhorn.fake.add_colleague("Sam Other", "sam.other")
     bullhorn.fake.notes()[int(ref.log_id)]["commentingPerson"] = colleague
     assert bullhorn.adapter.find_call_log(call) is None
+
+
+# --- rate limits, errors and slow answers -----------------------------------------------------------
+
+
+def test_429_without_retry_after_pauses_the_documented_second_then_goes_on(bullhorn: BullhornHarness) -> None:
+    contact = _contact(bullhorn)
+    bullhorn.fake.inject_failure(429)
+    with pytest.raises(RateLimited) as caught:
+        bullhorn.adapter.find_contact(E164)
+    assert caught.value.retry_after == 1.0  # _errors.md: "Wait 1 second then retry request."
+    assert "Wait 1 second" in (caught.value.vendor_message or "")
+    before = bullhorn.fake.now
+    assert [c.id for c in bullhorn.adapter.find_contact(E164)] == [contact.id]
+    assert (bullhorn.fake.now - before).total_seconds() == pytest.approx(1.0), "waited out on the fake clock"
+
+
+def test_a_longer_retry_after_is_honoured_without_sending_anything(bullhorn: BullhornHarness) -> None:
+    contact = _contact(bullhorn)
+    bullhorn.fake.inject_failure(429, retry_after=30)
+    with pytest.raises(RateLimited):
+        bullhorn.adapter.find_contact(E164)
+    sent = len(bullhorn.fake.requests)
+    with pytest.raises(RateLimited) as caught:
+        bullhorn.adapter.find_contact(E164)
+    assert caught.value.retry_after == pytest.approx(30)
+    assert len(bullhorn.fake.requests) == sent, "nothing may be sent while Bullhorn asked to pause"
+    bullhorn.fake.advance(31)
+    assert [c.id for c in bullhorn.adapter.find_contact(E164)] == [contact.id]
+
+
+def test_the_fakes_own_rate_limit_answers_bullhorns_429() -> None:
+    h = BullhornHarness(BullhornFake(requests_per_minute=2))
+    try:
+        h.adapter.verify()  # settings + CorporateUser: the two of this minute
+        with pytest.raises(RateLimited) as caught:
+            h.adapter.find_contact(E164)
+        assert caught.value.status == 429
+    finally:
+        h.close()
+
+
+def test_a_validation_error_keeps_bullhorns_words_and_names_the_field(bullhorn: BullhornHarness) -> None:
+    contact = _contact(bullhorn)
+    bullhorn.fake.inject_failure(400, body={
+        "errorMessage": "error persisting an entity of type: Note",
+        "errorMessageKey": "errors.cannotPersistEntity",
+        "errorCode": 400,
+        "errors": [{"propertyName": "comments", "severity": "ERROR", "type": "INVALID_FIELD",
+                    "detailMessage": "value too long"}],
+    })
+    with pytest.raises(ValidationError) as caught:
+        bullhorn.adapter.create_call_log(inbound_call(E164), contact, _entry())
+    assert caught.value.field == "comments"
+    assert caught.value.vendor_message == "error persisting an entity of type: Note (value too long)"
+
+
+def test_permission_refused_says_what_to_ask_for(bullhorn: BullhornHarness) -> None:
+    contact = _contact(bullhorn)
+    bullhorn.fake.inject_failure(403)
+    with pytest.raises(PermissionDenied, match="Ask your Bullhorn administrator"):
+        bullhorn.adapter.create_call_log(inbound_call(E164), contact, _entry())
+
+
+def test_a_slow_answer_within_the_timeout_arrives_and_a_slower_one_is_transient() -> None:
+    fake = BullhornFake()
+    with httpx.Client(transport=httpx.MockTransport(fake.handler), timeout=5) as http:
+        h = BullhornHarness(fake, client=http)
+        fake.delay_next(4)
+        assert h.adapter.verify().startswith("Alex Agent")
+        fake.delay_next(6)
+        with pytest.raises(TransientError, match="did not answer in time"):
+            h.adapter.find_contact(E164)
+
+
+def test_a_timeout_on_a_real_socket_is_transient_and_the_next_request_works() -> None:
+    fake = BullhornFake()
+    with LoopbackServer(fake.handler) as server, httpx.Client(timeout=0.3) as http:
+        fake.serve_at(server.base_url)
+        h = BullhornHarness(fake, client=http, base_url=server.base_url)
+        h.adapter.verify()
+        fake.inject_failure("timeout")
+        with pytest.raises(TransientError, match="did not answer in time"):
+            h.adapter.find_contact(E164)
+        assert h.adapter.find_contact(E164) == []
+
+
+def test_a_signed_out_adapter_asks_to_sign_in() -> None:
+    adapter = BullhornAdapter(Connection(settings={"username": USERNAME, "client_id": CLIENT_ID}),
+                              client=httpx.Client())
+    with pytest.raises(AuthError, match="Sign in to Bullhorn in Settings"):
+        adapter.find_contact(E164)
+
+
+def test_an_address_override_off_loopback_is_refused_before_anything_is_sent(bullhorn: BullhornHarness) -> None:
+    tokens = bullhorn.adapter._tokens.tokens
+    assert tokens is not None
+    adapter = _adapter(bullhorn.fake, tokens.to_secrets(), bullhorn.client, api_base_url="http://bullhorn.example")
+    bullhorn.fake.requests.clear()
+    with pytest.raises(AuthError, match="api_base_url / LOGDESK_BULLHORN_URL"):
+        adapter.verify()
+    assert bullhorn.fake.requests == []
+
+
+def test_the_environment_variable_points_sign_in_and_the_api_at_a_fake_on_loopback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake = BullhornFake()
+    with LoopbackServer(fake.handler) as server, httpx.Client(timeout=5) as http:
+        fake.serve_at(server.base_url)
+        monkeypatch.setenv("LOGDESK_BULLHORN_URL", server.base_url)
+        secrets = sign_in(SETTINGS, http, open_url=play_browser(http), port=0, timeout=10)
+        adapter = BullhornAdapter(
+            Connection(settings={"username": USERNAME, "client_id": CLIENT_ID},
+                       secrets={"client_secret": CLIENT_SECRET, **secrets})
+        )
+        try:
+            assert adapter.verify() == "Alex Agent (alex.agent) at Acme Staffing"
+        finally:
+            adapter.close()
+    assert fake.requests[0].url.path == "/rest-services/loginInfo"
+
+
+# --- the fake refuses what Bullhorn refuses -------------------------------------------------------------
+
+
+def _api(h: BullhornHarness, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    token, rest_url = h.adapter._session()
+    headers = {"BhRestToken": token, **kwargs.pop("headers", {})}
+    return h.client.request(method, rest_url + path, headers=headers, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"comments": "x", "personReference": {"id": 1001}, "subject": "x"}, 400, "Invalid field 'subject'"),
+        ({"comments": "x", "personReference": {"id": 1001, "personSubtype": "Candidate"}}, 400, "one field, id"),
+        ({"comments": "x", "personReference": {"id": 424242}}, 400, "cannot find Person"),
+        ({"personReference": {"id": 1001}}, 400, "Missing required field 'comments'"),
+        ({"comments": "x", "personReference": {"id": 1001}, "minutesSpent": 1.5}, 400, "whole number"),
+        ({"comments": "x", "personReference": {"id": 1001}, "dateAdded": "2026-09-30T14:00:00Z"}, 400,
+         "UNIX milliseconds"),
+        ({"comments": "x", "personReference": {"id": 1001}, "externalID": "x" * 101}, 400, "longer than 100"),
+        ({"comments": "x", "personReference": {"id": 1001}, "candidates": [{"id": 1001}]}, 400, "to-many"),
+        ({"comments": "x", "personReference": {"id": 1001}, "dateLastModified": 1}, 400, "read-only"),
+    ],
+)
+def test_the_fake_refuses_a_note_bullhorn_would_refuse(
+    bullhorn: BullhornHarness, body: dict[str, Any], status: int, words: str
+) -> None:
+    answer = _api(bullhorn, "PUT", "entity/Note", json=body)
+    assert answer.status_code == status
+    assert words in answer.json()["errorMessage"] + json.dumps(answer.json().get("errors", []))
+    assert bullhorn.fake.notes() == {}
+
+
+def test_the_fake_refuses_requests_bullhorn_would_refuse(bullhorn: BullhornHarness) -> None:
+    # [authz] no BhRestToken → 412; a wrong one → 401
+    _, rest_url = bullhorn.adapter._session()
+    assert bullhorn.client.get(rest_url + "ping").status_code == 412
+    assert bullhorn.client.get(rest_url + "ping", headers={"BhRestToken": "nope"}).status_code == 401
+    # [get] fields=* is blocked; [entity] a field that does not exist → 404; no fields → 400
+    assert _api(bullhorn, "GET", "entity/CorporateUser/1001", params={"fields": "*"}).status_code == 400
+    assert _api(bullhorn, "GET", "entity/CorporateUser/1001", params={"fields": "id,shoeSize"}).status_code == 404
+    assert _api(bullhorn, "GET", "entity/CorporateUser/1001").status_code == 400
+    # an undeclared query parameter (here a Zoho-style one) is refused
+    answer = _api(bullhorn, "GET", "entity/CorporateUser/1001", params={"fields": "id", "per_page": "5"})
+    assert (answer.status_code, answer.json()["errorMessage"]) == (400, "Unknown parameter: per_page")
+    # [search] a query outside the understood subset, and a body key besides "query"
+    answer = _api(bullhorn, "POST", "search/Candidate", params={"fields": "id"}, json={"query": "phone:+1 415"})
+    assert answer.status_code == 400 and "Cannot parse" in answer.json()["errorMessage"]
+    answer = _api(bullhorn, "POST", "search/Candidate", params={"fields": "id"}, json={"query": "id:1", "count": 5})
+    assert answer.status_code == 400
+    # [query] a where clause outside the subset, or naming a property that does not exist
+    assert _api(bullhorn, "GET", "query/Note", params={"where": "id LIKE 1", "fields": "id"}).status_code == 400
+    assert _api(bullhorn, "GET", "query/Note", params={"where": "shoe.id=1", "fields": "id"}).status_code == 400
+    # [ping] answers the session's end
+    assert isinstance(_api(bullhorn, "GET", "ping").json()["sessionExpires"], int)
+
+
+def test_the_fake_reads_token_parameters_from_the_query_string_only() -> None:
+    fake = BullhornFake()
+    tokens = fake.issue_tokens()
+    with httpx.Client(transport=httpx.MockTransport(fake.handler)) as http:
+        form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+                "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
+        assert http.post(f"{fake.oauth_url}/token", data=form).status_code == 401  # no client in the query
+        answer = http.post(f"{fake.oauth_url}/token", params=form)
+        assert answer.status_code == 200 and answer.json()["refresh_token"] != tokens["refresh_token"]
+        # docs/oauth: a refresh token is spent by its first use
+        again = http.post(f"{fake.oauth_url}/token", params=form)
+        assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
+
+
+def test_the_fake_serves_demo_data_on_the_port_asked_for() -> None:
+    import subprocess
+    import sys
+
+    with subprocess.Popen(
+        [sys.executable, "-u", "-m", "tests.fakes.bullhorn", "--port", "0"], stdout=subprocess.PIPE, text=True
+    ) as process:
+        try:
+            assert process.stdout is not None
+            first = process.stdout.readline()
+            base_url = first.rsplit(" ", 1)[1].strip()
+            assert first.startswith("fake Bullhorn listening on http://127.0.0.1:")
+            with httpx.Client(timeout=5) as http:
+                info = http.get(f"{base_url}/rest-services/loginInfo", params={"username": USERNAME}).json()
+            assert info["oauthUrl"] == f"{base_url}/oauth" and info["restUrl"] == f"{base_url}/rest-services"
+        finally:
+            process.terminate()
