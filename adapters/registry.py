@@ -46,6 +46,7 @@ BUILTIN_ADAPTERS: dict[str, str] = {
     "salesforce": "adapters.crm.salesforce:SalesforceAdapter",
     "sheets": "adapters.crm.sheets:SheetsAdapter",
     "insightly": "adapters.crm.insightly:InsightlyAdapter",
+    "bullhorn": "adapters.crm.bullhorn:BullhornAdapter",
 }
 
 
