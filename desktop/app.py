@@ -533,10 +533,16 @@ def _developer_registry(crm_id: str) -> Registry:
 
 
 def _saved_adapter(crm_id: str, secrets: SecretStore, settings: AppSettings) -> CrmAdapter:
-    """The adapter ``crm_id`` connected as saved in Settings → CRM."""
+    """The adapter ``crm_id`` connected as saved in Settings → CRM; a pair it renews (a rotated
+    refresh token, a Bullhorn REST session) is saved back as the production context does."""
     registry = _developer_registry(crm_id)
     connection = _saved_connection(crm_id, registry.get(crm_id).manifest, secrets, settings)
-    return registry.create(crm_id, connection)
+
+    def save_secrets(new: Any) -> None:
+        for key, value in dict(new).items():
+            secrets.set(f"{crm_id}:{key}", value)
+
+    return registry.create(crm_id, connection, save_secrets=save_secrets)
 
 
 def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None = None) -> int:

@@ -795,3 +795,49 @@ def test_the_fake_serves_demo_data_on_the_port_asked_for() -> None:
             assert info["oauthUrl"] == f"{base_url}/oauth" and info["restUrl"] == f"{base_url}/rest-services"
         finally:
             process.terminate()
+
+
+# --- the sandbox logging into the fake ------------------------------------------------------------------
+
+
+def test_the_sandbox_logs_into_the_fake_bullhorn_signed_in_through_settings(
+    tmp_path: Any, secret_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from adapters.ringcentral.sandbox import ManualClock, SandboxAccount, preset
+    from desktop.app import SANDBOX_CRM_ENV, sandbox_context
+    from desktop.settings import AppSettings
+
+    # Given the fake Bullhorn on loopback, and Bullhorn connected in Settings → CRM against it
+    fake = BullhornFake()
+    contact = fake.add_contact("Ana Diaz", "(415) 555-0123")
+    scenario = preset("happy", demo=True)
+    scenario = replace(scenario, history=0, delays=replace(scenario.delays, call_interval=None))
+    with LoopbackServer(fake.handler) as server, httpx.Client(timeout=5) as http:
+        fake.serve_at(server.base_url)
+        monkeypatch.setenv("LOGDESK_BULLHORN_URL", server.base_url)
+        settings = AppSettings()
+        settings.crm.settings["bullhorn"] = {"username": USERNAME, "client_id": CLIENT_ID}
+        secret_store.set("bullhorn:client_secret", CLIENT_SECRET)
+        for key, value in sign_in(SETTINGS, http, open_url=play_browser(http), port=0, timeout=10).items():
+            secret_store.set(f"bullhorn:{key}", value)
+        signed_in = secret_store.get("bullhorn:tokens")
+        for grant in fake.grants:  # the 10-minute access token has ended by the time the sandbox starts
+            grant.access.clear()
+        # When the sandbox starts with LOGDESK_SANDBOX_CRM=bullhorn
+        monkeypatch.setenv(SANDBOX_CRM_ENV, "bullhorn")
+        for run in (1, 2):
+            account = SandboxAccount(clock=ManualClock(), scenario=scenario, seed=7)
+            ctx = sandbox_context(tmp_path, secret_store, settings, account=account)
+            try:
+                # Then its calls log into the fake, as the saved connection says
+                assert isinstance(ctx.adapter, BullhornAdapter)
+                assert ctx.adapter.verify() == "Alex Agent (alex.agent) at Acme Staffing"
+                assert [c.id for c in ctx.adapter.find_contact(E164)] == [str(contact)]
+            finally:
+                ctx.close()
+            # and the renewed pair and session went back to the keyring: the next start reuses them
+            assert secret_store.get("bullhorn:tokens") != signed_in, f"run {run}"
+    assert [r.url.path for r in fake.requests].count("/oauth/token") == 2, "one exchange, one refresh"
+    assert (tmp_path / "engine-bullhorn.sqlite3").exists()
