@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 from zoneinfo import available_timezones
 
@@ -618,9 +618,20 @@ class SettingsDialog(QDialog):
         adapter_class = self._adapter_classes[adapter_id]
         self.test_button.setEnabled(False)
         self.test_result.setText("Testing…")
+        pending = self._pending_crm_secrets.get(adapter_id)
+        store = self._secrets
+
+        def keep(new: Mapping[str, str]) -> None:
+            # A pair the test renewed (Bullhorn's refresh tokens are single-use) goes where the
+            # pair came from: the sign-in not saved yet, or the keyring.
+            if pending is not None:
+                pending.update(new)
+                return
+            for key, value in dict(new).items():
+                store.set(secret_key(adapter_id, key), value)
 
         def test() -> str:
-            adapter = adapter_class(Connection(settings=plain, secrets=secrets))
+            adapter = adapter_class(Connection(settings=plain, secrets=secrets), save_secrets=keep)
             try:
                 return str(adapter.verify())
             finally:
