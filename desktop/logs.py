@@ -18,6 +18,8 @@ _PATTERNS = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"),
     re.compile(r"(?i)((?:access_token|refresh_token|id_token|code|code_verifier|client_secret|api_token|token)=)[^&\s\"']+"),
     re.compile(r"(?i)(\"(?:access_token|refresh_token|id_token|client_secret|api_token|code_verifier)\"\s*:\s*\")[^\"]+"),
+    # Bullhorn's REST session key, as a header, a JSON value or a query parameter
+    re.compile(r"(?i)(\"?\b(?:BhRestToken|bh_rest_token)\"?\s*[:=]\s*\"?)[^\s\"&,}]+"),
 ]
 
 

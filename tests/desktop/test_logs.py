@@ -50,3 +50,16 @@ def test_every_secret_the_store_holds_is_redacted_even_in_args_and_tracebacks(lo
     text = path.read_text()
     assert "0123456789abcdef0123" not in text
     assert text.count(REDACTED) >= 3
+
+
+def test_bullhorns_session_key_is_redacted_as_a_header_a_json_value_and_a_query_parameter(logfile) -> None:
+    _, path = logfile
+    logging.getLogger("adapters.crm.bullhorn").info(
+        'headers BhRestToken: 1a2b3c4d-aaaa-bbbb-cccc-0123456789ab; body {"BhRestToken": "5e6f7a8b-1111", '
+        '"restUrl": "https://rest42.bullhornstaffing.com/rest-services/e999/"}; '
+        '{"bh_rest_token":"9c9c9c9c"}; https://rest42.bullhornstaffing.com/rest-services/e999/ping?BhRestToken=77aa88bb'
+    )
+    text = path.read_text()
+    for secret in ("1a2b3c4d-aaaa-bbbb-cccc-0123456789ab", "5e6f7a8b-1111", "9c9c9c9c", "77aa88bb"):
+        assert secret not in text
+    assert "rest42.bullhornstaffing.com" in text
