@@ -386,8 +386,8 @@ def _token_call(
             http, "POST", f"{oauth_url}/token", override=override, params=dict(params),
             headers={"Accept": "application/json"},
         )
-    except (RateLimited, TransientError, UntrustedAddress):
-        raise
+    except (RateLimited, TransientError, UntrustedAddress, NotFound):
+        raise  # NotFound: no token endpoint there (a data centre that moved); the caller asks loginInfo
     except AdapterError as exc:
         code = (exc.vendor_message or "").split(":", 1)[0].strip()
         kw: dict[str, Any] = {"vendor_message": exc.vendor_message, "status": exc.status}
@@ -448,19 +448,21 @@ def sign_in(
         open_url(f"{oauth_url}/authorize?{query}")
         code = receiver.wait(timeout)
         redirect_uri = receiver.redirect_uri
-    tokens = _token_call(
-        http,
-        oauth_url,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "redirect_uri": redirect_uri,
-        },
-        override=override,
-        now=clock(),
-    )
+    exchange = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "redirect_uri": redirect_uri,
+    }
+    try:
+        tokens = _token_call(http, oauth_url, exchange, override=override, now=clock())
+    except NotFound as exc:
+        raise AuthError(
+            f"{NAME} has no token endpoint where loginInfo pointed; try signing in again.",
+            vendor_message=exc.vendor_message,
+            status=exc.status,
+        ) from None
     if not tokens.refresh_token:
         raise AuthError(
             f"{NAME} granted no refresh token, so the sign-in would end within minutes. Ask Bullhorn Support to "
@@ -663,25 +665,50 @@ class BullhornAdapter:
         _require_trusted(login_url, self._override, what="the REST login")
         return oauth_url, login_url
 
+    def _moved(self, exc: AdapterError, oauth_url: str, login_url: str) -> tuple[str, str] | None:
+        """After a failure at a stored address: the data centre loginInfo names now, if it differs.
+
+        Bullhorn moves accounts between data centres (App Connect migrated its APAC users' stored
+        hosts in 2026); a host that no longer serves the account answers 404 or not at all, and
+        loginInfo is how the right one is found (_intro.md).
+        """
+        if not isinstance(exc, NotFound | TransientError) or isinstance(exc, MalformedResponse):
+            return None
+        moved = discover(self._settings, self._oauth.http, self._override)
+        return moved if moved != (oauth_url, login_url) else None
+
     def _refresh_grant(self, current: oauth.TokenSet) -> oauth.TokenSet:
         """docs/oauth: the last refresh token buys a new pair (and is spent doing so)."""
         if not current.refresh_token:
             raise AuthError(f"The {NAME} sign-in cannot be renewed (no refresh token). Reconnect {NAME} in Settings.")
         client_id, client_secret = _credentials(self._settings)
-        oauth_url, _ = self._urls(current)
-        return _token_call(
-            self._oauth.http,
-            oauth_url,
-            {
-                "grant_type": "refresh_token",
-                "refresh_token": current.refresh_token,
-                "client_id": client_id,
-                "client_secret": client_secret,
-            },
-            override=self._override,
-            now=self._clock(),
-            previous=current,
-        )
+        oauth_url, login_url = self._urls(current)
+        params = {
+            "grant_type": "refresh_token",
+            "refresh_token": current.refresh_token,
+            "client_id": client_id,
+            "client_secret": client_secret,
+        }
+        try:
+            return _token_call(
+                self._oauth.http, oauth_url, params, override=self._override, now=self._clock(), previous=current
+            )
+        except (NotFound, TransientError) as exc:
+            moved = self._moved(exc, oauth_url, login_url)
+            if moved is None:
+                if isinstance(exc, NotFound):
+                    raise AuthError(
+                        f"{NAME} has no sign-in service at the stored address. Reconnect {NAME} in Settings.",
+                        vendor_message=exc.vendor_message,
+                        status=exc.status,
+                    ) from None
+                raise
+            # The new pair carries the new addresses (its extras come from ``previous``).
+            extra = {**current.extra, "oauth_url": moved[0], "login_url": moved[1]}
+            return _token_call(
+                self._oauth.http, moved[0], params, override=self._override, now=self._clock(),
+                previous=current.model_copy(update={"extra": extra}),
+            )
 
     def _session(self) -> tuple[str, str]:
         """``(BhRestToken, restUrl)``, logging in again when the session is about to end."""
@@ -707,11 +734,13 @@ class BullhornAdapter:
         current = self._tokens.tokens
         if current is None:
             raise AuthError(f"Not signed in to {NAME}. Sign in to {NAME} in Settings → CRM.")
-        _, login_url = self._urls(current)
+        oauth_url, login_url = self._urls(current)
         access = self._tokens.refresh_after_rejection(current.access_token) if refresh_first else (
             self._tokens.access_token()
         )
-        for attempt in (1, 2):
+        refreshed = False
+        moved_to: dict[str, str] = {}
+        for _ in range(3):
             try:
                 response = _call(
                     self._oauth.http,
@@ -722,12 +751,13 @@ class BullhornAdapter:
                     headers={"Accept": "application/json"},
                 )
                 break
+            except UntrustedAddress:
+                raise
             except (ValidationError, AuthError) as exc:
-                if isinstance(exc, UntrustedAddress):
-                    raise
                 # "Invalid or expired OAuth access token." (_login.md), HTTP 400 (sdk-rest #216): the
                 # 10-minute token ended early; one refresh, one more login.
-                if attempt == 1 and "oauth access token" in (exc.vendor_message or "").lower():
+                if not refreshed and "oauth access token" in (exc.vendor_message or "").lower():
+                    refreshed = True
                     access = self._tokens.refresh_after_rejection(access)
                     continue
                 raise AuthError(
@@ -735,6 +765,14 @@ class BullhornAdapter:
                     vendor_message=exc.vendor_message,
                     status=exc.status,
                 ) from None
+            except (NotFound, TransientError) as exc:
+                moved = None if moved_to else self._moved(exc, oauth_url, login_url)
+                if moved is None:
+                    raise
+                oauth_url, login_url = moved
+                moved_to = {"oauth_url": oauth_url, "login_url": login_url}
+        else:
+            raise AuthError(f"{NAME} refused to open a session for this sign-in. Reconnect {NAME} in Settings.")
         raw_login = json_body(response, crm=NAME)
         if not isinstance(raw_login, dict):
             raise MalformedResponse(f"{NAME} answered the login with something that is not an object.")
@@ -750,7 +788,7 @@ class BullhornAdapter:
             "rest_url": rest_url,
             "session_expires_at": f"{self._clock() + SESSION_MINUTES * 60:.0f}",
         }
-        renewed = fresh.model_copy(update={"extra": {**fresh.extra, **session}})
+        renewed = fresh.model_copy(update={"extra": {**fresh.extra, **moved_to, **session}})
         self._tokens.replace(renewed)
         if self._save is not None:
             try:

@@ -268,6 +268,38 @@ def test_a_stale_data_centre_answers_307_and_the_login_follows_it_to_the_right_o
                       ("rest-east.bullhornstaffing.com", "/rest-services/login")]
 
 
+def _stored_hosts(h: BullhornHarness, *, oauth_url: str, login_url: str) -> None:
+    tokens = h.adapter._tokens.tokens
+    assert tokens is not None
+    extra = {**tokens.extra, "oauth_url": oauth_url, "login_url": login_url}
+    h.adapter._tokens.replace(tokens.model_copy(update={"extra": extra}))
+
+
+def test_hosts_that_no_longer_serve_the_account_are_found_again_through_login_info(bullhorn: BullhornHarness) -> None:
+    # Given stored addresses of a data centre the account has left (they answer 404)
+    gone = ("https://auth-gone.bullhornstaffing.com/oauth", "https://rest-gone.bullhornstaffing.com/rest-services")
+    _stored_hosts(bullhorn, oauth_url=gone[0], login_url=gone[1])
+    # When the adapter opens its session, and later renews the pair
+    assert bullhorn.adapter.verify().startswith("Alex Agent")
+    # Then loginInfo named the new hosts, which were used and kept with the session
+    paths = [(r.url.host, r.url.path) for r in bullhorn.fake.requests][:3]
+    assert paths == [("rest-gone.bullhornstaffing.com", "/rest-services/login"),
+                     ("rest.bullhornstaffing.com", "/rest-services/loginInfo"),
+                     ("rest-east.bullhornstaffing.com", "/rest-services/login")]
+    kept = oauth.TokenSet.from_secrets(bullhorn.saved[-1])
+    assert kept is not None and kept.extra["login_url"] == bullhorn.fake.login_url
+    assert kept.extra["oauth_url"] == bullhorn.fake.oauth_url
+    # And a refresh at a token endpoint that moved is found the same way
+    _stored_hosts(bullhorn, oauth_url=gone[0], login_url=bullhorn.fake.login_url)
+    bullhorn.fake.expire_sessions()
+    bullhorn.fake.requests.clear()
+    assert bullhorn.adapter.find_contact(E164) == []
+    hosts = [r.url.host for r in bullhorn.fake.requests if r.url.path.endswith(("/token", "/loginInfo"))]
+    assert hosts == ["auth-gone.bullhornstaffing.com", "rest.bullhornstaffing.com", "auth-east.bullhornstaffing.com"]
+    renewed = bullhorn.adapter._tokens.tokens
+    assert renewed is not None and renewed.extra["oauth_url"] == bullhorn.fake.oauth_url
+
+
 def test_a_redirect_to_a_host_that_is_not_bullhorns_is_not_followed() -> None:
     fake = BullhornFake()
     sent_elsewhere: list[httpx.Request] = []
