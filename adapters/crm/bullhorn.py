@@ -13,7 +13,8 @@ Connecting, as Bullhorn intends for an application (:func:`sign_in`):
 1. **Data centre**: ``GET https://rest.bullhornstaffing.com/rest-services/loginInfo?username=``
    names the user's ``oauthUrl`` and ``restUrl`` (_intro.md; the SDK reads exactly these two). A
    request to the wrong data centre answers 307 to the right one, which is followed once, and only
-   to a Bullhorn host.
+   to a Bullhorn host. The two addresses are kept with the token pair; when a stored one no longer
+   serves the account (404, or no answer), loginInfo is asked again and its answer kept.
 2. **Authorization code** in the system browser: ``{oauthUrl}/authorize`` with ``client_id``,
    ``response_type=code``, ``redirect_uri`` (a loopback URI registered with the key) and ``state``.
    Bullhorn documents no PKCE and no public client: the token call always carries the key's
