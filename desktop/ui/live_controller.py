@@ -12,6 +12,7 @@ opens the matched contact in the CRM on ring or on answer (a setting).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -108,7 +109,7 @@ class LiveController(QObject):
     def on_live_changed(self, change: LiveChange) -> None:
         row = change.row
         self._rows[row.call_id] = row
-        self.main.upsert_items([CallItem.from_row(row)])
+        self.main.upsert_items([self._item(row)])
         if change.rang:
             self._look_up_contacts(row)
             shown = self._rows.get(self._shown) if self._shown else None
@@ -126,6 +127,14 @@ class LiveController(QObject):
             self._render()
         if change.ended:
             self._on_ended(row)
+
+    def _item(self, row: CallRow) -> CallItem:
+        """The table's item for a live row, named after the contact matched at ring time."""
+        item = CallItem.from_row(row)
+        matches = self._contacts.get(row.call_id)
+        if matches and len(matches) == 1 and not row.contact_name:
+            item = replace(item, contact_name=matches[0].name, has_crm_contact=True, search_key="")
+        return item
 
     def _is_live(self, call_id: str) -> bool:
         row = self._rows.get(call_id)

@@ -48,6 +48,7 @@ def test_a_ringing_call_shows_the_strip_with_the_matched_contact(  # type: ignor
     qtbot.waitUntil(lambda: main.model.item(script.tsid).contact_name == "Alice Moreno")
     _feed(main, app_context, script, "Answered", 4)
     assert strip.state_label.text().startswith("On call")
+    assert main.model.item(script.tsid).contact_name == "Alice Moreno"  # later events keep the name
     _feed(main, app_context, script, "Hold", 30)
     assert strip.state_label.text().startswith("On hold")
 

@@ -38,8 +38,23 @@ def test_main_window_and_dialogs_render_to_png(qtbot, main, busy_day, app_contex
     assert isinstance(app, QApplication)
     app.setStyleSheet(app_stylesheet())
     window = main.window
-    window.resize(1180, 500)
+    window.resize(1180, 660)
     shots: list[Path] = []
+    # And a call in progress: the strip with the caller, the timer and the agent's notes so far
+    from datetime import timedelta
+
+    from tests.live_events import LiveScript
+
+    live = LiveScript(extension_id=app_context.engine.config.extension_id, tsid="s-shot0001z0000",
+                      session_id="5550100001", caller="+13035550164")
+    now = app_context.clock()
+    for code, ago in (("Setup", 108), ("Answered", 102)):
+        recording = [{"id": "7001", "active": True}] if code == "Answered" else None
+        change = app_context.engine.live_event(live.event(code, now - timedelta(seconds=ago), recordings=recording))
+        assert change is not None
+        main.live.on_live_changed(change)
+    window.live_strip.note.setPlainText("Wants to move the Thursday delivery to Friday; check the $1 fee waiver.")
+    window.set_push_status("● Live call events", live=True)
     # Then the main window shows logged, pending and unlogged calls
     states = {item.status for item in window.model.items()}
     assert {LogStatus.LOGGED, LogStatus.UNLOGGED} <= states
