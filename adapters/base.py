@@ -23,6 +23,8 @@ from pydantic import BaseModel, Field
 from adapters.models import Call, CallLogRef, Contact, FieldValue, LogEntry, LogUpdate, Option, StoredCallLog
 
 LogFormat = Literal["text/plain", "text/html", "text/markdown"]
+#: A call artifact that a CRM may keep in a field of its own (see ``Capabilities.artifact_fields``).
+ArtifactField = Literal["duration", "recording"]
 
 
 # --- errors -------------------------------------------------------------------------------------
@@ -175,6 +177,15 @@ class Capabilities(BaseModel):
     create_contact: bool = False
     #: Writes carry a version precondition (ETag, If-Unmodified-Since, version counter).
     versioned_writes: bool = False
+    #: ``update_call_log`` with ``expected_version`` reads the record itself right before it
+    #: writes (the CRM has no precondition: the version is checked by reading), so such an update
+    #: costs a read as well as the write.
+    update_reads_first: bool = False
+    #: The log's own fields, beside the note, that hold the call's final duration and its
+    #: recording link. An ``update_call_log`` that sets only these, without ``expected_version``,
+    #: writes them without reading the record first; the engine sends them that way while the
+    #: note waits for more of the call's artifacts (see ``desktop/engine/lifecycle.py``).
+    artifact_fields: tuple[ArtifactField, ...] = ()
 
 
 class UrlTemplates(BaseModel):

@@ -265,7 +265,7 @@ class HubSpotAdapter:
             ),
         ],
         limits=FieldLimits(body=BODY_LIMIT, body_unit="chars"),
-        capabilities=Capabilities(find_by_session_id=True),
+        capabilities=Capabilities(find_by_session_id=True, artifact_fields=("duration", "recording")),
     )
 
     def __init__(

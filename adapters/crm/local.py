@@ -175,7 +175,11 @@ class LocalCrm:
         ],
         limits=FieldLimits(subject_chars=255, body=65_535, body_unit="chars"),
         capabilities=Capabilities(
-            extension_logging=True, find_by_session_id=True, create_contact=True, versioned_writes=True
+            extension_logging=True,
+            find_by_session_id=True,
+            create_contact=True,
+            versioned_writes=True,
+            artifact_fields=("duration", "recording"),
         ),
     )
 

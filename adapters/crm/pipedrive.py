@@ -229,7 +229,7 @@ class PipedriveAdapter:
             ),
         ],
         limits=FieldLimits(body=NOTE_LIMIT, body_unit="chars"),
-        capabilities=Capabilities(find_by_session_id=True),
+        capabilities=Capabilities(find_by_session_id=True, artifact_fields=("duration",)),
         urls=UrlTemplates(
             open_log="https://{company_domain}.pipedrive.com/activities/{log_id}",
             open_contact="https://{company_domain}.pipedrive.com/person/{contact_id}",

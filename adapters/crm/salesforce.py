@@ -214,7 +214,9 @@ MANIFEST = Manifest(
         ),
     ],
     limits=FieldLimits(subject_chars=SUBJECT_LIMIT, body=BODY_LIMIT, body_unit="chars"),
-    capabilities=Capabilities(extension_logging=True, find_by_session_id=True, versioned_writes=True),
+    capabilities=Capabilities(
+        extension_logging=True, find_by_session_id=True, versioned_writes=True, artifact_fields=("duration",)
+    ),
     urls=UrlTemplates(open_log="https://{login_host}/{log_id}", open_contact="https://{login_host}/{contact_id}"),
 )
 

@@ -188,7 +188,12 @@ MANIFEST = Manifest(
         ),
     ],
     limits=FieldLimits(subject_chars=255, body=32000, body_unit="chars"),
-    capabilities=Capabilities(find_by_session_id=True, versioned_writes=True),
+    capabilities=Capabilities(
+        find_by_session_id=True,
+        versioned_writes=True,
+        update_reads_first=True,
+        artifact_fields=("duration", "recording"),
+    ),
     urls=UrlTemplates(open_log="https://crm.zoho.com/crm/tab/Calls/{log_id}"),
 )
 

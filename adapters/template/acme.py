@@ -188,7 +188,12 @@ class AcmeAdapter:
             ),
         ],
         limits=FieldLimits(subject_chars=200, body=10_000, body_unit="chars"),
-        capabilities=Capabilities(extension_logging=True, find_by_session_id=True, versioned_writes=True),
+        capabilities=Capabilities(
+            extension_logging=True,
+            find_by_session_id=True,
+            versioned_writes=True,
+            artifact_fields=("duration", "recording"),
+        ),
         urls=UrlTemplates(
             open_log="https://app.acme-crm.example/activities/{log_id}",
             open_contact="https://app.acme-crm.example/contacts/{contact_id}",
