@@ -7,7 +7,13 @@ transcript), and executes the outbox's intents against the CRM:
 - **create**: compose a note with placeholders for what is not known yet; after a crash, a create
   that may have been sent is first looked up with ``find_call_log``;
 - **complete**: read the CRM record, substitute everything that became ready (one read, one write),
-  with the CRM's version precondition where it has one; on a conflict, read again and re-apply;
+  with the CRM's version precondition where it has one; on a conflict, read again and re-apply.
+  Arrivals close together go in one update: a final duration waits up to :data:`SETTLE` for a
+  recording on its way. Where writing the note costs a read too (no version precondition, or one
+  checked by reading), the note waits while more artifacts are expected (at most
+  :data:`NOTE_WAIT`): the CRM's own duration and recording fields are written at once, without a
+  read (they never hold the agent's words), and the note is read and written once with
+  everything;
 - **edit**: the agent's change to the note section, subject and dispositions only;
 - **auto**: auto-log's contact match, turned into a create when exactly one contact matches.
 
@@ -53,6 +59,7 @@ from desktop.engine.scheduler import PollPlan
 from desktop.engine.store import (
     Artifact,
     Intent,
+    Link,
     LinkState,
     OutboxItem,
     Store,
@@ -74,6 +81,17 @@ NOT_AVAILABLE = {
 
 #: How many times a read → apply → write is repeated when the CRM reports a conflict.
 CONFLICT_ATTEMPTS = 4
+
+#: How long a final duration waits for a recording that is on its way, so that both reach the CRM
+#: in one update. RingCentral attaches a recording to the call-log record, which appears 15–30 s
+#: after the hang-up; the engine reads the call log 30 s after each call with push events on (then
+#: 60 s later while a recording is awaited), and every 30 s when polling.
+SETTLE = timedelta(minutes=2)
+
+#: Where writing the note costs a read too, how long the note may wait for the call's remaining
+#: artifacts (usually the AI note and transcript) while the CRM's own fields already hold the
+#: final duration and recording. Then the note is read and written with what is there.
+NOTE_WAIT = timedelta(hours=1)
 
 #: Results of calls that never connected: no recording is expected for them.
 _NOT_CONNECTED = {"missed", "voicemail", "hang up", "abandoned", "no answer", "rejected", "busy", "declined"}
@@ -122,9 +140,13 @@ class LifecycleConfig:
 
 @dataclass(frozen=True)
 class Postpone:
-    """A handler's answer: not now, try again at ``until`` (no attempt counted)."""
+    """A handler's answer: not now, try again at ``until`` (no attempt counted).
+
+    ``sent``: part of the work reached the CRM first (the CRM answered).
+    """
 
     until: datetime
+    sent: bool = False
 
 
 class Lifecycle:
@@ -156,6 +178,12 @@ class Lifecycle:
     @property
     def _versioned(self) -> bool:
         return self.adapter.manifest.capabilities.versioned_writes
+
+    @property
+    def _note_costs_read(self) -> bool:
+        """Writing the note needs a read first: no version precondition, or one checked by reading."""
+        caps = self.adapter.manifest.capabilities
+        return not caps.versioned_writes or caps.update_reads_first
 
     # --- observing RingCentral records ---------------------------------------------------------
 
@@ -236,10 +264,17 @@ class Lifecycle:
         return became_ready
 
     def enqueue_complete(self, conn: sqlite3.Connection, call: Call, now: datetime) -> None:
-        """Queues one update for the call; a queued one already covers whatever else becomes ready."""
+        """Queues one update for the call; a queued one already covers whatever else becomes ready.
+
+        A queued update that is waiting (to settle, or a note held back) is due again now, so it
+        can decide with the new arrival; one backing off after a failure keeps its wait.
+        """
         conn.execute(
-            "INSERT OR IGNORE INTO outbox (account, call_id, session_id, extension_id, intent, payload, state,"
-            " next_attempt, created_at, updated_at) VALUES (?,?,?,?,?,'{}','queued',?,?,?)",
+            "INSERT INTO outbox (account, call_id, session_id, extension_id, intent, payload, state,"
+            " next_attempt, created_at, updated_at) VALUES (?,?,?,?,?,'{}','queued',?,?,?)"
+            " ON CONFLICT(call_id) WHERE intent = 'complete' AND state = 'queued'"
+            " DO UPDATE SET next_attempt = MIN(outbox.next_attempt, excluded.next_attempt),"
+            " updated_at = excluded.updated_at WHERE outbox.last_error IS NULL",
             (self.config.account, call.id, call.session_id, self.config.extension_id, Intent.COMPLETE, ts(now),
              ts(now), ts(now)),
         )
@@ -521,15 +556,79 @@ class Lifecycle:
             if needs_update:
                 self.enqueue_complete(conn, call, now)
 
-    def exec_complete(self, item: OutboxItem, now: datetime) -> None:
-        """One read and one write: substitutes every artifact that became ready since the last write."""
+    def exec_complete(self, item: OutboxItem, now: datetime) -> Postpone | None:
+        """One read and one write: substitutes every artifact that became ready since the last write.
+
+        Returns a :class:`Postpone` while the update waits: for a recording close behind the final
+        duration (:data:`SETTLE`), or, where writing the note costs a read, for the remaining
+        artifacts (:data:`NOTE_WAIT`, after the CRM's own fields were written).
+        """
         call = self.store.call(item.call_id)
         link = self.store.link(item.session_id, item.extension_id)
         if call is None or link is None or link.log_id is None or link.state != LinkState.LOGGED:
             self._finish_item(item.id, now)
-            return
+            return None
         ref = CallLogRef(adapter_id=link.adapter_id, log_id=link.log_id, contact_id=link.contact_id,
                          version=link.version)
+        arts = self.store.artifacts(call.id)
+        if not any(a.dirty for a in arts.values()):
+            self._finish_item(item.id, now)
+            return None
+        settle = _settle_until(arts, now)
+        if settle is not None:
+            return Postpone(settle)
+        if self._note_costs_read:
+            held = self._hold_note(item, ref, arts, now)
+            if held is not None:
+                return held
+        self._complete(item, call, link, ref, now)
+        return None
+
+    def _hold_note(
+        self, item: OutboxItem, ref: CallLogRef, arts: Mapping[ArtifactKind, Artifact], now: datetime
+    ) -> Postpone | None:
+        """Keeps the note for one read and one write once the call's artifacts are in.
+
+        While some are still expected (and for at most :data:`NOTE_WAIT`), only the CRM's own
+        fields for the final duration and the recording are written, without a read: they hold
+        the app's values, never the agent's words. The item remembers what it wrote there.
+        """
+        if not any(a.state is ArtifactState.PENDING for a in arts.values()):
+            return None
+        payload = dict(item.payload)
+        since = datetime.fromisoformat(payload["held_since"]) if "held_since" in payload else now
+        until = since + NOTE_WAIT
+        if now >= until:
+            return None
+        in_fields: dict[str, Any] = dict(payload.get("in_fields", {}))
+        fields = self.adapter.manifest.capabilities.artifact_fields
+        update = LogUpdate()
+        dur, rec = arts.get(ArtifactKind.DURATION), arts.get(ArtifactKind.RECORDING)
+        if (
+            "duration" in fields and dur is not None and dur.dirty and dur.state is ArtifactState.READY
+            and in_fields.get("duration") != dur.value
+        ):
+            update.duration_seconds = int(dur.value)
+        if (
+            "recording" in fields and rec is not None and rec.dirty and rec.state is ArtifactState.READY
+            and in_fields.get("recording") != rec.value
+        ):
+            update.recording_url = str(rec.value)
+        if update.model_dump(exclude_none=True):
+            result = self.adapter.update_call_log(ref, update)
+            if update.duration_seconds is not None:
+                in_fields["duration"] = dur.value if dur is not None else None
+            if update.recording_url is not None:
+                in_fields["recording"] = rec.value if rec is not None else None
+            if self._versioned:
+                # The version moved on with this write; the body is as the adapter last knew it
+                # (a version check by reading still sees an edit made before it).
+                self.store.set_link_body(item.session_id, item.extension_id, result.version, result.body, now)
+        payload.update(held_since=since.isoformat(), in_fields=in_fields)
+        self.store.set_item_payload(item.id, payload, now)
+        return Postpone(until, sent=bool(update.model_dump(exclude_none=True)))
+
+    def _complete(self, item: OutboxItem, call: Call, link: Link, ref: CallLogRef, now: datetime) -> None:
         # With a version precondition, the body we last wrote stands in for a read: if anyone
         # changed the record since, the write fails with a conflict and the loop reads it.
         cached = link.body if self._versioned and link.body is not None and link.version is not None else None
@@ -807,6 +906,17 @@ def _ai_values(arts: Mapping[ArtifactKind, Artifact]) -> tuple[AiNote | None, li
         else None
     )
     return ai_note, transcript
+
+
+def _settle_until(arts: Mapping[ArtifactKind, Artifact], now: datetime) -> datetime | None:
+    """When a final duration that is waiting for its recording goes anyway (None: no wait)."""
+    dur, rec = arts.get(ArtifactKind.DURATION), arts.get(ArtifactKind.RECORDING)
+    if dur is None or not dur.dirty or dur.state is not ArtifactState.READY or dur.updated_at is None:
+        return None
+    if rec is None or rec.state is not ArtifactState.PENDING:
+        return None
+    until = dur.updated_at + SETTLE
+    return until if until > now else None
 
 
 def _artifacts(conn: sqlite3.Connection, call_id: str) -> dict[ArtifactKind, Artifact]:

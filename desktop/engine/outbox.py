@@ -102,8 +102,7 @@ class Outbox:
         return self.lifecycle.config.account
 
     def _complete(self, item: OutboxItem, now: datetime) -> Postpone | None:
-        self.lifecycle.exec_complete(item, now)
-        return None
+        return self.lifecycle.exec_complete(item, now)
 
     def _edit(self, item: OutboxItem, now: datetime) -> Postpone | None:
         return self.lifecycle.exec_edit(item, now)
@@ -232,6 +231,9 @@ class Outbox:
             return "failed"
         if isinstance(result, Postpone):
             self.store.postpone_item(item.id, result.until, now)
+            if result.sent:
+                self._healthy()
+                self.health.last_error = None
             return "postponed"
         self._healthy()
         # The CRM answered: a wait, timeout or garbage reported earlier is over. Writes that failed

@@ -208,6 +208,8 @@ class Artifact:
     expected_since: datetime | None
     next_check: datetime | None
     checks: int
+    #: When the artifact last changed (state, value or dirty flag).
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -472,6 +474,16 @@ class Store:
             return [_link(r) for r in self._query("SELECT * FROM call_logs")]
         return [_link(r) for r in self._query("SELECT * FROM call_logs WHERE state = ?", (state,))]
 
+    def set_link_body(
+        self, session_id: str, extension_id: str, version: str | None, body: str, now: datetime
+    ) -> None:
+        """The CRM record's version and body after a write that did not send the body itself."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE call_logs SET version = ?, body = ?, updated_at = ? WHERE session_id = ? AND extension_id = ?",
+                (version, body, ts(now), session_id, extension_id),
+            )
+
     def set_link_version(self, session_id: str, extension_id: str, version: str | None, now: datetime) -> None:
         with self.transaction() as conn:
             conn.execute(
@@ -592,6 +604,13 @@ class Store:
                 "UPDATE outbox SET next_attempt = ?, last_error = ?, maybe_sent = ?, attempts = attempts + 1,"
                 " updated_at = ? WHERE id = ?",
                 (ts(next_attempt), error, 1 if maybe_sent else 0, ts(now), item_id),
+            )
+
+    def set_item_payload(self, item_id: int, payload: dict[str, Any], now: datetime) -> None:
+        """Replaces a queued item's payload (what it has done so far, for the next attempt)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE outbox SET payload = ?, updated_at = ? WHERE id = ?", (json.dumps(payload), ts(now), item_id)
             )
 
     def postpone_item(self, item_id: int, next_attempt: datetime, now: datetime) -> None:
@@ -870,6 +889,7 @@ def artifact_from_row(r: sqlite3.Row) -> Artifact:
         expected_since=parse_ts(r["expected_since"]) if r["expected_since"] else None,
         next_check=parse_ts(r["next_check"]) if r["next_check"] else None,
         checks=int(r["checks"]),
+        updated_at=parse_ts(r["updated_at"]) if r["updated_at"] else None,
     )
 
 

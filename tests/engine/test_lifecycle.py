@@ -26,7 +26,7 @@ def _log_all(world: World, engine: object, note: str = "Customer wants a callbac
         engine.log_call(row.call_id, Draft(contact_id=contact.id, contact_name=contact.name, note=note))
 
 
-def test_logged_call_is_created_with_placeholders_then_completed_one_update_per_cycle(tmp_path: Path) -> None:
+def test_logged_call_is_created_with_placeholders_then_completed_one_update_per_batch(tmp_path: Path) -> None:
     # Given a call whose final duration, recording and AI note arrive at different moments
     world = World(tmp_path)
     world.contact("Ada Lovelace", "+14155550123")
@@ -57,11 +57,12 @@ def test_logged_call_is_created_with_placeholders_then_completed_one_update_per_
     assert "ringcentral-media-reader" in stored.body
     assert "Refund of $1.50 promised <b>today</b>" in stored.body
     assert engine.calls()[0].status is LogStatus.COMPLETE
-    # One create, then one write per arrival moment (duration, recording, AI note + transcript);
-    # the Local CRM has versioned writes, so the body last written stands in for a read.
+    # One create, then one write per batch: the recording came 90 s after the final duration, so
+    # both went in one write; the AI note and transcript in another. The Local CRM has versioned
+    # writes, so the body last written stands in for a read.
     counts = engine.adapter.counts
     assert counts["create_call_log"] == 1
-    assert counts["update_call_log"] == 3
+    assert counts["update_call_log"] == 2
     assert counts["get_call_log"] == 0
     assert stored.duration_seconds == call.duration
 
