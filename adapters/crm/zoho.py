@@ -37,7 +37,9 @@ the same second is still seen. :meth:`ZohoAdapter.update_call_log` with ``expect
 re-reads the record immediately before the ``PUT`` and raises :class:`ConflictError` when it
 changed; the remaining window in which a person's edit can be overwritten is the one round trip
 between that read and the write. Updates only send the fields that change, so a subject edited
-in Zoho survives a note update.
+in Zoho survives a note update. An update of ``Call_Duration`` and ``Voice_Recording__s`` alone,
+without ``expected_version``, is one ``PUT`` without that read when this instance created or read
+the record (it knows the ``Call_Type``): those fields hold the app's values, never a person's words.
 
 Crash recovery (:meth:`ZohoAdapter.find_call_log`): the adapter writes ``Call_Start_Time`` to the
 second and the other party's number; a lookup searches ``Calls`` by that start time
@@ -61,6 +63,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -416,6 +419,11 @@ def _lookup_id(value: Any) -> str | None:
     return None
 
 
+#: Call records this instance created or read, remembered (last ``KNOWN_RECORDS``) so that a write
+#: of the duration and recording fields alone needs no read.
+KNOWN_RECORDS = 200
+
+
 def version_of(raw_record: Mapping[str, Any]) -> str:
     """``Modified_Time`` plus a digest of what a person edits: Zoho's times have one-second grain."""
     digest = hashlib.sha256(
@@ -468,6 +476,7 @@ class ZohoAdapter:
         self._tokens = self._oauth.manager
         self._picklist: list[Option] | None = None
         self._user: dict[str, Any] | None = None
+        self._known: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     # --- auth ------------------------------------------------------------------------------
 
@@ -657,8 +666,17 @@ class ZohoAdapter:
             raw_record["Who_Id"] = {"id": contact.id}
         self._dispositions_into(raw_record, entry.dispositions, current=None)
         details = self._write_result(self._request("POST", "/Calls", json={"data": [raw_record]}))
-        version = version_of({**raw_record, "Modified_Time": details.get("Modified_Time")})
-        return CallLogRef(adapter_id=MANIFEST.id, log_id=str(details["id"]), contact_id=contact.id, version=version)
+        created = {**raw_record, "id": details["id"], "Modified_Time": details.get("Modified_Time")}
+        self._remember(str(details["id"]), created)
+        return CallLogRef(
+            adapter_id=MANIFEST.id, log_id=str(details["id"]), contact_id=contact.id, version=version_of(created)
+        )
+
+    def _remember(self, log_id: str, raw_record: Mapping[str, Any]) -> None:
+        self._known[log_id] = dict(raw_record)
+        self._known.move_to_end(log_id)
+        while len(self._known) > KNOWN_RECORDS:
+            self._known.popitem(last=False)
 
     def _dispositions_into(
         self, raw_record: dict[str, Any], values: Mapping[str, FieldValue], *, current: Mapping[str, Any] | None
@@ -680,7 +698,9 @@ class ZohoAdapter:
         response = self._request("GET", f"/Calls/{log_id}", params={"fields": _CALL_FIELDS})
         records = self._data_list(response)
         if not records:
+            self._known.pop(log_id, None)
             raise NotFound(f"{NAME} has no call record {log_id} (it may have been deleted).", status=204)
+        self._remember(log_id, records[0])
         return records[0]
 
     def _stored(self, ref: CallLogRef, raw_record: Mapping[str, Any]) -> StoredCallLog:
@@ -723,9 +743,16 @@ class ZohoAdapter:
 
         With ``expected_version`` the record is read immediately before the write and
         :class:`ConflictError` is raised if it changed (Zoho has no server-side precondition; the
-        window left is the one round trip between that read and the ``PUT``).
+        window left is the one round trip between that read and the ``PUT``). Without it, a change
+        of the duration and recording fields alone is written without that read when this instance
+        knows the record.
         """
-        current = self._read(ref.log_id)
+        fields_only = change.subject is None and change.body is None and change.dispositions is None
+        known = self._known.get(ref.log_id)
+        if expected_version is None and fields_only and known is not None:
+            current = known
+        else:
+            current = self._read(ref.log_id)
         if expected_version is not None and version_of(current) != expected_version:
             raise ConflictError(
                 f"The call was changed in {NAME} since it was read; it will be read again before saving.",
@@ -750,6 +777,7 @@ class ZohoAdapter:
             merged["What_Id"] = {"id": raw_change["What_Id"]["id"]}
         if merged.get("Call_Duration") and "Call_Duration" in raw_change:
             merged["Call_Duration_in_seconds"] = change.duration_seconds
+        self._remember(ref.log_id, merged)
         return self._stored(ref, merged)
 
     @vendor_shape(NAME)

@@ -468,6 +468,42 @@ def test_update_reads_right_before_writing_and_sends_only_changed_fields(zoho: Z
     assert _last_json(zoho.fake, "PUT") == {"data": [{"Description": "new body"}]}
 
 
+def test_duration_and_recording_alone_are_one_put_without_a_read_when_the_record_is_known(
+    zoho: ZohoHarness,
+) -> None:
+    # Given a call logged by this adapter, duration pending, and a person's edit since
+    contact = _contact(zoho)
+    ref = zoho.adapter.create_call_log(inbound_call(E164, duration=None), contact, _entry())
+    zoho.person_edits_log(ref, body=lambda b: b + "\nTyped in Zoho.\n")
+    zoho.fake.requests.clear()
+    # When only the duration and recording fields are written, without a version
+    written = zoho.adapter.update_call_log(ref, LogUpdate(duration_seconds=194, recording_url="https://r.test/1"))
+    # Then it is one PUT of those two fields: the note, and the person's edit in it, are not touched
+    assert [r.method for r in zoho.fake.api_requests()] == ["PUT"]
+    assert _last_json(zoho.fake, "PUT") == {"data": [{"Call_Duration": "03:14", "Voice_Recording__s": "https://r.test/1"}]}
+    raw = zoho.read_log_raw(ref)
+    assert "Typed in Zoho." in raw["body"] and raw["Call_Duration"] == "03:14"
+    # and the version it reports does not pass for the edited record: a versioned write still sees the edit
+    with pytest.raises(ConflictError):
+        zoho.adapter.update_call_log(ref, LogUpdate(body="overwrites"), expected_version=written.version)
+    assert "Typed in Zoho." in zoho.read_log_raw(ref)["body"]
+
+
+def test_duration_of_a_record_this_adapter_never_saw_is_written_after_a_read(zoho: ZohoHarness) -> None:
+    contact = _contact(zoho)
+    call = inbound_call(E164, result="Missed", duration=0)
+    ref = zoho.adapter.create_call_log(call, contact, _entry())
+    fresh = ZohoHarness(zoho.fake)  # the app restarted: this adapter knows no record yet
+    try:
+        zoho.fake.requests.clear()
+        fresh.adapter.update_call_log(ref, LogUpdate(duration_seconds=12))
+        # It read the record (a missed call's type takes no duration) and had nothing to write
+        assert [r.method for r in zoho.fake.api_requests()] == ["GET"]
+        assert zoho.read_log_raw(ref)["Call_Type"] == "Missed"
+    finally:
+        fresh.close()
+
+
 # --- recovery ------------------------------------------------------------------------------------
 
 
