@@ -748,11 +748,8 @@ class ZohoAdapter:
         knows the record.
         """
         fields_only = change.subject is None and change.body is None and change.dispositions is None
-        known = self._known.get(ref.log_id)
-        if expected_version is None and fields_only and known is not None:
-            current = known
-        else:
-            current = self._read(ref.log_id)
+        known = self._known.get(ref.log_id) if expected_version is None and fields_only else None
+        current = known if known is not None else self._read(ref.log_id)
         if expected_version is not None and version_of(current) != expected_version:
             raise ConflictError(
                 f"The call was changed in {NAME} since it was read; it will be read again before saving.",
