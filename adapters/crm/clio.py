@@ -16,9 +16,16 @@ communication ``body``      the note, plain text ([V] 50,000 characters: Clio do
 ``received_at``             the call's start
 ``senders``/``receivers``   the direction: the contact calls the signed-in user, or the reverse
 ``matter``                  the matter chosen on the log page (a contact-dependent field)
-TimeEntry activity          ``quantity`` = the call's duration in seconds, ``non_billable`` per
-                            the log page, linked to the communication and the matter
+TimeEntry activity          ``quantity`` = the call's final duration in seconds, ``non_billable``
+                            per the log page, linked to the communication and the matter
 ==========================  ================================================================
+
+The time entry is created once, with the call's final duration: at once for a call that ended,
+else by the update that brings the final duration (a call logged at connect). Until then the
+choice waits in the log's version (``<ETag>#te=billable``); once created, the version names the
+entry (``<ETag>#te=billable:<id>:<seconds>``), so updates neither read nor touch it unless the
+duration, the time entry choice or the matter changes. A version without that part (a log found
+after a crash) has the entry read when it matters.
 
 Clio has no duration, outcome or recording fields on a communication: those stay in the note,
 written by the engine.
@@ -29,7 +36,8 @@ where the contact is the client or a related party) and ``time_entry`` (``billab
 
 Concurrency: every write of the communication with ``expected_version`` (its ETag) carries
 ``If-Match``; Clio answers 412 when someone changed the record since it was read, which becomes
-:class:`ConflictError` and nothing is overwritten. ``CallLogRef.version`` is the ETag.
+:class:`ConflictError` and nothing is overwritten. ``CallLogRef.version`` is the ETag, followed by
+what the adapter knows of the time entry (above); ``If-Match`` carries the ETag alone.
 
 Crash recovery (:meth:`ClioAdapter.find_call_log`): communications of type PhoneCommunication
 received at the call's start second ([V] ``received_since``/``received_before``), where the
@@ -55,6 +63,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -183,6 +192,73 @@ MANIFEST = Manifest(
     capabilities=Capabilities(find_by_session_id=True, versioned_writes=True),
     urls=UrlTemplates(open_log="https://app.clio.com/nc/#/communications/{log_id}"),
 )
+
+
+#: Where a version this adapter reports says what it knows of the call's time entry:
+#: ``<ETag>#te=<choice>[:<entry id>:<seconds>]``. Only the ETag part goes into ``If-Match``.
+_TE_MARK = "#te="
+
+
+@dataclass(frozen=True)
+class _TimeEntry:
+    """What the adapter knows of a communication's time entry (carried in the log's version).
+
+    Attributes:
+        choice: ``billable``, ``non_billable`` or ``none``; None: not known (it must be read).
+        entry_id: the time entry, once it exists. A billable or non-billable choice without one
+            waits for the call's final duration: the entry is created with it, never before.
+        quantity: its seconds, when known.
+    """
+
+    choice: str | None = None
+    entry_id: str | None = None
+    quantity: int | None = None
+
+    @property
+    def unknown(self) -> bool:
+        return self.choice is None
+
+    def version(self, etag: str | None) -> str | None:
+        if etag is None or self.choice is None:
+            return etag
+        state = self.choice if self.entry_id is None else f"{self.choice}:{self.entry_id}:{self.quantity or 0}"
+        return f"{etag}{_TE_MARK}{state}"
+
+    @staticmethod
+    def etag_of(version: str | None) -> str | None:
+        if not version:
+            return None
+        etag, mark, _ = version.rpartition(_TE_MARK)
+        return (etag if mark else version) or None
+
+    @classmethod
+    def parse(cls, version: str | None) -> _TimeEntry:
+        _, mark, state = (version or "").rpartition(_TE_MARK)
+        choice, _, rest = state.partition(":")
+        entry_id, _, quantity = rest.partition(":")
+        if not mark or choice not in (TIME_BILLABLE, TIME_NON_BILLABLE, TIME_NONE):
+            return cls()
+        if choice == TIME_NONE:
+            return cls(choice=TIME_NONE)
+        if not entry_id:
+            return cls(choice=choice)
+        if not (entry_id.isdigit() and quantity.isdigit()):
+            return cls()
+        return cls(choice=choice, entry_id=entry_id, quantity=int(quantity))
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any] | None) -> _TimeEntry:
+        """From Clio's time entry as read (None: the communication has none)."""
+        if raw is None:
+            return cls(choice=TIME_NONE)
+        if raw.get("id") is None:
+            return cls()
+        quantity = raw.get("quantity")
+        return cls(
+            choice=TIME_NON_BILLABLE if raw.get("non_billable") else TIME_BILLABLE,
+            entry_id=str(raw["id"]),
+            quantity=int(quantity) if isinstance(quantity, int | float) else None,
+        )
 
 
 def host_for(settings: Mapping[str, str]) -> str:
@@ -488,6 +564,9 @@ class ClioAdapter:
         return {"senders": [me], "receivers": [them]}
 
     def create_call_log(self, call: Call, contact: Contact, entry: LogEntry) -> CallLogRef:
+        """The phone communication, and its time entry once the call's final duration is known:
+        now for a call that ended, with the update that brings the duration for a call still going
+        on (the choice waits in the version, so it survives a restart)."""
         if not contact.id.isdigit():
             raise ValidationError(f"{contact.id!r} is not a {NAME} contact id.", field="contact")
         values = dict(entry.dispositions)
@@ -504,33 +583,38 @@ class ClioAdapter:
             raw_data["matter"] = matter_ref
         response = self._request("POST", "/communications.json", params={"fields": "id,etag"}, json={"data": raw_data})
         created = self._object(response)
-        ref = CallLogRef(
-            adapter_id=MANIFEST.id,
-            log_id=str(created["id"]),
-            contact_id=contact.id,
-            version=str(created.get("etag") or response.headers.get("ETag") or "") or None,
-        )
+        log_id = str(created["id"])
+        etag = str(created.get("etag") or response.headers.get("ETag") or "") or None
         choice = values.get("time_entry", self._settings.get("time_entry_default", TIME_BILLABLE))
+        entry_state = _TimeEntry(choice=TIME_NONE)
         if choice in (TIME_BILLABLE, TIME_NON_BILLABLE):
-            duration = entry.duration_seconds if entry.duration_seconds is not None else call.duration
-            try:
-                self._create_time_entry(
-                    ref.log_id,
-                    quantity=duration or 0,
-                    billable=choice == TIME_BILLABLE,
-                    matter=raw_data.get("matter"),
-                    note=entry.subject,
-                    day=call.start_time,
-                )
-            except AdapterError as exc:
-                # The communication exists: report the log as created (a retry must not log the call
-                # twice); the time entry can be added from the log page.
-                log.warning("Clio logged the call but refused its time entry: %s", exc)
-        return ref
+            entry_state = _TimeEntry(choice=str(choice))
+            final = entry.duration_seconds is not None or (
+                call.duration is not None and (call.result or "").lower() != "in progress"
+            )
+            if final:
+                duration = entry.duration_seconds if entry.duration_seconds is not None else call.duration
+                try:
+                    entry_state = self._create_time_entry(
+                        log_id,
+                        quantity=duration or 0,
+                        billable=choice == TIME_BILLABLE,
+                        matter=raw_data.get("matter"),
+                        note=entry.subject,
+                        day=call.start_time,
+                    )
+                except AdapterError as exc:
+                    # The communication exists: report the log as created (a retry must not log the call
+                    # twice); the time entry can be added from the log page.
+                    log.warning("Clio logged the call but refused its time entry: %s", exc)
+                    entry_state = _TimeEntry()
+        return CallLogRef(
+            adapter_id=MANIFEST.id, log_id=log_id, contact_id=contact.id, version=entry_state.version(etag)
+        )
 
     def _create_time_entry(
         self, log_id: str, *, quantity: int, billable: bool, matter: Any, note: str, day: datetime
-    ) -> None:
+    ) -> _TimeEntry:
         raw_data: dict[str, Any] = {
             "type": "TimeEntry",
             "date": day.astimezone(self._zone()).date().isoformat(),
@@ -541,7 +625,11 @@ class ClioAdapter:
         }
         if matter:
             raw_data["matter"] = matter
-        self._request("POST", "/activities.json", params={"fields": "id,etag"}, json={"data": raw_data})
+        response = self._request("POST", "/activities.json", params={"fields": "id,etag"}, json={"data": raw_data})
+        created = self._object(response)
+        return _TimeEntry(
+            choice=TIME_BILLABLE if billable else TIME_NON_BILLABLE, entry_id=str(created["id"]), quantity=int(quantity)
+        )
 
     def _time_entry(self, log_id: str) -> dict[str, Any] | None:
         params = {"communication_id": log_id, "type": "TimeEntry", "fields": _ACTIVITY_FIELDS, "limit": "200"}
@@ -552,7 +640,7 @@ class ClioAdapter:
             raise NotFound(f"{NAME} has no communication {log_id!r}.")
         return self._request("GET", f"/communications/{log_id}.json", params={"fields": _COMMUNICATION_FIELDS})
 
-    def _stored(self, ref: CallLogRef, response: httpx.Response, time_entry: dict[str, Any] | None) -> StoredCallLog:
+    def _stored(self, ref: CallLogRef, response: httpx.Response, entry_state: _TimeEntry) -> StoredCallLog:
         raw = self._object(response)
         contact = next(
             (
@@ -563,37 +651,45 @@ class ClioAdapter:
             None,
         )
         matter = raw.get("matter")
-        if time_entry is None:
-            choice = TIME_NONE
-        else:
-            choice = TIME_NON_BILLABLE if time_entry.get("non_billable") else TIME_BILLABLE
-        quantity = time_entry.get("quantity") if time_entry else None
         etag = str(raw.get("etag") or response.headers.get("ETag") or "") or None
         contact_id = str(contact["id"]) if contact else None
         return StoredCallLog(
             ref=CallLogRef(
-                adapter_id=MANIFEST.id, log_id=ref.log_id, contact_id=contact_id or ref.contact_id, version=etag
+                adapter_id=MANIFEST.id,
+                log_id=ref.log_id,
+                contact_id=contact_id or ref.contact_id,
+                version=entry_state.version(etag),
             ),
             subject=text_of(raw, "subject", crm=NAME) or "",
             body=text_of(raw, "body", crm=NAME) or "",
             dispositions={
                 "matter": str(matter["id"]) if isinstance(matter, dict) and matter.get("id") is not None else None,
-                "time_entry": choice,
+                "time_entry": entry_state.choice or TIME_NONE,
             },
             contact_id=contact_id,
             contact_name=str(contact.get("name")) if contact and contact.get("name") else None,
-            duration_seconds=int(quantity) if isinstance(quantity, int | float) else None,
+            duration_seconds=entry_state.quantity,
             modified_at=_parse_time(raw.get("updated_at")),
         )
 
     def get_call_log(self, ref: CallLogRef) -> StoredCallLog:
         response = self._read(ref.log_id)
-        return self._stored(ref, response, self._time_entry(ref.log_id))
+        found = _TimeEntry.of(self._time_entry(ref.log_id))
+        if found.choice == TIME_NONE:
+            # None yet: one may still wait for the call's final duration.
+            waiting = _TimeEntry.parse(ref.version)
+            if waiting.entry_id is None and waiting.choice in (TIME_BILLABLE, TIME_NON_BILLABLE):
+                found = waiting
+        return self._stored(ref, response, found)
 
     def update_call_log(
         self, ref: CallLogRef, change: LogUpdate, *, expected_version: str | None = None
     ) -> StoredCallLog:
         """Writes only what ``change`` sets; with ``expected_version`` the write carries ``If-Match``.
+
+        The time entry is written only when the change concerns it (the duration, the time entry
+        choice, the matter): created with the final duration if it waited for it, or updated. What
+        the version says about it spares reading it; a version without that reads it.
 
         Raises:
             ConflictError: the communication changed since ``expected_version`` was read (412).
@@ -609,8 +705,11 @@ class ClioAdapter:
         if "matter" in values:
             matter = values["matter"]
             raw_data["matter"] = {"id": _matter_id(matter)} if matter not in (None, "", False) else None
+        entry_state = _TimeEntry.parse(expected_version or ref.version)
+        response: httpx.Response | None = None
         if raw_data:
-            headers = {"If-Match": expected_version} if expected_version else {}
+            etag = _TimeEntry.etag_of(expected_version)
+            headers = {"If-Match": etag} if etag else {}
             response = self._request(
                 "PATCH",
                 f"/communications/{ref.log_id}.json",
@@ -618,58 +717,63 @@ class ClioAdapter:
                 json={"data": raw_data},
                 headers=headers,
             )
-        else:
+        if change.duration_seconds is not None or "time_entry" in values or "matter" in raw_data:
+            if entry_state.unknown:
+                entry_state = _TimeEntry.of(self._time_entry(ref.log_id))
+            if response is None and (entry_state.entry_id is None or "matter" in raw_data):
+                response = self._read(ref.log_id)  # the subject, day and matter a new entry takes
+            entry_state = self._sync_time_entry(ref, response, entry_state, change, values, raw_data.get("matter", ...))
+        if response is None:
             response = self._read(ref.log_id)
-        time_entry = self._time_entry(ref.log_id)
-        time_entry = self._sync_time_entry(ref, response, time_entry, change, values, raw_data.get("matter", ...))
-        return self._stored(ref, response, time_entry)
+        return self._stored(ref, response, entry_state)
 
     def _sync_time_entry(
         self,
         ref: CallLogRef,
-        response: httpx.Response,
-        time_entry: dict[str, Any] | None,
+        response: httpx.Response | None,
+        entry_state: _TimeEntry,
         change: LogUpdate,
         values: Mapping[str, FieldValue],
         matter: Any,
-    ) -> dict[str, Any] | None:
-        """Brings the time entry in line with the change; returns it as it now is."""
+    ) -> _TimeEntry:
+        """Brings the time entry in line with the change; returns what is known of it now."""
         choice = values.get("time_entry")
-        if choice == TIME_NONE and time_entry is not None:
-            self._request("DELETE", f"/activities/{time_entry['id']}.json")
-            return None
-        if choice in (TIME_BILLABLE, TIME_NON_BILLABLE) and time_entry is None:
-            raw = self._object(response)
+        if choice == TIME_NONE:
+            if entry_state.entry_id is not None:
+                self._request("DELETE", f"/activities/{entry_state.entry_id}.json")
+            return _TimeEntry(choice=TIME_NONE)
+        if entry_state.entry_id is None:
+            wanted = choice if choice in (TIME_BILLABLE, TIME_NON_BILLABLE) else entry_state.choice
+            if wanted not in (TIME_BILLABLE, TIME_NON_BILLABLE):
+                return _TimeEntry(choice=TIME_NONE)
+            if change.duration_seconds is None and choice is None:
+                return entry_state  # still waiting for the final duration
+            raw = self._object(response) if response is not None else {}
             current_matter = raw.get("matter") if matter is ... else matter
-            self._create_time_entry(
+            return self._create_time_entry(
                 ref.log_id,
                 quantity=change.duration_seconds or 0,
-                billable=choice == TIME_BILLABLE,
+                billable=wanted == TIME_BILLABLE,
                 matter={"id": current_matter["id"]} if isinstance(current_matter, dict) else None,
                 note=str(raw.get("subject") or ""),
                 day=_parse_time(raw.get("received_at")) or datetime.now(UTC),
             )
-            return self._time_entry(ref.log_id)
-        if time_entry is None:
-            return None
         raw_change: dict[str, Any] = {}
-        if change.duration_seconds is not None and time_entry.get("quantity") != change.duration_seconds:
+        if change.duration_seconds is not None and entry_state.quantity != change.duration_seconds:
             raw_change["quantity"] = int(change.duration_seconds)
-        if choice in (TIME_BILLABLE, TIME_NON_BILLABLE) and bool(time_entry.get("non_billable")) != (
-            choice == TIME_NON_BILLABLE
-        ):
+        if choice in (TIME_BILLABLE, TIME_NON_BILLABLE) and entry_state.choice != choice:
             raw_change["non_billable"] = choice == TIME_NON_BILLABLE
         if matter is not ...:
             raw_change["matter"] = matter
         if not raw_change:
-            return time_entry
-        response = self._request(
+            return entry_state
+        answer = self._request(
             "PATCH",
-            f"/activities/{time_entry['id']}.json",
+            f"/activities/{entry_state.entry_id}.json",
             params={"fields": _ACTIVITY_FIELDS},
             json={"data": raw_change},
         )
-        return self._object(response)
+        return _TimeEntry.of(self._object(answer))
 
     def upsert_disposition(self, ref: CallLogRef, values: Mapping[str, FieldValue]) -> None:
         self.update_call_log(ref, LogUpdate(dispositions=dict(values)))

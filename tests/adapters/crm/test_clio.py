@@ -266,7 +266,9 @@ def test_inbound_call_is_a_phone_communication_from_the_contact_with_a_billable_
     stored = clio.adapter.get_call_log(ref)
     assert stored.dispositions == {"matter": matter, "time_entry": "billable"}
     assert (stored.duration_seconds, stored.contact_id, stored.contact_name) == (194, contact.id, "Ada Lovelace")
-    assert stored.version == clio.fake.communications[int(ref.log_id)]["etag"]
+    # The version is the ETag, followed by the time entry it names (so updates need not look it up)
+    etag = clio.fake.communications[int(ref.log_id)]["etag"]
+    assert stored.version == ref.version == f"{etag}#te=billable:{entry['id']}:194"
 
 
 def test_outbound_call_is_sent_by_the_user(clio: ClioHarness) -> None:
@@ -277,16 +279,60 @@ def test_outbound_call_is_sent_by_the_user(clio: ClioHarness) -> None:
     assert clio.fake.activities == {}
 
 
-def test_duration_known_later_updates_the_time_entry(clio: ClioHarness) -> None:
+def test_time_entry_of_a_call_still_going_on_is_created_with_its_final_duration(clio: ClioHarness) -> None:
+    # Given a call logged while it goes on (auto-log at connect), with non-billable time chosen
     contact = _contact(clio)
     ref = clio.adapter.create_call_log(
-        inbound_call(E164, duration=None), contact, _entry(dispositions={"time_entry": "non_billable"})
+        inbound_call(E164, duration=None, result="In Progress"), contact,
+        _entry(dispositions={"time_entry": "non_billable"}),
     )
-    assert clio.fake.time_entries(int(ref.log_id))[0]["quantity"] == 0
-    stored = clio.adapter.update_call_log(ref, LogUpdate(duration_seconds=754))
+    # Then no time entry exists yet: the choice waits in the version
+    assert clio.fake.time_entries(int(ref.log_id)) == []
+    assert (ref.version or "").endswith("#te=non_billable")
+    assert clio.adapter.get_call_log(ref).dispositions["time_entry"] == "non_billable"
+    # When the note update brings the final duration
+    read = clio.adapter.get_call_log(ref)
+    clio.fake.requests.clear()
+    stored = clio.adapter.update_call_log(
+        ref, LogUpdate(body=read.body.replace("(pending)", "12 min 34 sec"), duration_seconds=754),
+        expected_version=read.version,
+    )
+    # Then the communication's write and the entry's creation are the only requests
+    assert [(r.method, r.url.path) for r in clio.fake.api_requests()] == [
+        ("PATCH", f"/api/v4/communications/{ref.log_id}.json"),
+        ("POST", "/api/v4/activities.json"),
+    ]
     [entry] = clio.fake.time_entries(int(ref.log_id))
     assert (entry["quantity"], entry["non_billable"]) == (754, True)
     assert stored.duration_seconds == 754 and stored.dispositions["time_entry"] == "non_billable"
+    assert stored.version == f"{clio.fake.communications[int(ref.log_id)]['etag']}#te=non_billable:{entry['id']}:754"
+    # and a later note update leaves the entry alone: one request
+    clio.fake.requests.clear()
+    again = clio.adapter.update_call_log(
+        ref, LogUpdate(body=stored.body + "\nAI note\n"), expected_version=stored.version
+    )
+    assert [r.method for r in clio.fake.api_requests()] == ["PATCH"]
+    assert again.dispositions["time_entry"] == "non_billable"
+    assert clio.fake.time_entries(int(ref.log_id))[0]["quantity"] == 754
+
+
+def test_a_revised_duration_updates_the_time_entry(clio: ClioHarness) -> None:
+    contact = _contact(clio)
+    ref = clio.adapter.create_call_log(inbound_call(E164, duration=194), contact, _entry())
+    assert clio.fake.time_entries(int(ref.log_id))[0]["quantity"] == 194
+    stored = clio.adapter.update_call_log(ref, LogUpdate(duration_seconds=200), expected_version=ref.version)
+    assert clio.fake.time_entries(int(ref.log_id))[0]["quantity"] == 200
+    assert stored.duration_seconds == 200
+
+
+def test_a_version_without_the_time_entry_has_it_read_when_the_duration_changes(clio: ClioHarness) -> None:
+    contact = _contact(clio)
+    ref = clio.adapter.create_call_log(inbound_call(E164, duration=194), contact, _entry())
+    found = clio.adapter.find_call_log(inbound_call(E164, duration=194))  # as after a crash: the ETag alone
+    assert found is not None and "#te=" not in (found.version or "")
+    clio.adapter.update_call_log(found, LogUpdate(duration_seconds=201), expected_version=found.version)
+    [entry] = clio.fake.time_entries(int(ref.log_id))
+    assert entry["quantity"] == 201
 
 
 def test_choosing_no_time_entry_later_deletes_it(clio: ClioHarness) -> None:
@@ -334,7 +380,7 @@ def test_edit_in_clio_between_read_and_write_is_412_conflict_and_never_lost(clio
         )
     assert caught.value.status == 412 and "PreconditionFailed" in (caught.value.vendor_message or "")
     patch = _requests(clio.fake, "PATCH", f"/api/v4/communications/{ref.log_id}.json")[-1]
-    assert patch.headers["If-Match"] == read.version
+    assert patch.headers["If-Match"] == (read.version or "").partition("#te=")[0]
     assert "Client will send the deed." in clio.read_log_raw(ref)["body"]
     # And reading again, substituting and writing keeps both
     again = clio.adapter.get_call_log(ref)
@@ -343,7 +389,8 @@ def test_edit_in_clio_between_read_and_write_is_412_conflict_and_never_lost(clio
     )
     body = clio.read_log_raw(ref)["body"]
     assert "Client will send the deed." in body and "Call duration: 3 min 14 sec" in body
-    assert written.version == clio.fake.communications[int(ref.log_id)]["etag"] != again.version
+    assert (written.version or "").partition("#te=")[0] == clio.fake.communications[int(ref.log_id)]["etag"]
+    assert written.version != again.version
 
 
 def test_the_fake_refuses_a_parameter_or_a_body_key_the_endpoint_does_not_declare(clio: ClioHarness) -> None:
