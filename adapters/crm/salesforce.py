@@ -34,6 +34,9 @@ writes carry ``If-Unmodified-Since``; Salesforce answers 412 when someone saved 
 that instant, raised as :class:`~adapters.base.ConflictError` so the engine reads again and
 re-applies. ``LastModifiedDate`` has one-second precision: an edit saved within the same second
 as the version that was read cannot be told apart (a limit of Salesforce's weak validation).
+A create or an update goes in one Composite request (``POST /composite``) with the read of the
+Task's new ``LastModifiedDate``: Salesforce counts it as one API call. An update's is all or
+none, so a refused write (412) reads and changes nothing.
 
 Rate limits: Salesforce counts API requests per org per rolling 24 hours and reports them in
 ``Sforce-Limit-Info: api-usage=N/M``. The adapter stops sending when the org is within
@@ -83,7 +86,7 @@ from adapters.base import (
     agent_time_zone,
     phone_settings,
 )
-from adapters.http import json_body
+from adapters.http import error_for_response, json_body
 from adapters.models import Call, CallLogRef, Contact, FieldValue, LogEntry, LogUpdate, Option, StoredCallLog
 from adapters.oauth_session import OAuthSession
 
@@ -788,8 +791,47 @@ class SalesforceAdapter:
                 raise ValidationError(f"Salesforce has no log field '{key}'.", field=key)
         return fields
 
+    def _composite(self, subrequests: list[dict[str, Any]], *, all_or_none: bool) -> list[dict[str, Any]]:
+        """Runs ``subrequests`` in one Composite request (one API call); their results, in order."""
+        raw = self._json(
+            self._api("POST", "/composite", json={"allOrNone": all_or_none, "compositeRequest": subrequests})
+        )
+        answers = raw.get("compositeResponse") if isinstance(raw, dict) else None
+        if not isinstance(answers, list):
+            raise self._malformed("a composite result")
+        by_ref = {a.get("referenceId"): a for a in answers if isinstance(a, dict)}
+        results = [by_ref.get(sub["referenceId"]) for sub in subrequests]
+        if any(r is None or not isinstance(r.get("httpStatusCode"), int) for r in results):
+            raise self._malformed("a composite result")
+        return [r for r in results if r is not None]
+
+    def _failed(self, result: Mapping[str, Any]) -> AdapterError | None:
+        """The error a subrequest's result stands for, as if it had been a request of its own."""
+        status = int(result["httpStatusCode"])
+        if 200 <= status < 300:
+            return None
+        answer = httpx.Response(status, json=result.get("body"))
+        error = error_for_response(answer, crm=CRM, parse=self._parser)
+        if isinstance(error, PermissionDenied) and self._parser.code == "REQUEST_LIMIT_EXCEEDED":
+            return RateLimited(
+                "Your Salesforce org has used up its API requests for now; Logdesk will try again later.",
+                retry_after=USAGE_RECHECK_SECONDS,
+                vendor_message=error.vendor_message,
+                status=status,
+            )
+        return error
+
+    def _task_path(self, log_id: str) -> str:
+        return f"/services/data/{API_VERSION}/sobjects/Task/{log_id}"
+
+    def _read_fields(self) -> str:
+        return ",".join([*_TASK_FIELDS, *([self._recording_field] if self._recording_field else [])])
+
     def create_call_log(self, call: Call, contact: Contact, entry: LogEntry) -> CallLogRef:
-        """Creates a completed call Task; ``CallObject`` holds the session id for recovery."""
+        """Creates a completed call Task; ``CallObject`` holds the session id for recovery.
+
+        One Composite request: the create, then the read of its ``LastModifiedDate`` (the version).
+        """
         duration = entry.duration_seconds if entry.duration_seconds is not None else call.duration
         fields: dict[str, Any] = {
             "Subject": entry.subject,
@@ -811,27 +853,37 @@ class SalesforceAdapter:
         fields.update({k: v for k, v in self._disposition_fields(entry.dispositions).items() if v is not None})
         if self._recording_field and entry.recording_url:
             fields[self._recording_field] = entry.recording_url
-        raw = self._json(self._api("POST", "/sobjects/Task", json=fields))
+        created, version_row = self._composite(
+            [
+                {"method": "POST", "url": f"/services/data/{API_VERSION}/sobjects/Task", "referenceId": "task",
+                 "body": fields},
+                {"method": "GET", "url": f"{self._task_path('@{task.id}')}?fields=LastModifiedDate",
+                 "referenceId": "version"},
+            ],
+            all_or_none=False,  # a create that went through stands even if its read does not
+        )
+        error = self._failed(created)
+        if error is not None:
+            raise error
+        raw = created.get("body")
         if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw.get("success", True):
             raise self._malformed("a create result")
         ref = CallLogRef(adapter_id=MANIFEST.id, log_id=raw["id"], contact_id=who_id)
-        try:
-            version_row = self._json(
-                self._api("GET", f"/sobjects/Task/{ref.log_id}", params={"fields": "LastModifiedDate"})
-            )
-        except AdapterError as exc:
+        error = self._failed(version_row)
+        if error is not None:
             # The Task exists: report it without a version rather than fail (a retry would log twice).
-            log.info("created Salesforce task %s; reading its version failed: %s", ref.log_id, exc)
+            log.info("created Salesforce task %s; reading its version failed: %s", ref.log_id, error)
             return ref
-        version = version_row.get("LastModifiedDate") if isinstance(version_row, dict) else None
+        row = version_row.get("body")
+        version = row.get("LastModifiedDate") if isinstance(row, dict) else None
         return ref.model_copy(update={"version": version if isinstance(version, str) else None})
 
     def get_call_log(self, ref: CallLogRef) -> StoredCallLog:
         """The Task as Salesforce holds it now; the version is its ``LastModifiedDate``."""
-        fields = list(_TASK_FIELDS)
-        if self._recording_field:
-            fields.append(self._recording_field)
-        raw = self._json(self._api("GET", f"/sobjects/Task/{ref.log_id}", params={"fields": ",".join(fields)}))
+        raw = self._json(self._api("GET", f"/sobjects/Task/{ref.log_id}", params={"fields": self._read_fields()}))
+        return self._stored(ref, raw)
+
+    def _stored(self, ref: CallLogRef, raw: Any) -> StoredCallLog:
         try:
             task = _RawTask.model_validate(raw)
             modified = parse_sf_datetime(task.LastModifiedDate)
@@ -873,9 +925,22 @@ class SalesforceAdapter:
             fields["CallDurationInSeconds"] = int(change.duration_seconds)
         if change.recording_url is not None and self._recording_field:
             fields[self._recording_field] = change.recording_url
-        if fields:
-            self._patch(ref, fields, expected_version)
-        return self.get_call_log(ref)
+        if not fields:
+            return self.get_call_log(ref)
+        patch: dict[str, Any] = {
+            "method": "PATCH", "url": self._task_path(ref.log_id), "referenceId": "task", "body": fields
+        }
+        if expected_version:
+            patch["httpHeaders"] = {"If-Unmodified-Since": if_unmodified_since(expected_version)}
+        read = {"method": "GET", "url": f"{self._task_path(ref.log_id)}?fields={self._read_fields()}",
+                "referenceId": "read"}
+        # All or none: a refused write (412) reads nothing and changes nothing.
+        written, current = self._composite([patch, read], all_or_none=True)
+        for result in (written, current):
+            error = self._failed(result)
+            if error is not None:
+                raise error
+        return self._stored(ref, current.get("body"))
 
     def upsert_disposition(self, ref: CallLogRef, values: Mapping[str, FieldValue]) -> None:
         """Sets Call Result and Related To; subject and note are not sent, so edits there stay."""

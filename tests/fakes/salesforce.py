@@ -28,6 +28,12 @@ What it checks the way Salesforce does:
   JSON types (``JSON_PARSER_ERROR``), reference ids (``MALFORMED_ID``,
   ``INVALID_CROSS_REFERENCE_KEY``, a lead with a Related To → ``FIELD_INTEGRITY_EXCEPTION``),
   ``If-Unmodified-Since`` against ``LastModifiedDate`` (second precision) → 412.
+- Composite (``POST /composite``): up to 25 subrequests (sObject rows and Query) run in one
+  request that counts as one API call; ``@{referenceId.field}`` in a later subrequest's URL or
+  body; ``httpHeaders`` per subrequest (not ``Accept``, ``Authorization``, ``Content-Type``);
+  ``allOrNone`` rolls everything back when one fails (the others answer ``PROCESSING_HALTED``),
+  otherwise only the subrequests that refer to a failed one are halted
+  (https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-composite-post.html).
 
 A person working in Salesforce is simulated by :meth:`SalesforceFake.person_edits`; faults
 (429/5xx/timeouts/malformed/slow) come from :class:`~tests.fakes.vendor_base.FakeApi.inject`.
@@ -41,6 +47,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import hashlib
 import itertools
 import json
@@ -184,6 +191,8 @@ def _declared_params(method: str, rest: str) -> frozenset[str] | None:
     """
     if rest in ("/search", "/query"):
         return frozenset({"q"}) if method == "GET" else None
+    if rest == "/composite":
+        return frozenset()
     match = re.fullmatch(r"/sobjects/\w+(?:/(\w+))?", rest)
     if match is None:
         return None
@@ -544,6 +553,12 @@ class SalesforceFake(FakeApi):
             return 200, self._sosl(params.get("q", ""), version)
         if rest == "/query" and method == "GET":
             return 200, self._soql(params.get("q", ""), version)
+        if rest == "/composite":
+            if method != "POST":
+                raise SalesforceError(
+                    405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are POST"
+                )
+            return 200, self._composite(request, version)
         match = re.match(r"^/sobjects/(\w+)(?:/(\w+))?$", rest)
         if match is None:
             raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
@@ -573,6 +588,98 @@ class SalesforceFake(FakeApi):
         raise SalesforceError(
             405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are GET,PATCH,DELETE"
         )
+
+    _REFERENCE = re.compile(r"@\{(\w+)\.(\w+)\}")
+    _HALTED = [{
+        "errorCode": "PROCESSING_HALTED",
+        "message": "The transaction was rolled back since another operation in the same transaction failed.",
+    }]
+
+    def _composite(self, request: httpx.Request, version: str) -> dict[str, Any]:
+        raw = self._json(request)
+        for key in raw:
+            if key not in ("allOrNone", "collateSubrequests", "compositeRequest"):
+                raise SalesforceError(400, "JSON_PARSER_ERROR", f'Unrecognized field "{key}"')
+        subrequests = raw.get("compositeRequest")
+        if not isinstance(subrequests, list) or not subrequests or len(subrequests) > 25:
+            raise SalesforceError(400, "INVALID_BATCH_REQUEST", "A composite request takes 1 to 25 subrequests")
+        all_or_none = raw.get("allOrNone") is True
+        seen: set[str] = set()
+        for sub in subrequests:
+            if not isinstance(sub, dict) or not isinstance(sub.get("referenceId"), str):
+                raise SalesforceError(400, "JSON_PARSER_ERROR", "Each subrequest needs a referenceId")
+            for key in sub:
+                if key not in ("method", "url", "referenceId", "body", "httpHeaders"):
+                    raise SalesforceError(400, "JSON_PARSER_ERROR", f'Unrecognized field "{key}"')
+            if sub["referenceId"] in seen or not re.fullmatch(r"\w+", sub["referenceId"]):
+                raise SalesforceError(400, "INVALID_BATCH_REQUEST", f"Invalid referenceId: {sub['referenceId']}")
+            seen.add(sub["referenceId"])
+            if sub.get("method") not in ("GET", "POST", "PATCH", "DELETE"):
+                raise SalesforceError(400, "INVALID_BATCH_REQUEST", f"Invalid method: {sub.get('method')}")
+            headers = sub.get("httpHeaders") or {}
+            if not isinstance(headers, dict) or {h.lower() for h in headers} & {"accept", "authorization",
+                                                                                 "content-type"}:
+                raise SalesforceError(400, "INVALID_HEADER_TYPE", "Subrequests inherit Accept, Authorization and "
+                                      "Content-Type from the composite request")
+        snapshot = copy.deepcopy(self.records)
+        results: dict[str, tuple[int, Any, dict[str, str]]] = {}
+        answers: list[dict[str, Any]] = []
+        failed = False
+        for sub in subrequests:
+            ref = sub["referenceId"]
+            try:
+                if failed and all_or_none:
+                    raise SalesforceError(400, "PROCESSING_HALTED", self._HALTED[0]["message"])
+                url = self._resolve(str(sub.get("url") or ""), results)
+                body = self._resolve_body(sub.get("body"), results)
+                match = re.match(r"^/services/data/(v\d+\.\d)(/[^?]*)", url)
+                if match is None or match.group(1) not in API_VERSIONS:
+                    raise SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
+                if match.group(2).rstrip("/") == "/composite":
+                    raise SalesforceError(400, "INVALID_BATCH_REQUEST", "Composite requests cannot be nested")
+                inner = httpx.Request(
+                    sub["method"], f"https://composite.invalid{url}",
+                    json=body if body is not None else None, headers=dict(sub.get("httpHeaders") or {}),
+                )
+                status, answer = self._rest(inner, match.group(1), match.group(2).rstrip("/") or "/")
+                headers = {}
+                if sub["method"] == "POST" and status == 201 and isinstance(answer, dict):
+                    headers["Location"] = f"/services/data/{match.group(1)}{match.group(2)}/{answer.get('id')}"
+                results[ref] = (status, answer, headers)
+            except SalesforceError as exc:
+                failed = True
+                results[ref] = (exc.status, exc.errors, {})
+        if failed and all_or_none:
+            self.records = snapshot
+            for ref, (status, _, _) in list(results.items()):
+                if status < 400:
+                    results[ref] = (400, self._HALTED, {})
+        for sub in subrequests:
+            status, answer, headers = results[sub["referenceId"]]
+            answers.append({"body": None if status == 204 else answer, "httpHeaders": headers,
+                            "httpStatusCode": status, "referenceId": sub["referenceId"]})
+        return {"compositeResponse": answers}
+
+    def _resolve(self, text: str, results: dict[str, tuple[int, Any, dict[str, str]]]) -> str:
+        def value(match: re.Match[str]) -> str:
+            ref, name = match.group(1), match.group(2)
+            status, answer, _ = results.get(ref, (404, None, {}))
+            if status >= 400 or not isinstance(answer, dict) or name not in answer:
+                raise SalesforceError(
+                    400, "PROCESSING_HALTED", f"Invalid reference specified. No value for {ref}.{name} found in {ref}."
+                )
+            return str(answer[name])
+
+        return self._REFERENCE.sub(value, text)
+
+    def _resolve_body(self, body: Any, results: dict[str, tuple[int, Any, dict[str, str]]]) -> Any:
+        if isinstance(body, str):
+            return self._resolve(body, results)
+        if isinstance(body, dict):
+            return {k: self._resolve_body(v, results) for k, v in body.items()}
+        if isinstance(body, list):
+            return [self._resolve_body(v, results) for v in body]
+        return body
 
     @staticmethod
     def _json(request: httpx.Request) -> dict[str, Any]:

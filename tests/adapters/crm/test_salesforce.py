@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -727,13 +728,53 @@ def test_find_call_log_quotes_the_session_id(sf: SalesforceHarness) -> None:
 # --- concurrent edits ---------------------------------------------------------------------------
 
 
+def _subrequests(request: httpx.Request) -> list[dict[str, Any]]:
+    subrequests: list[dict[str, Any]] = json.loads(request.content)["compositeRequest"]
+    return subrequests
+
+
 def test_write_carries_if_unmodified_since_from_the_version(sf: SalesforceHarness) -> None:
     ref = sf.adapter.create_call_log(calls.inbound_call(E164), _contact(sf), _entry())
     stored = sf.adapter.get_call_log(ref)
-    sf.adapter.update_call_log(ref, LogUpdate(subject="New"), expected_version=stored.version)
-    [patch] = _requests(sf, "PATCH", ref.log_id)
+    sf.seen.clear()
+    updated = sf.adapter.update_call_log(ref, LogUpdate(subject="New"), expected_version=stored.version)
+    # One request, one API call: the guarded write, then the read of the new version
+    [composite] = sf.seen
+    assert composite.method == "POST" and composite.url.path.endswith("/composite")
+    patch, read = _subrequests(composite)
+    assert (patch["method"], patch["url"], patch["body"]) == (
+        "PATCH", f"/services/data/v62.0/sobjects/Task/{ref.log_id}", {"Subject": "New"}
+    )
     assert stored.version is not None and stored.version.endswith(".000+0000")
-    assert patch.headers["If-Unmodified-Since"] == "Wed, 30 Sep 2026 14:00:01 GMT"
+    assert patch["httpHeaders"] == {"If-Unmodified-Since": "Wed, 30 Sep 2026 14:00:01 GMT"}
+    assert read["method"] == "GET" and json.loads(composite.content)["allOrNone"] is True
+    assert updated.subject == "New" and updated.version == sf.fake.task(ref.log_id)["LastModifiedDate"]
+    assert updated.version != stored.version
+
+
+def test_create_and_its_version_are_one_api_call(sf: SalesforceHarness) -> None:
+    contact = _contact(sf)
+    sf.seen.clear()
+    used = sf.fake.api_used
+    ref = sf.adapter.create_call_log(calls.inbound_call(E164), contact, _entry())
+    [composite] = sf.seen
+    post, read = _subrequests(composite)
+    assert (post["method"], read["url"]) == (
+        "POST", "/services/data/v62.0/sobjects/Task/@{task.id}?fields=LastModifiedDate"
+    )
+    assert sf.fake.api_used == used + 1
+    assert ref.version == sf.fake.task(ref.log_id)["LastModifiedDate"]
+
+
+def test_a_refused_write_in_a_composite_changes_nothing_and_is_a_conflict(sf: SalesforceHarness) -> None:
+    ref = sf.adapter.create_call_log(calls.inbound_call(E164), _contact(sf), _entry())
+    read = sf.adapter.get_call_log(ref)
+    sf.fake.person_edits(ref.log_id, Description=read.body + PERSON_LINE + "\n")
+    edited = dict(sf.fake.task(ref.log_id))
+    with pytest.raises(ConflictError) as caught:
+        sf.adapter.update_call_log(ref, LogUpdate(body="overwrites"), expected_version=read.version)
+    assert caught.value.status == 412
+    assert sf.fake.task(ref.log_id) == edited
 
 
 def test_edit_in_salesforce_between_read_and_write_is_merged_not_lost(sf: SalesforceHarness) -> None:
@@ -837,7 +878,7 @@ def test_engine_poller_merges_edits_made_in_salesforce_between_its_read_and_its_
 
         def person_saves_while_write_in_flight(request: httpx.Request) -> None:
             nonlocal patches
-            if request.method != "PATCH":
+            if not request.url.path.endswith("/composite") or _subrequests(request)[0]["method"] != "PATCH":
                 return
             patches += 1
             if patches % 2 == 1:
@@ -852,7 +893,10 @@ def test_engine_poller_merges_edits_made_in_salesforce_between_its_read_and_its_
         assert lines
         for line in lines:
             assert line in body
-        guarded = [r for r in h.seen if r.method == "PATCH" and r.headers.get("If-Unmodified-Since")]
+        guarded = [
+            r for r in h.seen
+            if r.url.path.endswith("/composite") and "If-Unmodified-Since" in _subrequests(r)[0].get("httpHeaders", {})
+        ]
         assert len(guarded) == 2 * len(lines), "each cycle: one refused write, one re-applied write"
         assert "Original note" in body and "a refund" in body
         assert "(pending)" not in body
@@ -929,7 +973,7 @@ def test_engine_resolves_a_create_whose_answer_was_lost_without_logging_twice(tm
         engine = world.engine(rc, adapter=h.adapter, recordings_expected=False)
         engine.sync()
         [row] = engine.calls(CallFilter.UNLOGGED)
-        h.lose_answer = lambda r: r.method == "POST" and r.url.path.endswith("/sobjects/Task")
+        h.lose_answer = lambda r: r.url.path.endswith("/composite") and _subrequests(r)[0]["method"] == "POST"
         engine.log_call(row.call_id, Draft(contact_id=contact.id, contact_name=contact.name, note="Call me back"))
         # When the engine retries
         drive(engine, world.clock, rc, until=lambda: all_settled(engine))
