@@ -9,6 +9,16 @@
    Simulated seconds until every log is complete, against the minimum RingCentral's Light budget
    (50/min for RingSense insights), its Heavy budget (10/min for call-log-sync) and the CRM's
    limit (100 requests / 10 s here) allow. Zero 429 responses expected.
+3. Per CRM (Local, HubSpot, Pipedrive, Salesforce, Zoho, Clio, each its fake behind the real
+   adapter): a live call auto-logged at connect (the create, duration pending), the final duration
+   at the hang-up, the recording with the call-log record (20 s after the hang-up, read 30 s
+   after it), the AI note and transcript pushed 10 minutes later
+   (``tests/adapters/crm/live_lifecycle.py``). Counted: the requests that create, read or write
+   the call's log (and Clio's time entry), at the fake. Target: 4. Also shown: the same call with
+   the recording 3 minutes after the hang-up (read 4.5 minutes after it, past the 2-minute settle
+   window: three batches), and how long after the hang-up the note itself shows the final
+   duration (where writing the note costs a read, it waits for the AI note while the CRM's own
+   duration field has it at once).
 
 Simulated time: a manual clock drives the engine; the Local CRM and the engine's store are real
 SQLite files in a temporary directory.
@@ -34,6 +44,7 @@ from desktop.engine.ports import ManualClock
 from desktop.engine.scheduler import Budgets, RateBudget, RateSpec
 from desktop.engine.service import Engine
 from desktop.engine.store import Store
+from tests.adapters.crm.live_lifecycle import CRMS, live_lifecycle, make_crm
 from tests.engine.fakes import ScriptedCall, SimulatedRingCentral, insights_for
 from tests.engine.world import START, all_settled, drive, phone_for, scripted_calls
 
@@ -186,6 +197,20 @@ def backlog(root: Path) -> dict[str, float]:
     }
 
 
+def per_crm(*, record_after: float) -> dict[str, tuple[int, float | None]]:
+    """Each built-in CRM: (requests for the call's log, seconds until the note showed the duration)."""
+    out: dict[str, tuple[int, float | None]] = {}
+    for name in CRMS:
+        with _workdir() as tmp:
+            crm = make_crm(name, Path(tmp))
+            try:
+                done = live_lifecycle(Path(tmp), crm, record_after=record_after)
+            finally:
+                crm.close()
+        out[name] = (len(done.requests), done.duration_in_note_after)
+    return out
+
+
 def _workdir() -> tempfile.TemporaryDirectory[str]:
     shm = Path("/dev/shm")
     return tempfile.TemporaryDirectory(prefix="logdesk-bench-", dir=shm if shm.is_dir() else None)
@@ -201,6 +226,18 @@ def run() -> list[Result]:
     with _workdir() as many:
         drained = backlog(Path(many))
     ratio = drained["took"] / drained["minimum"]
+    close = per_crm(record_after=20.0)
+    late = per_crm(record_after=180.0)
+    crm_rows: list[Result] = []
+    for name in CRMS:
+        requests, lag = close[name]
+        crm_rows += [
+            at_most(f"lifecycle {name}: CRM requests, live call", float(requests), "requests", 4),
+            Result(f"lifecycle {name}: CRM requests, recording 3 min after the hang-up", float(late[name][0]),
+                   "requests"),
+            Result(f"lifecycle {name}: hang-up to the final duration in the note", float("nan") if lag is None
+                   else lag, "s"),
+        ]
     return [
         Result("lifecycle: CRM requests, Logdesk", float(life["requests"]), "requests", f"< {app_connect}",
                life["requests"] < app_connect),
@@ -212,4 +249,5 @@ def run() -> list[Result]:
         at_most(f"backlog {BACKLOG}: time / minimum", ratio, "x", 1.2),
         at_most(f"backlog {BACKLOG}: 429 responses", drained["rate_limited"], "responses", 0),
         Result(f"backlog {BACKLOG}: CRM requests", drained["crm_requests"], "requests"),
+        *crm_rows,
     ]
