@@ -134,6 +134,8 @@ class Lifecycle:
     body: str
     #: Seconds after the hang-up at which the CRM's note first showed the final duration.
     duration_in_note_after: float | None
+    #: Seconds after the hang-up at which the CRM first held it anywhere (its own field, or the note).
+    duration_in_crm_after: float | None = None
     #: Lines a person added in the CRM between the app's writes.
     person_lines: list[str] = field(default_factory=list)
 
@@ -176,6 +178,7 @@ def live_lifecycle(
     lines: list[str] = []
     writes_seen = 0
     duration_in_note: float | None = None
+    duration_in_crm: float | None = None
     try:
         for _ in range(10_000):
             now = world.clock.now()
@@ -184,9 +187,13 @@ def live_lifecycle(
             engine.tick()
             ref = _ref(engine)
             if ref is not None:
-                body = str(crm.harness.read_log_raw(ref)["body"])
-                if duration_in_note is None and now >= end and "3 minutes, 20 seconds" in body:
+                raw_log = crm.harness.read_log_raw(ref)
+                body = str(raw_log["body"])
+                in_note = "3 minutes, 20 seconds" in body
+                if duration_in_note is None and now >= end and in_note:
                     duration_in_note = (now - end).total_seconds()
+                if duration_in_crm is None and now >= end and (in_note or raw_log.get("duration_seconds")):
+                    duration_in_crm = (now - end).total_seconds()
                 writes = sum(1 for method, _ in crm.log_requests() if method not in ("GET", "get_call_log"))
                 if person_edits and writes > writes_seen:
                     line = f"Typed in the CRM by a person, {len(lines) + 1}"
@@ -206,7 +213,7 @@ def live_lifecycle(
         assert ref is not None
         body = str(crm.harness.read_log_raw(ref)["body"])
         return Lifecycle(requests=crm.log_requests(), body=body, duration_in_note_after=duration_in_note,
-                         person_lines=lines)
+                         duration_in_crm_after=duration_in_crm, person_lines=lines)
     finally:
         engine.close()
         world.crm.close()
