@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
 """A backlog of calls logged into HubSpot and Pipedrive fakes: requests per call, 429s, pace.
 
-Each call goes through the whole lifecycle the engine drives: find the contact, create the log,
-then two poller batches of read → substitute → write. The fakes enforce the vendors' rate
-limits on a shared fake clock, so the simulated time shows how fast the adapters' limiters let a
-backlog drain, and the 429 count shows whether they ever overrun the vendor.
+Each call goes through the adapter alone: find the contact, create the log, then two batches of
+read → substitute → write (a note written twice; the engine's own lifecycle, which holds the note
+of these CRMs for one read and one write, is measured per CRM by ``python -m bench lifecycle``).
+The fakes enforce the vendors' rate limits on a shared fake clock, so the simulated time shows how
+fast the adapters' limiters let a backlog drain, and the 429 count shows whether they ever overrun
+the vendor.
 
 Run: ``.venv/bin/python -m bench crm_backlog``.
 """

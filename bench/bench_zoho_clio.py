@@ -2,11 +2,12 @@
 """A backlog of calls logged into the Zoho and Clio fakes: requests (Zoho credits) per call,
 429s, and how long Clio's 50-requests-a-minute budget makes a backlog take.
 
-Each call goes through what the engine drives: find the contact, create the log, then two poller
-batches of read → substitute → write (with the version read, so Zoho re-reads before its PUT and
-Clio sends If-Match). When the adapter raises ``RateLimited`` the driver waits ``retry_after`` on
-the fake clock and repeats, as the outbox does; a 429 *answered by the fake* means the adapter
-overran the vendor, which should never happen.
+Each call goes through the adapter alone: find the contact, create the log, then two batches of
+read → substitute → write (with the version read, so Zoho re-reads before its PUT and Clio sends
+If-Match); the engine's own lifecycle per CRM is measured by ``python -m bench lifecycle``. When
+the adapter raises ``RateLimited`` the driver waits ``retry_after`` on the fake clock and repeats,
+as the outbox does; a 429 *answered by the fake* means the adapter overran the vendor, which
+should never happen.
 
 Run: ``.venv/bin/python -m bench zoho_clio``.
 """
