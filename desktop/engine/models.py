@@ -207,7 +207,8 @@ class EngineStatus(_Frozen):
     offline_since: datetime | None = None
     #: Which services cannot be reached, as the agent knows them (e.g. ``("RingCentral", "HubSpot")``).
     offline_services: tuple[str, ...] = ()
-    #: Outbox items not yet done (queued, waiting to retry, in flight).
+    #: Outbox items not yet done (queued, waiting to retry, in flight); not an update that waits
+    #: on purpose for more of the call (a settling batch, a note held for the AI note).
     queued: int = 0
     failed: int = 0
     #: Logged calls still waiting for an artifact.

@@ -655,7 +655,7 @@ class Engine:
             offline=offline_since is not None,
             offline_since=offline_since,
             offline_services=tuple(name for name, since in unreachable if since is not None),
-            queued=self.store.count_items(ItemState.QUEUED),
+            queued=self.store.count_to_send(now),
             failed=self.store.count_items(ItemState.FAILED),
             pending_calls=pending,
             rate_limited_until=waits,

@@ -592,6 +592,15 @@ class Store:
     def count_items(self, state: str) -> int:
         return int(self._query("SELECT COUNT(*) AS n FROM outbox WHERE state = ?", (state,))[0]["n"])
 
+    def count_to_send(self, now: datetime) -> int:
+        """Queued items, except updates waiting on purpose (not due yet, no failure behind them)."""
+        rows = self._query(
+            "SELECT COUNT(*) AS n FROM outbox WHERE state = 'queued' AND NOT (intent = 'complete'"
+            " AND next_attempt > ? AND last_error IS NULL)",
+            (ts(now),),
+        )
+        return int(rows[0]["n"])
+
     def mark_maybe_sent(self, item_id: int, now: datetime) -> None:
         """Recorded right before a request goes out: after a crash, the request may have reached the CRM."""
         with self.transaction() as conn:

@@ -182,6 +182,9 @@ def test_where_the_note_costs_a_read_the_fields_are_written_at_once_and_the_note
     assert log.duration_seconds == TALK and (log.recording_url or "").startswith("https://")
     assert call.counts() == {"find_contact": 1, "create_call_log": 1, "update_call_log": 1}
     assert "(pending)" in log.body
+    # (the status bar says the call waits for its AI note, not that a write is stuck)
+    status = call.engine.status()
+    assert status.queued == 0 and status.pending_calls == 1
     call.person_adds("Edited while the note waited")
     # When the AI note and transcript come: one read and one write with everything
     call.insights()
