@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
+from desktop.engine.lifecycle import SETTLE
 from desktop.engine.models import LiveChange
 from desktop.ui.live_strip import elapsed_text
 from desktop.ui.log_dialog import LogDialog
@@ -84,7 +85,7 @@ def test_notes_typed_during_the_call_open_in_the_log_form_when_it_ends(  # type:
 
 
 def test_with_auto_log_the_crm_has_the_log_at_connect_and_the_note_after_hang_up(  # type: ignore[no-untyped-def]
-    qtbot, main, app_context
+    qtbot, main, app_context, account
 ) -> None:
     app_context.engine.config.auto_log = True
     strip = main.window.live_strip
@@ -102,6 +103,9 @@ def test_with_auto_log_the_crm_has_the_log_at_connect_and_the_note_after_hang_up
     # No form opens for a logged call; Done sends the note to the log
     assert strip.done_button.isVisible()
     qtbot.mouseClick(strip.done_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Callback Friday" in app_context.adapter.call_logs()[0].body or _drain(app_context))
+    # The account records its calls: the final duration waits a little for a recording on its way
+    account.advance(SETTLE.total_seconds())
     qtbot.waitUntil(lambda: not app_context.engine.store.count_items("queued") or _drain(app_context))
     _drain(app_context)
     body = app_context.adapter.call_logs()[0].body
