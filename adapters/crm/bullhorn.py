@@ -56,11 +56,13 @@ tokenised, and a phrase also matches inside a longer value, so every hit is chec
 carry the number. Colleagues cannot be found by extension: ``CorporateUser`` has no extension
 field (_corporateuser.md), so ``extension_logging`` is off.
 
-Concurrency: Bullhorn documents no ETag or precondition. The version is ``dateLastModified``
-plus a digest of what this adapter writes (comments, action, minutes, related record), so an edit
-in the same millisecond is still seen. :meth:`BullhornAdapter.update_call_log` re-reads the note
+Concurrency: Bullhorn documents no ETag or precondition. The version is a digest of what this
+adapter writes (comments, action, minutes, related record), so an edit of any of them is seen,
+even in the same millisecond (:func:`version_of`). :meth:`BullhornAdapter.update_call_log` re-reads the note
 right before its ``POST`` and raises :class:`ConflictError` when it changed; the window left is
-the one round trip between that read and the write. Only changed fields are sent.
+the one round trip between that read and the write. Only changed fields are sent, and the write is
+not read back (the version follows from what was written). The manifest says
+``update_reads_first``: the engine counts that read and holds the note for one read and one write.
 
 Crash recovery (:meth:`BullhornAdapter.find_call_log`): ``query/Note`` by the signed-in user as
 ``commentingPerson`` and ``dateAdded`` = the call's start to the millisecond; ``externalID`` (else
@@ -230,7 +232,7 @@ MANIFEST = Manifest(
         ),
     ],
     limits=FieldLimits(subject_chars=SUBJECT_CHARS, body=BODY_CHARS, body_unit="chars"),
-    capabilities=Capabilities(find_by_session_id=True, versioned_writes=True),
+    capabilities=Capabilities(find_by_session_id=True, versioned_writes=True, update_reads_first=True),
 )
 
 
@@ -560,8 +562,13 @@ def _related_value(value: FieldValue) -> tuple[str, int] | None:
 
 
 def version_of(raw_note: Mapping[str, Any]) -> str:
-    """``dateLastModified`` plus a digest of what Logdesk writes: an edit within one millisecond is seen."""
-    modified = _int_of(raw_note, "dateLastModified")
+    """A digest of everything Logdesk writes (comments, action, minutes, related record).
+
+    Not ``dateLastModified``: Bullhorn's answer to a write does not name the new one, and the
+    digest already changes with every edit of a field Logdesk would write, even within one
+    millisecond; an edit of another field never conflicts with Logdesk's write, which sends only
+    the fields it changes.
+    """
     written = "\x00".join(
         str(x)
         for x in (
@@ -571,7 +578,7 @@ def version_of(raw_note: Mapping[str, Any]) -> str:
             _related_of(raw_note),
         )
     )
-    return f"{modified if modified is not None else ''}|{hashlib.sha256(written.encode()).hexdigest()[:16]}"
+    return hashlib.sha256(written.encode()).hexdigest()[:16]
 
 
 def _lucene_phrase(text: str) -> str:
@@ -1202,7 +1209,9 @@ class BullhornAdapter:
             self._changed_id(self._request("POST", f"entity/Note/{note_id}", json=raw_change), "UPDATE")
         if placements_change:
             self._sync_placements(note_id, placement, current=current)
-        return self._stored(ref, self._read(ref.log_id))
+            return self._stored(ref, self._read(ref.log_id))
+        # The note as just written, without reading it back (its version is a digest of these fields).
+        return self._stored(ref, {**current, **raw_change})
 
     @vendor_shape(NAME)
     def upsert_disposition(self, ref: CallLogRef, values: Mapping[str, FieldValue]) -> None:

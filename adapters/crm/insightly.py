@@ -403,7 +403,7 @@ class InsightlyAdapter:
             ),
         ],
         limits=FieldLimits(subject_chars=TITLE_LIMIT, body=DETAILS_LIMIT, body_unit="chars"),
-        capabilities=Capabilities(find_by_session_id=True, versioned_writes=True),
+        capabilities=Capabilities(find_by_session_id=True, versioned_writes=True, update_reads_first=True),
     )
 
     def __init__(

@@ -239,7 +239,7 @@ MANIFEST = Manifest(
         )
     ],
     limits=FieldLimits(subject_chars=CELL_CHARS, body=CELL_CHARS, body_unit="chars"),
-    capabilities=Capabilities(find_by_session_id=True, versioned_writes=True),
+    capabilities=Capabilities(find_by_session_id=True, versioned_writes=True, update_reads_first=True),
 )
 
 

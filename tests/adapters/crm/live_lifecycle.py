@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
+
+import httpx
 
 from adapters.base import CrmAdapter
 from adapters.models import CallLogRef
@@ -35,7 +38,7 @@ RECORDING_ID = "7700000077"
 SUMMARY = "a renewal at the old price"
 
 #: The built-in CRMs, in the order the benchmark lists them.
-CRMS = ("local", "hubspot", "pipedrive", "salesforce", "zoho", "clio")
+CRMS = ("local", "hubspot", "pipedrive", "salesforce", "zoho", "clio", "bullhorn", "insightly", "sheets")
 
 
 @dataclass
@@ -70,6 +73,15 @@ class _CountingLocal:
                 return target(*args, **kwargs)
             return counted
         return target
+
+
+def _on_calls_tab(url: httpx.URL) -> bool:
+    """A values read or write of the spreadsheet's Calls tab below its header row (the header is
+    checked, and written into an empty tab, once per connection: setup, not a call's log)."""
+    path = unquote(url.path)
+    _, values, cells = path.partition("/values/")
+    tab, _, a1 = cells.partition("!")
+    return bool(values) and tab == "Calls" and a1 not in ("1:1", "A1:N1")
 
 
 def make_crm(name: str, tmp: Path) -> CrmUnderTest:
@@ -119,6 +131,28 @@ def make_crm(name: str, tmp: Path) -> CrmUnderTest:
         crm = CrmUnderTest(name, cl, lambda: [
             (r.method, r.url.path) for r in cl.fake.requests
             if r.url.path.startswith(("/api/v4/communications", "/api/v4/activities"))
+        ])
+    elif name == "bullhorn":
+        from tests.adapters.crm.test_bullhorn import BullhornHarness
+
+        bh = BullhornHarness()
+        crm = CrmUnderTest(name, bh, lambda: [
+            (r.method, r.url.path) for r in bh.fake.requests
+            if any(f"/{kind}/Note" in r.url.path for kind in ("entity", "search", "query"))
+        ])
+    elif name == "insightly":
+        from tests.adapters.crm.test_insightly import InsightlyHarness
+
+        ins = InsightlyHarness()
+        crm = CrmUnderTest(name, ins, lambda: [
+            (r.method, r.url.path) for r in ins.fake.requests if r.url.path.startswith("/v3.1/Events")
+        ])
+    elif name == "sheets":
+        from tests.adapters.crm.test_sheets import SheetsHarness
+
+        sh = SheetsHarness()
+        crm = CrmUnderTest(name, sh, lambda: [
+            (r.method, unquote(r.url.path)) for r in sh.fake.requests if _on_calls_tab(r.url)
         ])
     else:
         raise ValueError(f"no CRM {name!r}; choose one of {', '.join(CRMS)}")

@@ -545,20 +545,23 @@ def test_a_heading_the_editor_decorated_is_still_read_as_the_subject(bullhorn: B
     assert (stored.subject, stored.body) == ("Renamed & kept", "<p>typed</p>")
 
 
-def test_update_reads_right_before_writing_sends_only_changes_and_reads_back(bullhorn: BullhornHarness) -> None:
+def test_update_reads_right_before_writing_sends_only_changes_and_knows_the_new_version_without_reading_back(
+    bullhorn: BullhornHarness,
+) -> None:
     contact = _contact(bullhorn)
     ref = bullhorn.adapter.create_call_log(inbound_call(E164), contact, _entry())
     read = bullhorn.adapter.get_call_log(ref)
     bullhorn.fake.requests.clear()
-    bullhorn.adapter.update_call_log(ref, LogUpdate(body="<p>new</p>", duration_seconds=61),
-                                     expected_version=read.version)
+    updated = bullhorn.adapter.update_call_log(ref, LogUpdate(body="<p>new</p>", duration_seconds=61),
+                                               expected_version=read.version)
     assert [(r.method, r.url.path) for r in bullhorn.fake.api_requests()] == [
         ("GET", f"/rest-services/e999/entity/Note/{ref.log_id}"),
         ("POST", f"/rest-services/e999/entity/Note/{ref.log_id}"),
-        ("GET", f"/rest-services/e999/entity/Note/{ref.log_id}"),
     ]
     post = _json(bullhorn.fake.api_requests()[1])
     assert post == {"comments": "<h3>Inbound call from Ada Lovelace</h3><p>new</p>", "minutesSpent": 2}
+    assert updated.body == "<p>new</p>" and updated.duration_seconds == 120
+    assert updated.version == bullhorn.adapter.get_call_log(ref).version
 
 
 def test_an_edit_in_the_same_millisecond_between_read_and_write_is_a_conflict(bullhorn: BullhornHarness) -> None:
