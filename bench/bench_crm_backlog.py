@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: MIT
-"""A backlog of calls logged into HubSpot and Pipedrive fakes: requests per call, 429s, pace.
+"""A backlog of calls logged into the HubSpot, Pipedrive, Bullhorn, Insightly and Google Sheets
+fakes: requests per call, 429s, pace.
 
 Each call goes through the adapter alone: find the contact, create the log, then two batches of
 read → substitute → write (a note written twice; the engine's own lifecycle, which holds the note
 of these CRMs for one read and one write, is measured per CRM by ``python -m bench lifecycle``).
 The fakes enforce the vendors' rate limits on a shared fake clock, so the simulated time shows how
 fast the adapters' limiters let a backlog drain, and the 429 count shows whether they ever overrun
-the vendor.
+the vendor. Bullhorn (1,500 requests a minute), Insightly (10 a second) and Sheets (60 reads and
+60 writes a minute per user) run on their harnesses from ``tests/adapters/crm``; every 429 the
+fake answers is counted, including those the adapter waits out itself.
 
 Run: ``.venv/bin/python -m bench crm_backlog``.
 """
@@ -14,7 +17,10 @@ Run: ``.venv/bin/python -m bench crm_backlog``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
+
+import httpx
 
 from adapters.base import Connection, RateLimited
 from adapters.crm.hubspot import API_BASE, HubSpotAdapter
@@ -107,5 +113,78 @@ def _pipedrive() -> list[Result]:
     ]
 
 
+def _count_429s(fake: Any) -> list[int]:
+    """Wraps the fake's handler before a client is built on it; the list holds the 429 count."""
+    handler: Callable[[httpx.Request], httpx.Response] = fake.handler
+    seen = [0]
+
+    def counting(request: httpx.Request) -> httpx.Response:
+        response = handler(request)
+        seen[0] += response.status_code == 429
+        return response
+
+    fake.handler = counting
+    return seen
+
+
+def _on_harness(
+    name: str, label: str, harness: Any, clock: Callable[[], float], answered_429: list[int]
+) -> list[Result]:
+    numbers = _numbers()
+    for i, number in enumerate(numbers):
+        harness.add_contact(f"Person{i} Test", number)
+
+    class _Clocked:
+        def __init__(self) -> None:
+            self.requests = harness.fake.requests
+            self.clock = self
+
+        def time(self) -> float:
+            return clock()
+
+    try:
+        harness.adapter.verify()
+        logged, found, limited, simulated, wall = _drive(harness.adapter, _Clocked(), numbers)
+    finally:
+        harness.close()
+    return [
+        at_most(f"{name}: requests to log one call (create + 2 batches)", logged / CALLS, "requests", 7),
+        Result(f"{name}: requests to find one contact{label}", found / CALLS, "requests"),
+        at_most(f"{name}: 429s while logging {CALLS} calls back to back", limited + answered_429[0], "responses", 0),
+        Result(f"{name}: simulated time for {CALLS} calls", simulated, "s"),
+        Result(f"{name}: adapter + fake CPU time per call", wall / CALLS * 1000, "ms"),
+    ]
+
+
+def _bullhorn() -> list[Result]:
+    from tests.adapters.crm.test_bullhorn import BullhornHarness
+    from tests.fakes.bullhorn import BullhornFake
+
+    fake = BullhornFake()
+    seen = _count_429s(fake)
+    harness = BullhornHarness(fake)
+    return _on_harness("bullhorn", " (with open jobs)", harness, harness.clock, seen)
+
+
+def _insightly() -> list[Result]:
+    from tests.adapters.crm.test_insightly import InsightlyHarness
+    from tests.fakes.insightly import InsightlyFake
+
+    fake = InsightlyFake()
+    seen = _count_429s(fake)
+    harness = InsightlyHarness(fake)
+    return _on_harness("insightly", " (contacts and leads, each notation)", harness, fake.clock, seen)
+
+
+def _sheets() -> list[Result]:
+    from tests.adapters.crm.test_sheets import SheetsHarness
+    from tests.fakes.sheets import SheetsFake
+
+    fake = SheetsFake()
+    seen = _count_429s(fake)
+    harness = SheetsHarness(fake)
+    return _on_harness("sheets", " (the Contacts tab)", harness, harness.clock, seen)
+
+
 def run() -> list[Result]:
-    return _hubspot() + _pipedrive()
+    return _hubspot() + _pipedrive() + _bullhorn() + _insightly() + _sheets()
