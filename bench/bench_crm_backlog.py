@@ -77,8 +77,8 @@ def _drive(
                 c, k, LogEntry(subject="Inbound call", body="<p>(pending)</p>")))
             for final in ("3 min 14 sec", "done"):
                 stored = step(lambda r=ref: adapter.get_call_log(r))
-                step(lambda r=ref, b=stored.body.replace("(pending)", final): adapter.update_call_log(
-                    r, LogUpdate(body=b, duration_seconds=194)))
+                update = LogUpdate(body=stored.body.replace("(pending)", final), duration_seconds=194)
+                step(lambda r=ref, u=update: adapter.update_call_log(r, u))
         except RateLimited:
             pass
         log_requests += len(fake.requests) - before
