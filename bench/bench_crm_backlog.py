@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -66,19 +67,19 @@ def _drive(
     for number in numbers:
         before = len(fake.requests)
         try:
-            contact = step(lambda n=number: adapter.find_contact(n))[0]
+            contact = step(partial(adapter.find_contact, number))[0]
         except RateLimited:
             continue
         find_requests += len(fake.requests) - before
         before = len(fake.requests)
         call = calls.inbound_call(number, duration=None)
         try:
-            ref = step(lambda c=call, k=contact: adapter.create_call_log(
-                c, k, LogEntry(subject="Inbound call", body="<p>(pending)</p>")))
+            entry = LogEntry(subject="Inbound call", body="<p>(pending)</p>")
+            ref = step(partial(adapter.create_call_log, call, contact, entry))
             for final in ("3 min 14 sec", "done"):
-                stored = step(lambda r=ref: adapter.get_call_log(r))
+                stored = step(partial(adapter.get_call_log, ref))
                 update = LogUpdate(body=stored.body.replace("(pending)", final), duration_seconds=194)
-                step(lambda r=ref, u=update: adapter.update_call_log(r, u))
+                step(partial(adapter.update_call_log, ref, update))
         except RateLimited:
             pass
         log_requests += len(fake.requests) - before

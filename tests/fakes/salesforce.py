@@ -95,13 +95,12 @@ class F:
     phone: bool = False
 
 
-_RO = {"createable": False, "updateable": False}
 _AUDIT = {
-    "Id": F("id", 18, **_RO),
-    "CreatedDate": F("datetime", **_RO),
-    "LastModifiedDate": F("datetime", **_RO),
-    "SystemModstamp": F("datetime", **_RO),
-    "IsDeleted": F("boolean", **_RO),
+    "Id": F("id", 18, createable=False, updateable=False),
+    "CreatedDate": F("datetime", createable=False, updateable=False),
+    "LastModifiedDate": F("datetime", createable=False, updateable=False),
+    "SystemModstamp": F("datetime", createable=False, updateable=False),
+    "IsDeleted": F("boolean", createable=False, updateable=False),
     "OwnerId": F("reference", 18, refs=("User",)),
 }
 
@@ -132,11 +131,11 @@ SCHEMA: dict[str, dict[str, F]] = {
         ),
         "WhoId": F("reference", 18, refs=("Contact", "Lead"), label="Name ID"),
         "WhatId": F("reference", 18, refs=("Account", "Opportunity"), label="Related To ID"),
-        "IsClosed": F("boolean", **_RO),
+        "IsClosed": F("boolean", createable=False, updateable=False),
     },
     "Contact": {
         **_AUDIT,
-        "Name": F("string", 121, **_RO),
+        "Name": F("string", 121, createable=False, updateable=False),
         "FirstName": F("string", 40),
         "LastName": F("string", 80),
         "Email": F("email", 80),
@@ -149,13 +148,13 @@ SCHEMA: dict[str, dict[str, F]] = {
     },
     "Lead": {
         **_AUDIT,
-        "Name": F("string", 121, **_RO),
+        "Name": F("string", 121, createable=False, updateable=False),
         "FirstName": F("string", 40),
         "LastName": F("string", 80),
         "Company": F("string", 255),
         "Phone": F("phone", 40, phone=True),
         "MobilePhone": F("phone", 40, phone=True),
-        "IsConverted": F("boolean", **_RO),
+        "IsConverted": F("boolean", createable=False, updateable=False),
     },
     "Account": {**_AUDIT, "Name": F("string", 255), "Phone": F("phone", 40, phone=True)},
     "Opportunity": {
@@ -163,18 +162,18 @@ SCHEMA: dict[str, dict[str, F]] = {
         "Name": F("string", 120),
         "AccountId": F("reference", 18, refs=("Account",)),
         "StageName": F("picklist", 255, values=("Prospecting", "Negotiation", "Closed Won", "Closed Lost")),
-        "IsClosed": F("boolean", **_RO),
+        "IsClosed": F("boolean", createable=False, updateable=False),
     },
     "User": {
-        "Id": F("id", 18, **_RO),
-        "Name": F("string", 121, **_RO),
+        "Id": F("id", 18, createable=False, updateable=False),
+        "Name": F("string", 121, createable=False, updateable=False),
         "Username": F("string", 80),
         "Email": F("email", 128),
         "Phone": F("phone", 40, phone=True),
         "Extension": F("phone", 40, phone=True),
         "IsActive": F("boolean"),
-        "CreatedDate": F("datetime", **_RO),
-        "LastModifiedDate": F("datetime", **_RO),
+        "CreatedDate": F("datetime", createable=False, updateable=False),
+        "LastModifiedDate": F("datetime", createable=False, updateable=False),
     },
 }
 
