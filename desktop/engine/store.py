@@ -22,11 +22,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from adapters.models import Call, FieldValue
+from desktop.engine.listing import log_status
+from desktop.engine.listing import ts as ts  # re-exported: the engine writes times this way
 from desktop.engine.models import (
     ArtifactKind,
     ArtifactState,
@@ -37,7 +39,7 @@ from desktop.engine.models import (
     LogStatus,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -142,12 +144,14 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE calls ADD COLUMN live TEXT;
     CREATE INDEX calls_by_record ON calls(record_id)
     """,
+    # The calls list's order (newest first, ties by id) as one index: a page of rows needs no sort
+    # step, and the table's list of every call (desktop/engine/listing.py) is a scan of the index
+    # alone rather than of the records.
+    5: """
+    DROP INDEX calls_by_start;
+    CREATE INDEX calls_by_start ON calls(start_time DESC, id DESC)
+    """,
 }
-
-
-def ts(when: datetime) -> str:
-    """A sortable UTC timestamp for SQLite."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_ts(value: str) -> datetime:
@@ -855,20 +859,9 @@ def _chunks(seq: Sequence[str], size: int) -> Iterator[list[str]]:
 def _status(
     link_state: str | None, arts: dict[ArtifactKind, tuple[ArtifactState, bool]], open_items: int
 ) -> LogStatus:
-    if link_state is None:
-        return LogStatus.UNLOGGED
-    if link_state == LinkState.WAITING:
-        return LogStatus.WAITING
-    if link_state == LinkState.CREATING:
-        return LogStatus.LOGGING
-    if link_state == LinkState.FAILED:
-        return LogStatus.FAILED
     states = [s for s, _ in arts.values()]
-    if ArtifactState.PENDING in states:
-        return LogStatus.PENDING
-    if ArtifactState.READY in states or any(d for _, d in arts.values()) or open_items:
-        return LogStatus.LOGGED
-    return LogStatus.COMPLETE
+    unwritten = ArtifactState.READY in states or any(d for _, d in arts.values()) or open_items > 0
+    return LogStatus(log_status(link_state, artifact_pending=ArtifactState.PENDING in states, unwritten=unwritten))
 
 
 def _link(r: sqlite3.Row) -> Link:
