@@ -15,7 +15,6 @@ from typing import Protocol
 import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
-from typing_extensions import override
 
 from adapters.base import Manifest, PageField
 from adapters.models import FieldValue
@@ -34,6 +33,7 @@ from desktop.ui.dialog_parts import (
     save_button,
     subject_edit,
 )
+from desktop.ui.overrides import override
 from desktop.ui.page_fields_form import PageFieldsForm, form_label
 from desktop.ui.widgets import Banner
 from desktop.workers import Submit

@@ -21,7 +21,6 @@ import shiboken6
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
-from typing_extensions import override
 
 from adapters.base import Manifest, PageField
 from adapters.models import Contact
@@ -40,6 +39,7 @@ from desktop.ui.dialog_parts import (
     save_button,
     subject_edit,
 )
+from desktop.ui.overrides import override
 from desktop.ui.page_fields_form import PageFieldsForm, form_label
 from desktop.ui.widgets import Banner
 from desktop.workers import Submit
