@@ -1,8 +1,18 @@
 # SPDX-License-Identifier: MIT
 """Composition root: the only place that chooses concrete classes and wires them to Qt.
 
-Start-up order is chosen for speed: the window (Qt-only modules) is shown and painted first;
-the engine, the adapters, the keyring and the stored calls are loaded after the first paint.
+Start-up order (:func:`run_app`) is chosen so that the first frame already shows the calls:
+
+1. Qt, the style sheet and the window with its calls table (Qt-side modules only);
+2. the newest stored calls, a screenful read straight from SQLite by
+   :mod:`desktop.engine.listing` (no engine, no pydantic) from the database this start will
+   most likely use (:func:`calls_database`), the newest selected;
+3. show: the first paint is the table with those rows;
+4. after the first paint: the keyring, the settings and the log file, the engine and the CRM
+   adapter (the context), then the controller, which lists every stored call (ids and start
+   times, on the io pool) and starts the poller, then reads the columns search, filters and
+   sorting need; live call events (push) and the tray icon follow. Each call's row is read when
+   it is first shown.
 
 Tests and benchmarks build the window from injected parts with :func:`build_main_window`
 (an :class:`AppContext` holding the engine, the CRM adapter and the secret store).
@@ -38,6 +48,8 @@ log = logging.getLogger(__name__)
 
 #: In the sandbox, calls arrive every minute or so: poll often so the demo feels alive.
 SANDBOX_POLL_SECONDS = 5
+#: The engine's database under the data folder (the sandbox's is in ``sandbox/``).
+ENGINE_DATABASE = "engine.sqlite3"
 
 
 @dataclass
@@ -134,7 +146,8 @@ class ContactNames:
 
 
 def poll_work(engine: Engine) -> Callable[[int], PollResult]:
-    """The poller's blocking job: one engine tick, then the rows on screen and the status."""
+    """The poller's blocking job: one engine tick, then the newest rows (``window``, 200 to 1,000),
+    those still completing or failed, and the status."""
     from desktop.engine.models import CallFilter
     from desktop.poller import PollResult
 
@@ -159,13 +172,16 @@ def poll_work(engine: Engine) -> Callable[[int], PollResult]:
     return work
 
 
-def make_window(*, sandbox: bool, calls: bool = True) -> MainWindow:
-    """The main window; with ``calls`` its (empty) calls table too. Only Qt-side modules load."""
+def make_window(*, sandbox: bool, calls: bool = True, extras: bool = True) -> MainWindow:
+    """The main window; with ``calls`` its (empty) calls table too, with ``extras`` everything else
+    (see :meth:`MainWindow.install_extras`). Only Qt-side modules load."""
     from desktop.ui.main_window import MainWindow
 
     window = MainWindow(sandbox=sandbox)
     if calls:
         install_calls(window)
+        if extras:
+            window.install_extras()
     return window
 
 
@@ -208,6 +224,8 @@ def build_main_window(
     window = window or make_window(sandbox=ctx.is_sandbox)
     if not window.calls_installed:
         install_calls(window)
+    if not window.extras_installed:
+        window.install_extras()
     for message in ctx.warnings:
         window.add_banner("warning", message)
     if not ctx.secrets.is_persistent and not any("keyring" in m for m in ctx.warnings):
@@ -216,9 +234,7 @@ def build_main_window(
         )
     ports = EnginePorts(ctx.engine, ctx.adapter)
     interval = SANDBOX_POLL_SECONDS if ctx.is_sandbox else ctx.settings.poll_interval_seconds
-    poller = CallPoller(
-        poll_work(ctx.engine), submit, ctx.clock, interval * 1000, window=window.model.rowCount, parent=window
-    )
+    poller = CallPoller(poll_work(ctx.engine), submit, ctx.clock, interval * 1000, parent=window)
     holder: dict[str, MainController] = {}
 
     def open_settings() -> None:
@@ -384,7 +400,7 @@ def sandbox_context(
     if developer_crm:  # developer option: the sandbox logs into a connected CRM (or its fake)
         adapter = _saved_adapter(developer_crm, secrets, settings)
         on_close.append(adapter.close)
-    store = Store(data_dir / (f"engine-{developer_crm}.sqlite3" if developer_crm else "engine.sqlite3"))
+    store = Store(data_dir / sandbox_database_name(use_developer_crm=use_developer_crm))
     engine = Engine(
         store,
         adapter,
@@ -545,8 +561,17 @@ def _saved_adapter(crm_id: str, secrets: SecretStore, settings: AppSettings) -> 
     return registry.create(crm_id, connection, save_secrets=save_secrets)
 
 
+#: Calls read before the first paint: more than a tall window shows.
+FIRST_SCREENFUL = 30
+
+
 def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None = None) -> int:
-    """Starts the desktop app: window first, everything else right after its first paint."""
+    """Starts the desktop app: the window with the newest stored calls first, everything else
+    right after its first paint (see the module docstring).
+
+    Args:
+        on_first_paint: called once the calls table has been painted for the first time.
+    """
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -567,11 +592,14 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
     from desktop.ui.resources import app_stylesheet, icon
 
     app.setStyleSheet(app_stylesheet())
-    window = make_window(sandbox=sandbox, calls=False)
+    window = make_window(sandbox=sandbox, extras=False)
+    window.restore_ui_state()
+    show_newest_calls(window, calls_database(sandbox=sandbox))
     window.single_instance = instance
     instance.activated.connect(lambda _args: bring_to_front(window))
     state: dict[str, Any] = {}
-    painted = _FirstPaint(window, on_first_paint)
+    if on_first_paint is not None:
+        window.table.first_painted.connect(on_first_paint)
     window.show()
 
     def finish() -> None:
@@ -579,15 +607,14 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
             return
         state["started"] = True
         try:
+            window.install_extras()
             app.setWindowIcon(icon("logdesk"))
-            install_calls(window)
-            window.restore_ui_state()
             state.update(_finish_startup(app, window, sandbox=sandbox))
         except Exception as exc:
             log.exception("start-up failed")
             window.add_banner("error", f"Logdesk could not start: {exc}")
 
-    painted.painted.connect(lambda: QTimer.singleShot(0, finish))
+    window.table.first_painted.connect(lambda: QTimer.singleShot(0, finish))
     QTimer.singleShot(2000, finish)  # a window started minimised may not paint for a while
     code = app.exec()
     _shutdown(state)
@@ -600,6 +627,54 @@ def bring_to_front(window: Any) -> None:
     window.showNormal()
     window.raise_()
     window.activateWindow()
+
+
+def calls_database(*, sandbox: bool) -> Path:
+    """The engine database this start will most likely open: the sandbox's when asked for, or
+    when there is no other yet, else the real one.
+
+    Known before the keyring says whether RingCentral is connected, so it can be wrong (the
+    keyring is locked: the app falls back to the sandbox); the table then shows the right calls
+    once the engine has started.
+    """
+    from desktop import paths
+
+    if not sandbox:
+        real = paths.data_dir() / ENGINE_DATABASE
+        if real.is_file():
+            return real
+    return paths.data_dir() / "sandbox" / sandbox_database_name()
+
+
+def sandbox_database_name(*, use_developer_crm: bool = True) -> str:
+    """The sandbox engine's file name: its own per developer CRM (see :data:`SANDBOX_CRM_ENV`)."""
+    crm = os.environ.get(SANDBOX_CRM_ENV, "").strip() if use_developer_crm else ""
+    return f"engine-{crm}.sqlite3" if crm else ENGINE_DATABASE
+
+
+def show_newest_calls(window: MainWindow, database: Path) -> None:
+    """Puts the newest stored calls in the table, read straight from ``database`` (no engine,
+    no pydantic), and selects the newest: what the first frame shows."""
+    import sqlite3
+
+    from desktop.engine.listing import CallListing
+    from desktop.ui.call_table_model import CallItem
+
+    listing = CallListing.open(database)
+    if listing is None:
+        return
+    try:
+        rows = listing.newest(FIRST_SCREENFUL)
+    except sqlite3.Error as exc:
+        log.warning("could not read the newest calls from %s: %s", database, exc)
+        return
+    finally:
+        listing.close()
+    window.model.set_rows([CallItem.from_row(r) for r in rows])
+    newest = window.proxy.item_at(0)
+    if newest is not None:
+        window.select_call(newest.call_id)
+        window.table.setFocus()
 
 
 def local_time_zone() -> str | None:
@@ -728,7 +803,7 @@ def _production_context(secrets: SecretStore, settings: AppSettings, warnings: l
     connection = _saved_connection(crm_id, registry.get(crm_id).manifest, secrets, settings)
     adapter = registry.create(crm_id, connection, save_secrets=save_secrets)
     client = RingCentralClient.from_settings(settings.ringcentral, secrets)
-    store = Store(paths.data_dir() / "engine.sqlite3")
+    store = Store(paths.data_dir() / ENGINE_DATABASE)
     engine = Engine(
         store,
         adapter,
@@ -784,31 +859,3 @@ def _shutdown(state: dict[str, Any]) -> None:
     ctx = state.get("ctx")
     if ctx is not None:
         ctx.close()
-
-
-class _FirstPaint:
-    """Calls back once, when ``widget`` has been painted for the first time."""
-
-    def __init__(self, widget: Any, callback: Callable[[], None] | None) -> None:
-        from PySide6.QtCore import QEvent, QObject, Signal
-
-        class _Filter(QObject):
-            painted = Signal()
-
-            def __init__(self) -> None:
-                super().__init__(widget)
-                self.done = False
-
-            def eventFilter(self, obj: Any, event: Any) -> bool:
-                if not self.done and event.type() == QEvent.Type.Paint:
-                    self.done = True
-                    if callback is not None:
-                        callback()
-                    self.painted.emit()
-                return False
-
-        self._filter = _Filter()
-        widget.installEventFilter(self._filter)
-        self.painted = self._filter.painted
-
-

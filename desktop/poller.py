@@ -61,7 +61,8 @@ class CallPoller(QObject):
         submit: runs ``work`` off the GUI thread (``bind_pool(io_pool)``; ``run_now`` in tests).
         clock: the current time (aware), for the wake check and ``next_due``.
         interval_ms: the regular interval (the user's poll interval setting).
-        window: returns how many rows the table currently holds (read on the GUI thread).
+        window: how many of the newest calls a tick reads (read on the GUI thread). Older rows are
+            read from the database when the table shows them.
 
     Signals:
         calls_fetched(list): engine rows from the latest tick; not emitted when a timer tick brought

@@ -1,8 +1,17 @@
 # SPDX-License-Identifier: MIT
-"""The recent-calls table: one row per call, and the filter/sort proxy in front of it.
+"""The calls table: one row per stored call, and the filter/sort proxy in front of it.
 
 Threading contract: GUI thread only. Rows are plain :class:`CallItem` values built from the
-engine's rows (:func:`CallItem.from_row`); the model never does I/O.
+engine's rows (:func:`CallItem.from_row`).
+
+Every stored call has a row, but a row's :class:`CallItem` is read only when it is shown. The
+model keeps, per row, the call id and start time (what the list's order needs, from
+:meth:`CallListing.order <desktop.engine.listing.CallListing.order>`), then the search key, the
+filter bits and the sort values of every call (from the listing's :meth:`index
+<desktop.engine.listing.CallListing.index>`, which arrives a moment later); the proxy asks for the
+rows around the ones being painted, a page at a time, through the reader the controller sets
+(:meth:`CallTableModel.set_reader`: a read-only SQLite query). Rows the poller delivers come as
+items and replace what was read.
 
 Why a hand-written proxy instead of ``QSortFilterProxyModel``: that class calls a Python
 ``filterAcceptsRow`` once per source row, which costs seconds for 100,000 calls. Here the filter
@@ -12,6 +21,8 @@ key, so a keystroke in the search box costs a few milliseconds.
 
 from __future__ import annotations
 
+import itertools
+import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -29,10 +40,28 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor
-from typing_extensions import override
+
+from desktop.engine import listing
+from desktop.engine.listing import MISSED_RESULTS, CallIndex, ts
+from desktop.ui.overrides import override
+
+log = logging.getLogger(__name__)
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
+
+# Roles and flags as plain values, made once: data() and flags() run for every cell painted.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole)
+_SORT = int(Qt.ItemDataRole.UserRole)
+_CALL = _SORT + 1
+_RIGHT_ALIGNED = (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
 
 
 class LogStatus(StrEnum):
@@ -51,9 +80,6 @@ class CallFilter(StrEnum):
     LOGGED = "Logged"
     PENDING = "Pending"
     MISSED = "Missed"
-
-
-MISSED_RESULTS = frozenset({"Missed", "Voicemail", "Hang Up", "Abandoned", "No Answer", "Rejected", "Busy"})
 
 
 @dataclass(slots=True)
@@ -87,7 +113,7 @@ class CallItem:
 
     def __post_init__(self) -> None:
         if not self.search_key:
-            self.search_key = f"{self.contact_name.lower()}\x00{_digits(self.phone)}\x00{self.phone.lower()}"
+            self.search_key = listing.search_key(self.contact_name, self.phone)
 
     @property
     def is_missed(self) -> bool:
@@ -149,6 +175,11 @@ def display_number(raw: str | None) -> str:
     text = raw.strip()
     if len(_digits(text)) <= 6:
         return f"ext {text}" if text.isdigit() else text
+    nanp = _NANP.fullmatch(text)
+    if nanp:
+        # What phonenumbers writes for every North American number, without importing it (the
+        # first screenful is formatted before the window's first paint); tests compare the two.
+        return f"+1 {nanp[1]}-{nanp[2]}-{nanp[3]}"
     try:
         import phonenumbers
 
@@ -160,8 +191,12 @@ def display_number(raw: str | None) -> str:
         return text
 
 
+_NANP = re.compile(r"\+1([2-9]\d\d)(\d{3})(\d{4})")
+_NOT_DIGITS = re.compile(r"\D")
+
+
 def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text)
+    return _NOT_DIGITS.sub("", text)
 
 
 def format_duration(seconds: int | None) -> str:
@@ -193,7 +228,7 @@ def _format_time(when: datetime, today: date) -> str:
 
 
 class CallTableModel(QAbstractTableModel):
-    """Recent calls, newest first as delivered; sorting and filtering happen in the proxy.
+    """Every stored call, in no particular order (the proxy sorts); see the module docstring.
 
     Roles: ``SortRole`` gives native values (datetime, int, str); ``CallRole`` gives the
     :class:`CallItem`, so controllers read rows through the proxy, never by index arithmetic.
@@ -202,20 +237,29 @@ class CallTableModel(QAbstractTableModel):
     COL_DIRECTION, COL_TIME, COL_CONTACT, COL_DURATION, COL_RESULT, COL_STATUS, COL_ACTION = range(7)
     _HEADERS = ("", "Time", "Contact", "Duration", "Result", "Log status", "")
 
-    SortRole = Qt.ItemDataRole.UserRole
-    CallRole = Qt.ItemDataRole.UserRole + 1
+    SortRole = _SORT
+    CallRole = _CALL
 
     #: Emitted after a batch of ``dataChanged`` signals from :meth:`upsert`.
     batch_changed = Signal()
+    #: Emitted when search keys, filter bits and sort values came for rows not read yet
+    #: (:meth:`set_index`): the proxy filters and sorts again.
+    index_changed = Signal()
 
     def __init__(self, clock: Callable[[], datetime] = datetime.now, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[CallItem] = []
-        self._row_of: dict[str, int] = {}
-        #: Per row, parallel to ``_rows``: the search key and the filter bits (see ``filter_bits``).
+        # Parallel per-row columns. ``_items[r]`` is None until row r is read; ``_meta[r]`` holds
+        # the listing's (name, number, duration, result, state) for sorting rows not read yet.
+        self._ids: list[str] = []
+        self._starts: list[str] = []
         self._keys: list[str] = []
         self._flags = bytearray()
+        self._items: list[CallItem | None] = []
+        self._meta: list[tuple[str, str, int, str, int] | None] = []
+        self._row_of: dict[str, int] | None = None  # built when first needed
+        self._newest: str | None = None
         self._unlogged: int | None = None
+        self._reader: Callable[[list[str]], list[CallItem]] | None = None
         #: True while :meth:`upsert` emits a batch of ``dataChanged`` signals.
         self.in_batch = False
         self._clock = clock
@@ -226,7 +270,7 @@ class CallTableModel(QAbstractTableModel):
 
     @override
     def rowCount(self, parent: ModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._ids)
 
     @override
     def columnCount(self, parent: ModelIndex = _ROOT) -> int:
@@ -245,36 +289,37 @@ class CallTableModel(QAbstractTableModel):
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        return self.cell(index.row(), index.column(), role)
+        row = index.row()
+        if 0 <= row < len(self._items) and self._items[row] is None:
+            self.read_rows(range(row, min(row + READ_PAGE, len(self._items))))
+        return self.cell(row, index.column(), role)
 
     def cell(self, row: int, col: int, role: int) -> Any:
-        """``data()`` by row and column (the proxy calls this directly)."""
-        if not (0 <= row < len(self._rows)) or not (0 <= col < len(self._HEADERS)):
+        """``data()`` by row and column (the proxy calls this directly, after :meth:`read_rows`)."""
+        if not (0 <= row < len(self._items)) or not (0 <= col < len(self._HEADERS)):
             return None
-        item = self._rows[row]
-        if role == Qt.ItemDataRole.DisplayRole:
+        item = self._items[row] or self._read_one(row)
+        if role == _DISPLAY:
             return self._display_data(item, col)
-        if role == self.SortRole:
-            return self._sort_data(item, col)
-        if role == self.CallRole:
+        if role == _CALL:
             return item
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _SORT:
+            return self._sort_data(item, col)
+        if role == _TOOLTIP:
             return self._tooltip(item, col)
-        if role == Qt.ItemDataRole.DecorationRole and col == self.COL_DIRECTION:
-            return self._icons.get("missed" if item.is_missed else item.direction.lower())
-        if role == Qt.ItemDataRole.ForegroundRole and col == self.COL_RESULT and item.is_missed:
-            return self._missed_brush
-        if role == Qt.ItemDataRole.TextAlignmentRole and col == self.COL_DURATION:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
+        if role == _DECORATION:
+            return self._icons.get("missed" if item.is_missed else item.direction.lower()) if col == 0 else None
+        if role == _FOREGROUND:
+            return self._missed_brush if col == self.COL_RESULT and item.is_missed else None
+        if role == _ALIGNMENT:
+            return _RIGHT_ALIGNED if col == self.COL_DURATION else None
+        if role == _ACCESSIBLE:
             return self._tooltip(item, col) if col == self.COL_DIRECTION else self._display_data(item, col)
         return None
 
     @override
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _ROW_FLAGS if index.isValid() else _NO_FLAGS
 
     # --- data by role ---------------------------------------------------------------------------
 
@@ -310,6 +355,55 @@ class CallTableModel(QAbstractTableModel):
             return item.detail
         return None
 
+    # --- reading rows ---------------------------------------------------------------------------
+
+    def set_reader(self, reader: Callable[[list[str]], list[CallItem]] | None) -> None:
+        """How rows not read yet are read: call ids in, items out (calls that no longer exist are
+        left out). The controller passes a query on its own read-only connection."""
+        self._reader = reader
+
+    def read_rows(self, rows: Iterable[int]) -> None:
+        """Reads the items of those of ``rows`` not read yet, in one go."""
+        missing = [r for r in rows if self._items[r] is None]
+        if not missing:
+            return
+        try:
+            found = {i.call_id: i for i in self._reader([self._ids[r] for r in missing])} if self._reader else {}
+        except Exception:
+            log.exception("reading %d calls for the table failed", len(missing))
+            return  # shown from what the listing said, and read again when next painted
+        for r in missing:
+            self._set_item(r, found.get(self._ids[r]) or self._stand_in(r))
+
+    def _read_one(self, row: int) -> CallItem:
+        self.read_rows([row])
+        return self._items[row] or self._stand_in(row)
+
+    def _stand_in(self, row: int) -> CallItem:
+        """A row as far as the listing knows it (a call gone from the store, or a failed read)."""
+        meta = self._meta[row]
+        name, number, duration, result, state = meta if meta is not None else ("", "", -1, "", 0)
+        return CallItem(
+            call_id=self._ids[row],
+            direction="Outbound" if state & listing.OUTBOUND else "Inbound",
+            start_time=datetime.fromisoformat(self._starts[row]),
+            phone=display_number(number),
+            contact_name=name,
+            duration_seconds=None if duration < 0 else duration,
+            result=result,
+            status=_STATUS_OF_STATE[state & listing.STATE_MASK],
+        )
+
+    def _set_item(self, row: int, item: CallItem) -> None:
+        self._items[row] = item
+        self._meta[row] = None  # the item says it all now
+        self._starts[row] = ts(item.start_time)  # a live call's start moves to its record's
+        self._keys[row] = item.search_key
+        bits = filter_bits(item)
+        if bits != self._flags[row]:
+            self._flags[row] = bits
+            self._unlogged = None
+
     # --- updates --------------------------------------------------------------------------------
 
     def set_icons(self, icons: dict[str, Any]) -> None:
@@ -317,41 +411,87 @@ class CallTableModel(QAbstractTableModel):
         self._icons = icons
 
     def set_rows(self, items: Sequence[CallItem]) -> None:
-        """Replaces every row (the first load)."""
+        """Replaces every row with these items (the first screenful; tests)."""
         self.beginResetModel()
-        self._rows = list(items)
-        self._row_of = {item.call_id: i for i, item in enumerate(self._rows)}
-        self._keys = [item.search_key for item in self._rows]
-        self._flags = bytearray(filter_bits(item) for item in self._rows)
-        self._unlogged = None
+        self._ids = [item.call_id for item in items]
+        self._starts = [ts(item.start_time) for item in items]
+        self._keys = [item.search_key for item in items]
+        self._flags = bytearray(filter_bits(item) for item in items)
+        self._items = list(items)
+        self._meta = [None] * len(items)
+        self._forget_caches()
         self.endResetModel()
 
-    def upsert(self, items: Iterable[CallItem]) -> tuple[int, int]:
-        """Updates known calls in place and adds new ones, keeping selection and scroll.
+    def set_calls(self, ids: Sequence[str], starts: Sequence[str], *, keep_read: bool = True) -> None:
+        """Replaces every row with the listed calls (ids and :func:`~desktop.engine.listing.ts`
+        start times), not read yet; with ``keep_read``, rows already read (or delivered) for the
+        same calls keep their items."""
+        kept = {i.call_id: i for i in self._items if i is not None} if keep_read else {}
+        self.beginResetModel()
+        self._ids = list(ids)
+        self._starts = list(starts)
+        self._keys = [""] * len(self._ids)
+        self._flags = bytearray(len(self._ids))
+        self._items = [None] * len(self._ids)
+        self._meta = [None] * len(self._ids)
+        self._forget_caches()
+        if kept:
+            row_of = self._rows_by_id()
+            for call_id, item in kept.items():
+                row = row_of.get(call_id)
+                if row is not None:
+                    self._set_item(row, item)
+        self.endResetModel()
 
-        New calls newer than the newest row go to the top; others to the bottom (older pages).
+    def set_index(self, index: CallIndex) -> None:
+        """Search keys, filter bits and sort values for every listed call; rows already read keep
+        what their items say (they are as new or newer)."""
+        row_of = self._rows_by_id()
+        items, keys, flags, meta = self._items, self._keys, self._flags, self._meta
+        bits = index.states.translate(_STATE_BITS)
+        columns = zip(index.ids, index.keys, bits, index.names, index.numbers, index.durations, index.results,
+                      index.states, strict=True)
+        for call_id, key, bit, name, number, duration, result, state in columns:
+            row = row_of.get(call_id)
+            if row is None:
+                continue  # stored since the list was read: the poller brings it
+            if items[row] is None:
+                meta[row] = (name, number, duration, result, state)
+                keys[row] = key
+                flags[row] = bit
+        self._unlogged = None
+        self.index_changed.emit()
+
+    def _forget_caches(self) -> None:
+        self._row_of = None
+        self._newest = max(self._starts, default=None)
+        self._unlogged = None
+
+    def _rows_by_id(self) -> dict[str, int]:
+        if self._row_of is None:
+            self._row_of = dict(zip(self._ids, range(len(self._ids)), strict=True))
+        return self._row_of
+
+    def row_of(self, call_id: str) -> int | None:
+        return self._rows_by_id().get(call_id)
+
+    def upsert(self, items: Iterable[CallItem]) -> tuple[int, int]:
+        """Updates known calls in place and appends new ones, keeping selection and scroll.
 
         Returns:
             How many rows changed and how many were added.
         """
+        row_of = self._rows_by_id()
         changed_rows: list[int] = []
-        new_top: list[CallItem] = []
-        new_bottom: list[CallItem] = []
-        newest = self._rows[0].start_time if self._rows else None
+        new: list[CallItem] = []
         last = self.columnCount() - 1
         for item in items:
-            row = self._row_of.get(item.call_id)
-            if row is not None:
-                if self._rows[row] != item:
-                    self._rows[row] = item
-                    self._keys[row] = item.search_key
-                    self._flags[row] = filter_bits(item)
-                    self._unlogged = None
-                    changed_rows.append(row)
-            elif newest is not None and _aware(item.start_time) > _aware(newest):
-                new_top.append(item)
-            else:
-                new_bottom.append(item)
+            row = row_of.get(item.call_id)
+            if row is None:
+                new.append(item)
+            elif self._items[row] != item:
+                self._set_item(row, item)
+                changed_rows.append(row)
         if changed_rows:
             # One signal per row for views, and one "batch finished" so the proxy re-sorts once.
             self.in_batch = True
@@ -362,53 +502,75 @@ class CallTableModel(QAbstractTableModel):
             finally:
                 self.in_batch = False
             self.batch_changed.emit()
-        changed = len(changed_rows)
-        if new_top:
-            new_top.sort(key=lambda i: _aware(i.start_time), reverse=True)
-            self.beginInsertRows(QModelIndex(), 0, len(new_top) - 1)
-            self._rows[:0] = new_top
-            self._keys[:0] = [item.search_key for item in new_top]
-            self._flags[:0] = bytearray(filter_bits(item) for item in new_top)
+        if new:
+            new = list({item.call_id: item for item in new}.values())
+            first = len(self._ids)
+            starts = [ts(item.start_time) for item in new]
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            self._ids.extend(item.call_id for item in new)
+            self._starts.extend(starts)
+            self._keys.extend(item.search_key for item in new)
+            self._flags.extend(filter_bits(item) for item in new)
+            self._items.extend(new)
+            self._meta.extend([None] * len(new))
+            for offset, item in enumerate(new):
+                row_of[item.call_id] = first + offset
+            newest = max(starts)
+            if self._newest is None or newest > self._newest:
+                self._newest = newest
             self._unlogged = None
-            self._row_of = {item.call_id: i for i, item in enumerate(self._rows)}
             self.endInsertRows()
-        if new_bottom:
-            first = len(self._rows)
-            self.beginInsertRows(QModelIndex(), first, first + len(new_bottom) - 1)
-            self._rows.extend(new_bottom)
-            self._keys.extend(item.search_key for item in new_bottom)
-            self._flags.extend(filter_bits(item) for item in new_bottom)
-            self._unlogged = None
-            for offset, item in enumerate(new_bottom):
-                self._row_of[item.call_id] = first + offset
-            self.endInsertRows()
-        return changed, len(new_top) + len(new_bottom)
+        return len(changed_rows), len(new)
 
     def update_call(self, call_id: str, **changes: Any) -> None:
         """Changes one row's fields (e.g. ``status=LogStatus.SAVING`` right after Save)."""
-        row = self._row_of.get(call_id)
-        if row is None:
-            return
-        self.upsert([replace(self._rows[row], **changes)])
+        current = self.item(call_id)
+        if current is not None:
+            self.upsert([replace(current, **changes)])
 
     def item(self, call_id: str) -> CallItem | None:
-        row = self._row_of.get(call_id)
-        return None if row is None else self._rows[row]
+        row = self.row_of(call_id)
+        return None if row is None else self.item_at(row)
+
+    def item_at(self, row: int) -> CallItem:
+        """Row ``row``'s item (read now if it was not)."""
+        return self._items[row] or self._read_one(row)
+
+    def is_known(self, call_id: str) -> bool:
+        return self.row_of(call_id) is not None
 
     def items(self) -> list[CallItem]:
-        """The rows (do not mutate)."""
-        return self._rows
+        """Every row's item, reading those not read yet (for a handful of rows: tests, small lists)."""
+        self.read_rows(range(len(self._items)))
+        return [i or self._stand_in(r) for r, i in enumerate(self._items)]
 
     def unlogged_count(self) -> int:
         """Calls still to log (unlogged or failed); cached until the rows change."""
         if self._unlogged is None:
-            self._unlogged = sum(1 for f in self._flags if f & BIT_UNLOGGED)
+            self._unlogged = self._flags.translate(_UNLOGGED_ONLY).count(1)
         return self._unlogged
 
-    def oldest(self) -> datetime | None:
-        if not self._rows:
-            return None
-        return min((i.start_time for i in self._rows), key=_aware)
+    def newest_start(self) -> str | None:
+        """The latest start time (:func:`~desktop.engine.listing.ts`), None without rows."""
+        return self._newest
+
+    def sort_values(self, col: int) -> Sequence[Any]:
+        """One sort value per row for column ``col`` (start times as sortable text for the time)."""
+        if col == self.COL_TIME:
+            return self._starts
+        if col == self.COL_CONTACT:
+            return [_contact_order(k) for k in self._keys]  # the search key has what it needs
+        key = sort_key(col)
+        from_meta = _META_SORT.get(col, _unsorted)
+        fallback = _SORT_FALLBACK.get(col, 0)
+        return [
+            key(item) if item is not None else fallback if meta is None else from_meta(meta)
+            for item, meta in zip(self._items, self._meta, strict=True)
+        ]
+
+
+#: Rows read per query when a row not read yet is shown.
+READ_PAGE = 100
 
 
 def _aware(when: datetime) -> datetime:
@@ -445,16 +607,24 @@ def sort_key(col: int) -> Callable[[CallItem], Any]:
     if col == CallTableModel.COL_TIME:
         return lambda i: _aware(i.start_time)
     if col == CallTableModel.COL_CONTACT:
-        return lambda i: i.who.lower()
+        return lambda i: _contact_order(i.search_key)
     if col == CallTableModel.COL_DURATION:
         return lambda i: -1 if i.duration_seconds is None else i.duration_seconds
     if col == CallTableModel.COL_RESULT:
         return lambda i: i.result
     if col == CallTableModel.COL_STATUS:
-        order = {s: n for n, s in enumerate(LogStatus)}
-        return lambda i: (order[i.status], len(i.pending))
+        return lambda i: (_STATUS_ORDER[i.status], len(i.pending))
     return lambda i: 0
 
+
+_STATUS_ORDER = {s: n for n, s in enumerate(LogStatus)}
+
+
+def _contact_order(search_key: str) -> str:
+    """The Contact column's sort value: the name, else the number's digits (the same order as the
+    number shown, and known from the search key for rows not read yet)."""
+    name, _, digits = search_key.partition("\x00")
+    return name or digits or "unknown caller"
 
 BIT_UNLOGGED, BIT_LOGGED, BIT_PENDING, BIT_MISSED = 1, 2, 4, 8
 FILTER_MASK = {
@@ -486,6 +656,62 @@ def matches_filter(item: CallItem, which: CallFilter) -> bool:
     return True
 
 
+# The listing's state byte (desktop.engine.listing) in the table's terms.
+_STATUS_OF_STATE = (
+    LogStatus.UNLOGGED, LogStatus.WAITING, LogStatus.SAVING, LogStatus.LOGGED, LogStatus.FAILED,
+    LogStatus.UNLOGGED, LogStatus.UNLOGGED, LogStatus.UNLOGGED,
+)
+
+
+def _pending_count(state: int) -> int:
+    """Pending artifacts, counted for logged calls only (as :meth:`CallItem.from_row` keeps them)."""
+    if state & listing.STATE_MASK != listing.STATE_LOGGED:
+        return 0
+    return (state & listing.PENDING_MASK) >> listing.PENDING_SHIFT
+
+
+def _bits_of_state(state: int) -> int:
+    """:func:`filter_bits` of a call the listing describes with ``state``."""
+    status = _STATUS_OF_STATE[state & listing.STATE_MASK]
+    bits = BIT_UNLOGGED if status in (LogStatus.UNLOGGED, LogStatus.FAILED) else 0
+    if status is LogStatus.LOGGED:
+        bits |= BIT_LOGGED
+    if status in (LogStatus.SAVING, LogStatus.WAITING) or _pending_count(state):
+        bits |= BIT_PENDING
+    if state & listing.MISSED:
+        bits |= BIT_MISSED
+    return bits
+
+
+_STATE_BITS = bytes(_bits_of_state(state) for state in range(256))
+_UNLOGGED_ONLY = bytes(1 if bits & BIT_UNLOGGED else 0 for bits in range(256))
+
+# Sort values of rows not read yet, from the listing's (name, number, duration, result, state);
+# each gives what sort_key() gives for the row's item.
+_Meta = tuple[str, str, int, str, int]
+_META_SORT: dict[int, Callable[[_Meta], Any]] = {
+    CallTableModel.COL_DIRECTION: lambda m: (
+        "Outbound" if m[4] & listing.OUTBOUND else "Inbound", bool(m[4] & listing.MISSED)
+    ),
+    CallTableModel.COL_DURATION: lambda m: m[2],
+    CallTableModel.COL_RESULT: lambda m: m[3],
+    CallTableModel.COL_STATUS: lambda m: (
+        _STATUS_ORDER[_STATUS_OF_STATE[m[4] & listing.STATE_MASK]], _pending_count(m[4])
+    ),
+}
+def _unsorted(meta: _Meta) -> int:
+    return 0
+
+
+#: The sort value of a row known only by id and start time (until the listing's index arrives).
+_SORT_FALLBACK: dict[int, Any] = {
+    CallTableModel.COL_DIRECTION: ("", False),
+    CallTableModel.COL_DURATION: -1,
+    CallTableModel.COL_RESULT: "",
+    CallTableModel.COL_STATUS: (0, 0),
+}
+
+
 class CallFilterProxy(QAbstractProxyModel):
     """Filters (All/Unlogged/Logged/Pending/Missed + search) and sorts the calls table.
 
@@ -504,6 +730,7 @@ class CallFilterProxy(QAbstractProxyModel):
         self._sort_order = Qt.SortOrder.DescendingOrder
         self._order: list[int] | None = None  # source rows in sort order, cached
         self._batched: list[int] = []
+        self._source: CallTableModel | None = None
 
     # --- wiring ---------------------------------------------------------------------------------
 
@@ -515,6 +742,7 @@ class CallFilterProxy(QAbstractProxyModel):
                 sig.disconnect(slot)
         self.beginResetModel()
         super().setSourceModel(source)
+        self._source = source if isinstance(source, CallTableModel) else None
         for sig, slot in self._connections(source):
             sig.connect(slot)
         self._recompute_all()
@@ -527,12 +755,12 @@ class CallFilterProxy(QAbstractProxyModel):
             (source.dataChanged, self._on_source_data_changed),
             (source.batch_changed, self._on_source_batch_changed),
             (source.rowsInserted, self._on_source_rows_inserted),
+            (source.index_changed, self._on_source_index_changed),
         ]
 
     def _src(self) -> CallTableModel:
-        model = self.sourceModel()
-        assert isinstance(model, CallTableModel)
-        return model
+        assert self._source is not None
+        return self._source
 
     # --- public API -----------------------------------------------------------------------------
 
@@ -558,11 +786,22 @@ class CallFilterProxy(QAbstractProxyModel):
 
     def item_at(self, proxy_row: int) -> CallItem | None:
         if 0 <= proxy_row < len(self._visible):
-            return self._src().items()[self._visible[proxy_row]]
+            self._read_around(proxy_row)
+            return self._src().item_at(self._visible[proxy_row])
+        return None
+
+    def next_row_with(self, mask: int, after: int | None) -> int | None:
+        """The first visible row below ``after`` (wrapping around) whose filter bits meet ``mask``."""
+        flags = self._src()._flags
+        start = 0 if after is None else after + 1
+        visible = self._visible
+        for proxy_row in itertools.chain(range(start, len(visible)), range(min(start, len(visible)))):
+            if flags[visible[proxy_row]] & mask:
+                return proxy_row
         return None
 
     def proxy_row_of(self, call_id: str) -> int | None:
-        source_row = self._src()._row_of.get(call_id)
+        source_row = self._src().row_of(call_id)
         if source_row is None:
             return None
         if self._proxy_row is not None:
@@ -573,8 +812,16 @@ class CallFilterProxy(QAbstractProxyModel):
             return None
 
     def visible_items(self) -> list[CallItem]:
-        items = self._src().items()
-        return [items[r] for r in self._visible]
+        """Every visible row's item, reading those not read yet (for short lists: tests)."""
+        source = self._src()
+        source.read_rows(self._visible)
+        return [source.item_at(r) for r in self._visible]
+
+    def _read_around(self, proxy_row: int) -> None:
+        """Reads the rows near ``proxy_row`` in the order shown (a page, in one query)."""
+        source = self._src()
+        if source._items[self._visible[proxy_row]] is None:
+            source.read_rows(self._visible[max(0, proxy_row - READ_PAGE // 4) : proxy_row + READ_PAGE])
 
     # --- Qt overrides ---------------------------------------------------------------------------
 
@@ -629,13 +876,15 @@ class CallFilterProxy(QAbstractProxyModel):
         # Straight to the row, without building a source index per cell (painting calls this a lot).
         if not index.isValid() or index.row() >= len(self._visible):
             return None
-        return self._src().cell(self._visible[index.row()], index.column(), role)
+        source = self._src()
+        row = self._visible[index.row()]
+        if source._items[row] is None:
+            self._read_around(index.row())
+        return source.cell(row, index.column(), role)
 
     @override
     def flags(self, index: ModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _ROW_FLAGS if index.isValid() else _NO_FLAGS
 
     @override
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -649,10 +898,9 @@ class CallFilterProxy(QAbstractProxyModel):
 
     def _sorted_rows(self) -> list[int]:
         if self._order is None:
-            items = self._src().items()
-            key = sort_key(self._sort_column)
+            values = self._src().sort_values(self._sort_column)
             reverse = self._sort_order == Qt.SortOrder.DescendingOrder
-            self._order = sorted(range(len(items)), key=lambda r: key(items[r]), reverse=reverse)
+            self._order = sorted(range(len(values)), key=values.__getitem__, reverse=reverse)
         return self._order
 
     def _accepted(self, candidates: Iterable[int]) -> list[int]:
@@ -741,6 +989,12 @@ class CallFilterProxy(QAbstractProxyModel):
             proxy_row = rows.get(source_row)
             if proxy_row is not None:
                 self.dataChanged.emit(self.index(proxy_row, 0), self.index(proxy_row, last), roles)
+
+    def _on_source_index_changed(self) -> None:
+        """Search keys, filter bits and sort values came for rows not read yet."""
+        if self._filter is not CallFilter.ALL or self._needle or self._sort_column != CallTableModel.COL_TIME:
+            self._order = None
+            self._relayout()
 
     def _on_source_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
         # Source rows after ``first`` shifted: remap every persistent index through the layout.

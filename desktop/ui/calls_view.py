@@ -9,10 +9,11 @@ Threading contract: GUI thread only.
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
-from typing_extensions import override
 
 from desktop.ui.call_table_model import CallItem, CallTableModel
+from desktop.ui.overrides import override
 
 
 class CallsTableView(QTableView):
@@ -20,9 +21,11 @@ class CallsTableView(QTableView):
 
     Signals:
         activated_call(str): Enter or double-click on a row; the call id.
+        first_painted(): the rows have been painted for the first time (start-up continues then).
     """
 
     activated_call = Signal(str)
+    first_painted = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -34,7 +37,6 @@ class CallsTableView(QTableView):
         self.setWordWrap(False)
         self.setSortingEnabled(True)
         self.setMouseTracking(True)
-        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(40)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -43,6 +45,7 @@ class CallsTableView(QTableView):
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.doubleClicked.connect(self._on_double_clicked)
+        self._painted = False
 
     def configure_columns(self) -> None:
         header = self.horizontalHeader()
@@ -72,6 +75,15 @@ class CallsTableView(QTableView):
         value = index.data(CallTableModel.CallRole)
         if isinstance(value, CallItem) and index.column() != CallTableModel.COL_ACTION:
             self.activated_call.emit(value.call_id)
+
+    @override
+    def paintEvent(self, event: QPaintEvent) -> None:
+        # Rather than an event filter: one that sees every event has PySide build the Python
+        # types of all of them, which costs more at start-up than painting the rows.
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.first_painted.emit()
 
     @override
     def keyPressEvent(self, event) -> None:  # type: ignore[no-untyped-def]

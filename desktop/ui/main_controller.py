@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import shiboken6
@@ -18,9 +19,11 @@ from PySide6.QtCore import QObject, QPoint, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QMessageBox, QSystemTrayIcon
 
+from desktop.engine.listing import CallIndex, CallListing
 from desktop.engine.models import CallRow, EngineStatus
 from desktop.poller import CallPoller
 from desktop.ui.call_table_model import (
+    BIT_UNLOGGED,
     CallFilter,
     CallFilterProxy,
     CallItem,
@@ -37,7 +40,6 @@ from desktop.workers import Submit
 
 log = logging.getLogger(__name__)
 
-PAGE = 200
 DIALOG_LINGER_MS = 60_000
 #: A call that ended within this long before it appeared is "just ended" (worth a notification).
 RECENT = timedelta(minutes=15)
@@ -57,12 +59,14 @@ class MainController(QObject):
         clock: the current time, aware.
 
     Signals:
-        rows_loaded(int): the first page of rows is in the table (how many).
+        rows_loaded(int): every stored call is in the table (how many); rows are read as shown.
+        calls_indexed(int): search, filters and sorting cover every stored call (how many).
         dialog_opened(QDialog): a log or edit dialog was opened (tests drive it).
         call_logged(str): a log dialog saved (the call id).
     """
 
     rows_loaded = Signal(int)
+    calls_indexed = Signal(int)
     dialog_opened = Signal(QDialog)
     call_logged = Signal(str)
 
@@ -93,8 +97,8 @@ class MainController(QObject):
         self._connection_settings = connection_settings or {}
         self._dialogs: dict[tuple[str, str], QDialog] = {}
         self._loaded = False
-        self._loading_older = False
-        self._no_more_older = False
+        #: The table's own read-only connection: rows are read from it as they are shown.
+        self._listing: CallListing | None = None
         self._last_error: str | None = None
         self._last_error_at: datetime | None = None
         self._notified: set[str] = set()
@@ -108,7 +112,6 @@ class MainController(QObject):
 
         window.row_action.connect(self.on_row_action)
         window.refresh_requested.connect(self.on_refresh_requested)
-        window.load_older_requested.connect(self.on_load_older_requested)
         window.next_unlogged_requested.connect(self.on_next_unlogged_requested)
         window.error_details_requested.connect(self.on_error_details_requested)
         if open_settings is not None:
@@ -121,44 +124,76 @@ class MainController(QObject):
         ]
         for signal, slot in self._connections:
             signal.connect(slot)
-        window.destroyed.connect(self._disconnect_poller)
+        window.destroyed.connect(self._on_window_destroyed)
         window.set_connection_text(f"{ports.manifest.name}")
 
-    def _disconnect_poller(self) -> None:
+    def _on_window_destroyed(self) -> None:
         for signal, slot in self._connections:
             try:
                 signal.disconnect(slot)
             except (RuntimeError, TypeError):
                 pass
         self._connections = []
+        if self._listing is not None:
+            self._listing.close()
+            self._listing = None
 
     # --- start-up -------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Loads the first page of stored calls (off the GUI thread), then starts the poller."""
-        engine = self.ports.engine
-        self.window.sync_label.setText("Loading calls…")
-        self._submit(lambda: engine.calls(limit=PAGE), on_result=self._on_first_page_result,
-                     on_error=self._on_first_page_error)
+        """Lists every stored call (off the GUI thread), then starts the poller.
 
-    def _on_first_page_result(self, rows: list[CallRow]) -> None:
-        self._set_rows(rows)
+        Two reads, both on the io pool: the list itself (ids and start times, one index scan), and
+        then the columns search, filters and sorting need; each call's row is read from the
+        database when it is shown (:meth:`CallTableModel.set_reader`).
+        """
+        path = self.ports.engine.store.path
+        if self._listing is None:
+            self._listing = CallListing.open(path)
+            self.model.set_reader(self._read_calls)
+        if not self._loaded:
+            self.window.sync_label.setText("Loading calls…")
+        self._submit(lambda: _list_calls(path), on_result=self._on_calls_listed, on_error=self._on_list_error)
+
+    def _read_calls(self, ids: list[str]) -> list[CallItem]:
+        if self._listing is None:
+            return []
+        return [CallItem.from_row(r) for r in self._listing.calls(ids)]
+
+    def _on_calls_listed(self, listed: tuple[list[str], list[str]]) -> None:
+        ids, starts = listed
+        current = self.window.table.current_item()
+        anchor = self._top_visible_call()
+        self.model.set_calls(ids, starts)
+        self._loaded = True
+        self.window.update_counts()
+        if current is not None:
+            self.window.select_call(current.call_id)
+        if anchor is not None:
+            self._keep_at_top(anchor)
+        self._select_first_if_none()
+        self.rows_loaded.emit(len(ids))
         self.poller.start()
+        path = self.ports.engine.store.path
+        self._submit(lambda: _index_calls(path), on_result=self._on_calls_indexed, on_error=self._on_list_error)
 
-    def _on_first_page_error(self, exc: Exception) -> None:
+    def _on_calls_indexed(self, index: CallIndex) -> None:
+        self.model.set_index(index)
+        self.window.update_counts()
+        self.calls_indexed.emit(len(index))
+
+    def _on_list_error(self, exc: Exception) -> None:
         self._show_error(f"Could not read the stored calls: {exc}")
-        self.poller.start()
+        if not self._loaded:
+            self.poller.start()  # its first rows fill the table
 
     def _set_rows(self, rows: Sequence[CallRow]) -> None:
         items = [CallItem.from_row(r) for r in rows]
         self.model.set_rows(items)
         self._notified.update(i.call_id for i in items)
         self._loaded = True
-        self._no_more_older = len(rows) < PAGE
-        self.window.load_older_button.setEnabled(not self._no_more_older)
         self.window.update_counts()
         self._select_first_if_none()
-        self.rows_loaded.emit(len(items))
 
     def _select_first_if_none(self) -> None:
         """Keyboard first: the newest call is selected, so Enter logs it straight away."""
@@ -177,19 +212,14 @@ class MainController(QObject):
         if not self._loaded:
             self._set_rows(rows)
             return
-        items = [CallItem.from_row(r) for r in rows]
-        oldest = self.model.oldest()
-        if oldest is not None:
-            # Rows older than the loaded page belong to "Load older calls", unless already shown.
-            items = [i for i in items if i.start_time >= oldest or self.model.item(i.call_id) is not None]
-        fresh = self.upsert_items(items)
+        fresh = self.upsert_items([CallItem.from_row(r) for r in rows])
         self._notify_ended(fresh)
         self._drop_stale_notice()
 
     def upsert_items(self, items: list[CallItem]) -> list[CallItem]:
         """Puts rows into the table in place; new ones do not move the row the agent is reading.
         Returns the items that were new."""
-        fresh = [i for i in items if self.model.item(i.call_id) is None]
+        fresh = [i for i in items if not self.model.is_known(i.call_id)]
         anchor = self._top_visible_call()
         self.model.upsert(items)
         if anchor is not None and fresh:
@@ -375,7 +405,13 @@ class MainController(QObject):
     def _on_log_save_started(self, call_id: str) -> None:
         self.model.update_call(call_id, status=LogStatus.SAVING)
 
+    def _reread(self, call_id: str) -> None:
+        """Reads a row again now (the poller brings the newest calls, not an older one just saved)."""
+        self.model.upsert(self._read_calls([call_id]))
+        self.window.update_counts()
+
     def _on_log_saved(self, call_id: str) -> None:
+        self._reread(call_id)
         self.call_logged.emit(call_id)
         if call_id not in self._queued:
             self.window.flash("Call logged", 4000)
@@ -392,9 +428,11 @@ class MainController(QObject):
     def _on_log_closed(self, call_id: str) -> None:
         item = self.model.item(call_id)
         if item is not None and item.status is LogStatus.SAVING:
+            self._reread(call_id)
             self.poller.poll_now()
 
     def _on_edit_saved(self, call_id: str) -> None:
+        self._reread(call_id)
         self.window.flash("Log updated", 4000)
         self.poller.poll_now()
 
@@ -403,50 +441,20 @@ class MainController(QObject):
     def on_refresh_requested(self) -> None:
         self.poller.poll_now()
 
-    def on_load_older_requested(self) -> None:
-        if self._loading_older:
-            return
-        oldest = self.model.oldest()
-        self._loading_older = True
-        self.window.load_older_button.setEnabled(False)
-        self.window.load_older_button.setText("Loading…")
-        engine = self.ports.engine
-        self._submit(lambda: engine.calls(limit=PAGE, before=oldest), on_result=self._on_older_result,
-                     on_error=self._on_older_error)
-
-    def _on_older_result(self, rows: list[CallRow]) -> None:
-        self._loading_older = False
-        self.model.upsert(CallItem.from_row(r) for r in rows)
-        self._notified.update(r.call_id for r in rows)
-        self._no_more_older = len(rows) < PAGE
-        self.window.load_older_button.setText("No older calls" if self._no_more_older else "Load older calls")
-        self.window.load_older_button.setEnabled(not self._no_more_older)
-        self.window.update_counts()
-
-    def _on_older_error(self, exc: Exception) -> None:
-        self._loading_older = False
-        self.window.load_older_button.setText("Load older calls")
-        self.window.load_older_button.setEnabled(True)
-        self._show_error(f"Could not load older calls: {exc}")
-
     def on_next_unlogged_requested(self) -> None:
         """Selects the next call still to log below the current row (wrapping around)."""
         if self.proxy.filter() not in (CallFilter.ALL, CallFilter.UNLOGGED, CallFilter.MISSED):
             self.window.set_filter(CallFilter.ALL)
-        visible = self.proxy.visible_items()
-        if not visible:
+        if not self.proxy.rowCount():
             return
         current = self.window.table.current_item()
-        start = 0
-        if current is not None:
-            row = self.proxy.proxy_row_of(current.call_id)
-            start = (row + 1) if row is not None else 0
-        order = visible[start:] + visible[:start]
-        for item in order:
-            if item.status in (LogStatus.UNLOGGED, LogStatus.FAILED):
-                self.window.select_call(item.call_id)
-                return
-        self.window.flash("Every call is logged", 3000)
+        after = self.proxy.proxy_row_of(current.call_id) if current is not None else None
+        row = self.proxy.next_row_with(BIT_UNLOGGED, after)
+        item = self.proxy.item_at(row) if row is not None else None
+        if item is None:
+            self.window.flash("Every call is logged", 3000)
+            return
+        self.window.select_call(item.call_id)
 
     # --- notifications --------------------------------------------------------------------------
 
@@ -515,3 +523,19 @@ def _group_name(group: str, crm_name: str) -> str:
     return {"crm": crm_name, "rc-heavy": "RingCentral", "rc-light": "RingCentral AI"}.get(group, group)
 
 
+def _list_calls(path: Path) -> tuple[list[str], list[str]]:
+    """Every stored call's id and start time (blocking: the io pool runs it)."""
+    listing = CallListing(path)
+    try:
+        return listing.order()
+    finally:
+        listing.close()
+
+
+def _index_calls(path: Path) -> CallIndex:
+    """Search keys, filter and sort columns of every stored call (blocking: the io pool runs it)."""
+    listing = CallListing(path)
+    try:
+        return listing.index()
+    finally:
+        listing.close()

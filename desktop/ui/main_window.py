@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 """The main window's layout: header, banners, filters and search, the calls table, the status bar.
 
-Built in two steps so the window paints fast: the constructor makes the shell (header, banners,
-status bar) with a few light widgets; :meth:`MainWindow.install_calls` adds the calls table,
-filters and search right after the first paint. Behaviour lives in
+Built in steps so the window paints fast: the constructor makes the shell (header, banners) with a
+few light widgets; :meth:`MainWindow.install_calls` adds what the first frame shows (filters,
+search, the calls table, footer and status bar), and :meth:`MainWindow.install_extras` what can
+wait until after the first paint (the live-call strip, the offline banner, shortcuts, menus). Behaviour lives in
 :mod:`desktop.ui.main_controller`; this module builds widgets and turns clicks into signals.
 
 Threading contract: GUI thread only.
@@ -17,24 +18,18 @@ from PySide6.QtCore import QPoint, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMainWindow, QPushButton, QVBoxLayout, QWidget
 
+from desktop.ui.overrides import override
 from desktop.ui.resources import icon
 
 # Nothing before the first paint touches the ``Qt`` namespace: initialising it costs more than the
 # rest of the window shell (it is imported inside the methods that run afterwards).
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QLineEdit, QMenu, QToolButton
-    from typing_extensions import override
 
     from desktop.ui.call_table_model import CallFilter, CallFilterProxy, CallItem, CallTableModel, RowAction
     from desktop.ui.calls_view import CallsTableView
     from desktop.ui.delegates import ActionDelegate
     from desktop.ui.widgets import Banner
-
-else:
-
-    def override(fn: Any) -> Any:
-        return fn
-
 
 __all__ = ["MainWindow"]
 
@@ -45,7 +40,6 @@ class MainWindow(QMainWindow):
     Signals:
         row_action(str, str): a call id and a :class:`RowAction` value (log, edit, open, copy).
         refresh_requested(): the agent pressed Refresh (F5).
-        load_older_requested(): "Load older calls".
         next_unlogged_requested(): jump to the next unlogged call (Ctrl+J).
         settings_requested(): the Settings button.
         error_details_requested(): the last-error link in the status bar.
@@ -54,7 +48,6 @@ class MainWindow(QMainWindow):
 
     row_action = Signal(str, str)
     refresh_requested = Signal()
-    load_older_requested = Signal()
     next_unlogged_requested = Signal()
     settings_requested = Signal()
     error_details_requested = Signal()
@@ -99,6 +92,7 @@ class MainWindow(QMainWindow):
         self.calls_installed = False
         #: The single-instance listener (set by the composition root; tests find it here).
         self.single_instance: Any = None
+        self.extras_installed = False
 
     # --- construction ---------------------------------------------------------------------------
 
@@ -130,7 +124,7 @@ class MainWindow(QMainWindow):
         return header
 
     def _build_status_bar(self) -> None:
-        from PySide6.QtCore import Qt, QTimer
+        from PySide6.QtCore import QTimer
         from PySide6.QtWidgets import QStatusBar, QToolButton
 
         bar = QStatusBar()
@@ -157,40 +151,30 @@ class MainWindow(QMainWindow):
         self.error_button = QToolButton()
         self.error_button.setObjectName("LastError")
         self.error_button.setToolTip("Show details")
-        self.error_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.error_button.clicked.connect(self.error_details_requested)
         self.error_button.hide()
         bar.addPermanentWidget(self.error_button)
         self.setStatusBar(bar)
 
     def install_calls(self, model: CallTableModel, proxy: CallFilterProxy) -> None:
-        """Adds the icons, the filters, the search box, the calls table and the footer."""
+        """Adds what the first frame shows: the icons, the filters, the search box, the calls table,
+        the footer and the status bar. :meth:`install_extras` adds the rest."""
         from PySide6.QtCore import Qt
         from PySide6.QtWidgets import QButtonGroup, QLineEdit
 
         from desktop.ui.call_table_model import CallFilter, CallTableModel
         from desktop.ui.calls_view import CallsTableView
         from desktop.ui.delegates import ActionDelegate, ContactDelegate, StatusDelegate, TextDelegate
-        from desktop.ui.widgets import Banner
 
         self.model = model
         self.proxy = proxy
         self._build_status_bar()
-        self.offline_banner = Banner("error", "", action="Retry now", closable=False)
-        self.offline_banner.action_clicked.connect(self.refresh_requested)
-        self.offline_banner.hide()
-        self.banners.insertWidget(0, self.offline_banner)
-        self.setWindowIcon(icon("logdesk"))
         self.logo.setPixmap(icon("logdesk").pixmap(28, 28))
         self.settings_button.setIcon(icon("settings"))
         model.set_icons({"inbound": icon("inbound"), "outbound": icon("outbound"), "missed": icon("missed")})
         layout = self.body_layout
         layout.removeWidget(self.placeholder)
         self.placeholder.hide()
-        from desktop.ui.live_strip import LiveCallStrip
-
-        self.live_strip = LiveCallStrip(parent=self)
-        layout.addWidget(self.live_strip)
 
         row = QHBoxLayout()
         row.setSpacing(8)
@@ -205,7 +189,6 @@ class MainWindow(QMainWindow):
         for which in CallFilter:
             button = QPushButton(which.value)
             button.setCheckable(True)
-            button.setCursor(Qt.CursorShape.PointingHandCursor)
             button.setProperty("filter", which.value)
             button.clicked.connect(lambda _=False, w=which: self._on_filter_clicked(w))
             self.filter_group.addButton(button)
@@ -226,6 +209,7 @@ class MainWindow(QMainWindow):
         self.refresh_button.setToolTip("Fetch new calls now (F5)")
         self.refresh_button.clicked.connect(self.refresh_requested)
         row.addWidget(self.refresh_button)
+        self._strip_at = layout.count()  # the live-call strip goes above the filters
         layout.addLayout(row)
 
         self.table = CallsTableView()
@@ -239,7 +223,6 @@ class MainWindow(QMainWindow):
         self.table.configure_columns()
         self.table.horizontalHeader().setSortIndicator(CallTableModel.COL_TIME, Qt.SortOrder.DescendingOrder)
         self.table.activated_call.connect(self._on_activated_call)
-        self.table.customContextMenuRequested.connect(self._on_context_menu)
         layout.addWidget(self.table, 1)
 
         self.empty_label = QLabel("")
@@ -253,12 +236,32 @@ class MainWindow(QMainWindow):
         self.count_label.setProperty("role", "muted")
         footer.addWidget(self.count_label)
         footer.addStretch(1)
-        self.load_older_button = QPushButton("Load older calls")
-        self.load_older_button.clicked.connect(self.load_older_requested)
-        footer.addWidget(self.load_older_button)
         layout.addLayout(footer)
-        self._build_actions()
         self.calls_installed = True
+
+    def install_extras(self) -> None:
+        """Adds what can wait until the calls are on screen (the app does this right after the
+        first paint): the live-call strip and the offline banner (both hidden until needed), the
+        window icon, pointer cursors, the row menu and the keyboard shortcuts."""
+        from PySide6.QtCore import Qt
+
+        from desktop.ui.live_strip import LiveCallStrip
+        from desktop.ui.widgets import Banner
+
+        self.offline_banner = Banner("error", "", action="Retry now", closable=False)
+        self.offline_banner.action_clicked.connect(self.refresh_requested)
+        self.offline_banner.hide()
+        self.banners.insertWidget(0, self.offline_banner)
+        self.live_strip = LiveCallStrip(parent=self)
+        self.body_layout.insertWidget(self._strip_at, self.live_strip)
+        self.setWindowIcon(icon("logdesk"))
+        for button in self.filter_buttons.values():
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.error_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._on_context_menu)
+        self._build_actions()
+        self.extras_installed = True
 
     def _build_actions(self) -> None:
         from PySide6.QtCore import Qt

@@ -159,3 +159,76 @@ def test_a_poll_changing_many_rows_re_sorts_once(model: CallTableModel, proxy: C
     # Then the proxy re-sorted once, and the logged calls sort after the unlogged ones
     assert layouts == [1]
     assert [i.call_id for i in proxy.visible_items()] == ["c1", "c3", "c0", "c2", "c4"]
+
+
+def _listed(n: int) -> tuple[str, str]:
+    from desktop.engine.listing import ts
+
+    return f"c{n}", ts(NOW - timedelta(minutes=10 * n))
+
+
+def test_rows_not_read_yet_are_searched_filtered_and_sorted_from_the_listing(proxy: CallFilterProxy) -> None:
+    from desktop.engine import listing
+    from desktop.engine.listing import CallIndex, search_key
+
+    model = proxy.sourceModel()
+    read: list[str] = []
+    model.set_reader(lambda ids: (read.extend(ids), [item(int(i[1:])) for i in ids])[1])
+    # Given six calls listed, none read: c1 logged with a recording to come, c2 a missed call
+    ids, starts = zip(*(_listed(n) for n in range(6)), strict=True)
+    model.set_calls(ids, starts, keep_read=False)
+    logged = listing.STATE_LOGGED | 1 << listing.PENDING_SHIFT
+    states = bytes([0, logged, listing.MISSED, 0, 0, listing.STATE_FAILED])
+    names = [f"Contact {n}" for n in range(6)]
+    numbers = [f"+1650555{n:04d}" for n in range(6)]
+    model.set_index(CallIndex(list(ids), [search_key(a, b) for a, b in zip(names, numbers, strict=True)], names,
+                              numbers, [60 + n for n in range(6)], ["Call connected"] * 6, states))
+    shown = lambda: [proxy.mapToSource(proxy.index(r, 0)).row() for r in range(proxy.rowCount())]  # noqa: E731
+    # Then the filters, the search and a sort by duration work without reading a row
+    proxy.set_filter(CallFilter.PENDING)
+    assert shown() == [1]
+    proxy.set_filter(CallFilter.MISSED)
+    assert shown() == [2]
+    proxy.set_filter(CallFilter.UNLOGGED)
+    assert shown() == [0, 2, 3, 4, 5]
+    proxy.set_filter(CallFilter.ALL)
+    proxy.set_search("(650) 555-0004")
+    assert shown() == [4]
+    proxy.set_search("")
+    proxy.sort(CallTableModel.COL_DURATION, Qt.SortOrder.AscendingOrder)
+    assert shown() == [0, 1, 2, 3, 4, 5]
+    assert read == []
+    # When a row is shown, a page of rows around it is read in one go, in the order shown
+    assert proxy.index(3, CallTableModel.COL_CONTACT).data() == "Contact 3"
+    assert read == ["c0", "c1", "c2", "c3", "c4", "c5"]
+
+
+def test_a_row_read_later_keeps_the_selection_and_a_poll_of_it_changes_it_in_place(
+    qtmodeltester, proxy: CallFilterProxy
+) -> None:
+    model = proxy.sourceModel()
+    model.set_reader(lambda ids: [item(int(i[1:])) for i in ids])
+    ids, starts = zip(*(_listed(n) for n in range(5)), strict=True)
+    model.set_calls(ids, starts, keep_read=False)
+    qtmodeltester.check(proxy)
+    selection = QItemSelectionModel(proxy)
+    selection.setCurrentIndex(proxy.index(2, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    model.upsert([item(2, status=LogStatus.LOGGED), item(-1, call_id="new")])
+    assert selection.currentIndex().data(CallTableModel.CallRole).call_id == "c2"
+    assert proxy.index(selection.currentIndex().row(), CallTableModel.COL_STATUS).data() == "Logged"
+    assert proxy.item_at(0).call_id == "new"
+
+
+def test_north_american_numbers_are_shown_as_phonenumbers_writes_them() -> None:
+    import phonenumbers
+
+    from desktop.ui.call_table_model import display_number
+
+    numbers = [f"+1{area}{exchange:03d}{line:04d}" for area in range(200, 1000)
+               for exchange, line in ((0, 0), (555, 123), (999, 9999))]
+    numbers += ["+10125550001", "+11125550001", "+1212555000", "+121255500011", "+442079460000", "2125550001"]
+    for number in numbers:
+        parsed = phonenumbers.parse(number, None if number.startswith("+") else "US")
+        expected = (phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+                    if phonenumbers.is_possible_number(parsed) else number)
+        assert display_number(number) == expected, number

@@ -102,17 +102,38 @@ def test_offline_shows_a_banner_and_keeps_saved_work(qtbot, main, busy_day, acco
     assert "Offline" in main.window.sync_label.text()
 
 
-def test_load_older_calls_appends_a_page(qtbot, main, busy_day, app_context, monkeypatch) -> None:
-    import desktop.ui.main_controller as controller_module
+def test_every_stored_call_is_listed_and_rows_are_read_as_they_scroll_into_view(qtbot, main, app_context) -> None:
+    from datetime import UTC, datetime, timedelta
 
-    monkeypatch.setattr(controller_module, "PAGE", 2)
-    main.model.set_rows([])
-    main._set_rows(app_context.engine.calls(limit=2))
-    assert main.model.rowCount() == 2
-    qtbot.mouseClick(main.window.load_older_button, Qt.MouseButton.LeftButton)
-    assert main.model.rowCount() == 4
-    starts = [i.start_time for i in main.model.items()]
-    assert starts == sorted(starts, reverse=True)
+    from adapters.testing.calls import inbound_call
+
+    # Given 300 calls stored in earlier sessions, a minute apart, with nothing read yet
+    first = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    calls = [inbound_call(f"+1415555{n:04d}", caller_name=f"Caller {n}", start_time=first + timedelta(minutes=n))
+             for n in range(300)]
+    app_context.engine.store.upsert_calls(calls, "ext-1", first)
+    read: list[str] = []
+    reader = main._read_calls
+    main.model.set_reader(lambda ids: (read.extend(ids), reader(ids))[1])
+    window = main.window
+    window.resize(900, 500)
+    # When the window lists the stored calls again (as at start-up)
+    main.start()
+    # Then all 300 are in the table and counted, the newest on top
+    assert window.model.rowCount() == 300 and window.count_label.text() == "300 calls"
+    assert window.filter_buttons[CallFilter.UNLOGGED].text() == "Unlogged  300"
+    assert window.proxy.item_at(0).contact_name == "Caller 299"
+    # And scrolling to the bottom reads one page there, where the oldest call is
+    read.clear()
+    window.table.scrollToBottom()
+    window.table.viewport().repaint()
+    bottom = window.table.indexAt(QPoint(1, window.table.viewport().height() - 5))
+    assert bottom.data(CallTableModel.CallRole).contact_name == "Caller 0"
+    assert 0 < len(read) <= 150
+    # And search covers every call, read or not
+    qtbot.keyClicks(window.search_box, "caller 1")
+    assert window.count_label.text() == "Showing 111 of 300 calls"
+    assert window.proxy.item_at(window.proxy.rowCount() - 1).contact_name == "Caller 1"
 
 
 def test_window_geometry_and_columns_survive_a_restart(qtbot, main, busy_day) -> None:
