@@ -397,7 +397,11 @@ class CallTableModel(QAbstractTableModel):
     def _set_item(self, row: int, item: CallItem) -> None:
         self._items[row] = item
         self._meta[row] = None  # the item says it all now
-        self._starts[row] = ts(item.start_time)  # a live call's start moves to its record's
+        start = ts(item.start_time)
+        if start != self._starts[row]:
+            self._starts[row] = start  # a live call's start moves to its record's
+        if item.search_key == self._keys[row]:
+            item.search_key = self._keys[row]  # one string for both (100,000 rows: 8 MB)
         self._keys[row] = item.search_key
         bits = filter_bits(item)
         if bits != self._flags[row]:
@@ -540,8 +544,10 @@ class CallTableModel(QAbstractTableModel):
         return self.row_of(call_id) is not None
 
     def items(self) -> list[CallItem]:
-        """Every row's item, reading those not read yet (for a handful of rows: tests, small lists)."""
-        self.read_rows(range(len(self._items)))
+        """Every row's item, reading those not read yet a page at a time (all of them: tests, short
+        lists; the views read only what they show)."""
+        for start in range(0, len(self._items), READ_PAGE * 10):
+            self.read_rows(range(start, min(start + READ_PAGE * 10, len(self._items))))
         return [i or self._stand_in(r) for r, i in enumerate(self._items)]
 
     def unlogged_count(self) -> int:
