@@ -43,7 +43,8 @@ def _busy_engine(tmp_path: Path) -> tuple[World, Engine]:
     world.add_call(phone="+13125550100", at=90)
     rc = world.rc()
     engine = world.engine(rc, auto_log=True)
-    drive(engine, world.clock, rc, until=lambda: len(engine.calls()) == 4 and engine.calls()[-1].status.value != "unlogged")
+    drive(engine, world.clock, rc,
+          until=lambda: len(engine.calls()) == 4 and engine.calls()[-1].status.value != "unlogged")
     last = engine.calls()[0]
     engine.save_draft(last.call_id, Draft(contact_id="c-9", contact_name="Grace Hopper", note="typed"))
     refused = engine.calls()[1]
