@@ -257,7 +257,6 @@ class CallTableModel(QAbstractTableModel):
         self._items: list[CallItem | None] = []
         self._meta: list[tuple[str, str, int, str, int] | None] = []
         self._row_of: dict[str, int] | None = None  # built when first needed
-        self._newest: str | None = None
         self._unlogged: int | None = None
         self._reader: Callable[[list[str]], list[CallItem]] | None = None
         #: True while :meth:`upsert` emits a batch of ``dataChanged`` signals.
@@ -468,7 +467,6 @@ class CallTableModel(QAbstractTableModel):
 
     def _forget_caches(self) -> None:
         self._row_of = None
-        self._newest = max(self._starts, default=None)
         self._unlogged = None
 
     def _rows_by_id(self) -> dict[str, int]:
@@ -519,9 +517,6 @@ class CallTableModel(QAbstractTableModel):
             self._meta.extend([None] * len(new))
             for offset, item in enumerate(new):
                 row_of[item.call_id] = first + offset
-            newest = max(starts)
-            if self._newest is None or newest > self._newest:
-                self._newest = newest
             self._unlogged = None
             self.endInsertRows()
         return len(changed_rows), len(new)
@@ -555,10 +550,6 @@ class CallTableModel(QAbstractTableModel):
         if self._unlogged is None:
             self._unlogged = self._flags.translate(_UNLOGGED_ONLY).count(1)
         return self._unlogged
-
-    def newest_start(self) -> str | None:
-        """The latest start time (:func:`~desktop.engine.listing.ts`), None without rows."""
-        return self._newest
 
     def sort_values(self, col: int) -> Sequence[Any]:
         """One sort value per row for column ``col`` (start times as sortable text for the time)."""
