@@ -566,8 +566,8 @@ class CallTableModel(QAbstractTableModel):
         ]
 
 
-#: Rows read per query when a row not read yet is shown.
-READ_PAGE = 100
+#: Rows read per query when a row not read yet is shown (a few screenfuls).
+READ_PAGE = 60
 
 
 def _aware(when: datetime) -> datetime:

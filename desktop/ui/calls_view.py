@@ -77,6 +77,13 @@ class CallsTableView(QTableView):
             self.activated_call.emit(value.call_id)
 
     @override
+    def reset(self) -> None:
+        # A search or filter resets the proxy: lay the rows out now rather than on the next turn of
+        # the event loop, whose new scroll range would repaint the viewport a second time.
+        super().reset()
+        self.executeDelayedItemsLayout()
+
+    @override
     def paintEvent(self, event: QPaintEvent) -> None:
         # Rather than an event filter: one that sees every event has PySide build the Python
         # types of all of them, which costs more at start-up than painting the rows.
