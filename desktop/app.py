@@ -575,20 +575,20 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = QApplication.instance()
+    if app is None:  # (asking an existing one for its style's name would build QStyle's enums)
+        app = QApplication(sys.argv)
+        app.setStyle("Fusion")
     assert isinstance(app, QApplication)
     app.setApplicationName("Logdesk")
     app.setOrganizationName("Logdesk")
-    if app.style().name().lower() != "fusion":
-        app.setStyle("Fusion")
     from desktop import paths
     from desktop.single_instance import SingleInstance, server_name
 
+    args = sys.argv[1:]
     instance = SingleInstance(server_name(paths.data_dir()), parent=app)
-    if not instance.listen(sys.argv[1:]):
-        print("Logdesk is already running: its window comes to the front.", flush=True)
-        log.info("another Logdesk runs on %s: handed over and leaving", paths.data_dir())
-        return 0
+    if instance.running_elsewhere(args):
+        return _leave_to_the_other(paths.data_dir())
     from desktop.ui.resources import app_stylesheet, icon
 
     app.setStyleSheet(app_stylesheet())
@@ -606,6 +606,10 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
         if state.get("started"):
             return
         state["started"] = True
+        if not instance.listen(args):  # another one started at the same moment and listened first
+            state["code"] = _leave_to_the_other(paths.data_dir())
+            window.close()
+            return
         try:
             window.install_extras()
             app.setWindowIcon(icon("logdesk"))
@@ -619,7 +623,13 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
     code = app.exec()
     _shutdown(state)
     instance.close()
-    return int(code)
+    return int(state.get("code", code))
+
+
+def _leave_to_the_other(data_dir: Path) -> int:
+    print("Logdesk is already running: its window comes to the front.", flush=True)
+    log.info("another Logdesk runs on %s: handed over and leaving", data_dir)
+    return 0
 
 
 def bring_to_front(window: Any) -> None:

@@ -14,13 +14,20 @@ never sent by both.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+import os
+import sys
+import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+# QtNetwork is imported when a socket is needed: a start with no other instance running asks
+# only the quick question below before its first paint, and listens after it.
+if TYPE_CHECKING:
+    from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +37,32 @@ HANDOVER_MS = 2000
 
 def server_name(data_dir: Path) -> str:
     """A per-user, per-data-directory socket name (short: Unix socket paths are limited)."""
-    digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
-    return f"logdesk-{digest}"
+    path = str(data_dir.resolve()).encode()
+    digest = (zlib.crc32(path) << 32) | zlib.crc32(path[::-1])
+    return f"logdesk-{digest:016x}"
+
+
+def _socket_path(name: str) -> str | None:
+    """Where QLocalServer puts ``name`` on a Unix system (its temporary directory), else None."""
+    if sys.platform == "win32":
+        return None
+    # QDir::tempPath() on Unix: $TMPDIR, else /tmp. Only read here, to find the socket Qt made.
+    return os.path.join(os.path.normpath(os.environ.get("TMPDIR") or "/tmp"), name)  # noqa: S108
+
+
+def _accepts(path: str) -> bool:
+    """Whether something accepts a connection on the Unix socket ``path``."""
+    import _socket  # the C module: ``socket`` builds enums worth milliseconds at start-up
+
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    sock.settimeout(CONNECT_MS / 1000)
+    try:
+        sock.connect(path)
+    except OSError:
+        return False
+    finally:
+        sock.close()
+    return True
 
 
 def hand_over(name: str, args: list[str]) -> bool | None:
@@ -41,6 +72,8 @@ def hand_over(name: str, args: list[str]) -> bool | None:
         True when it took them; None when something listens but did not answer in time (busy:
         still a running instance); False when nothing listens (no instance, or a stale socket).
     """
+    from PySide6.QtNetwork import QLocalSocket
+
     socket = QLocalSocket()
     socket.setServerName(name)  # (connectToServer(name) can resolve to the open-mode overload)
     socket.connectToServer()
@@ -61,32 +94,59 @@ class SingleInstance(QObject):
 
     Signals:
         activated(list): a second launch handed over its arguments (GUI thread).
+        listening(): :meth:`listen` started listening.
     """
 
     activated = Signal(list)
+    listening = Signal()
 
     def __init__(self, name: str, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.name = name
-        # No socket options: with them Qt creates the socket elsewhere and renames it into place,
-        # silently replacing the running instance's socket instead of failing with "in use".
-        self._server = QLocalServer(self)
-        self._server.newConnection.connect(self._on_new_connection)
+        self._server: QLocalServer | None = None
+
+    def running_elsewhere(self, args: list[str]) -> bool:
+        """Whether another instance runs (it got ``args`` and comes to the front): the quick
+        question asked before the window is made. On a Unix system nothing Qt is loaded unless
+        something accepts on the socket; elsewhere this asks by connecting through Qt."""
+        path = _socket_path(self.name)
+        if path is not None and not _accepts(path):
+            return False
+        return hand_over(self.name, args) is not False  # someone listens: really running
 
     def listen(self, args: list[str]) -> bool:
         """Starts listening; False when another instance runs (it got ``args`` and comes to the
-        front). A socket left by a dead process is removed first."""
-        if self._server.listen(self.name):
-            return True
-        if hand_over(self.name, args) is not False:  # someone listens: really running
-            return False
-        QLocalServer.removeServer(self.name)  # nobody listens: a socket left by a dead process
-        return self._server.listen(self.name)
+        front: two started at once, and the other listened first). A socket left by a dead
+        process is removed first."""
+        from PySide6.QtNetwork import QLocalServer
+
+        if self._server is None:
+            # No socket options: with them Qt creates the socket elsewhere and renames it into place,
+            # silently replacing the running instance's socket instead of failing with "in use".
+            self._server = QLocalServer(self)
+            self._server.newConnection.connect(self._on_new_connection)
+        if not self._server.listen(self.name):
+            if hand_over(self.name, args) is not False:  # someone listens: really running
+                return False
+            QLocalServer.removeServer(self.name)  # nobody listens: a socket left by a dead process
+            if not self._server.listen(self.name):
+                # Not another instance: this one runs unguarded (the outbox's claim still keeps
+                # two processes from sending the same write).
+                log.warning("cannot listen on %s (%s): a second launch will not find this one",
+                            self.name, self._server.errorString())
+                return True
+        self.listening.emit()
+        return True
+
+    def is_listening(self) -> bool:
+        return self._server is not None and self._server.isListening()
 
     def close(self) -> None:
-        self._server.close()
+        if self._server is not None:
+            self._server.close()
 
     def _on_new_connection(self) -> None:
+        assert self._server is not None
         while (socket := self._server.nextPendingConnection()) is not None:
             socket.readyRead.connect(lambda s=socket: self._on_ready_read(s))
             socket.disconnected.connect(socket.deleteLater)

@@ -23,7 +23,11 @@ def hook():
     for w in QApplication.instance().topLevelWidgets():
         if isinstance(w, MainWindow) and w.single_instance is not None:
             w.single_instance.activated.connect(lambda args: (print("activated", args, flush=True), w.close()))
-            print("ready", flush=True)
+            # It listens right after the first paint (this hook may run first).
+            if w.single_instance.is_listening():
+                print("ready", flush=True)
+            else:
+                w.single_instance.listening.connect(lambda: print("ready", flush=True))
             return
 
 sys.exit(run_app(sandbox=True, on_first_paint=lambda: QTimer.singleShot(0, hook)))
@@ -71,3 +75,30 @@ def test_a_socket_left_by_a_killed_instance_does_not_block_the_next_start(tmp_pa
     with _start_first(tmp_path) as again:
         again.kill()
         again.wait(timeout=30)
+
+
+def test_a_start_with_no_other_instance_loads_no_networking_before_its_window() -> None:
+    code = ("import sys; from PySide6.QtCore import QCoreApplication; app = QCoreApplication([]);"
+            "from desktop.single_instance import SingleInstance;"
+            "print(SingleInstance('logdesk-probe-' + str(__import__('os').getpid())).running_elsewhere([]),"
+            " 'PySide6.QtNetwork' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_env(Path("/nonexistent")), capture_output=True,
+                         text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_of_two_started_at_once_the_one_that_listens_second_hands_over(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from desktop.single_instance import SingleInstance, server_name
+
+    name = server_name(Path(f"/tmp/logdesk-race-{os.getpid()}"))
+    first, second = SingleInstance(name), SingleInstance(name)
+    try:
+        # Both asked before their windows, when neither listened yet
+        assert not first.running_elsewhere([]) and not second.running_elsewhere([])
+        # The first listens after its paint; the second then finds it and leaves
+        assert first.listen([])
+        assert not second.listen(["--sandbox"])
+        assert first.is_listening() and not second.is_listening()
+    finally:
+        first.close()
+        second.close()
