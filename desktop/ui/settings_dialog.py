@@ -195,6 +195,8 @@ class SettingsDialog(QDialog):
         open_url: opens a browser sign-in page (RingCentral's or a CRM's); called on the sign-in
             job's thread, so it must not touch Qt (the system browser through :mod:`webbrowser` by
             default).
+        crm_redirect_port: the loopback port a CRM's browser sign-in listens on (None: the one its
+            adapter documents for the vendor's app registration; tests use a free one).
 
     Signals:
         settings_saved(object): the saved :class:`AppSettings`.
@@ -208,6 +210,7 @@ class SettingsDialog(QDialog):
         *,
         submit: Submit,
         open_url: Callable[[str], None] | None = None,
+        crm_redirect_port: int | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -217,6 +220,7 @@ class SettingsDialog(QDialog):
         self._ctx = ctx
         self._submit = submit
         self._open_url = open_url
+        self._crm_redirect_port = crm_redirect_port
         self.settings: AppSettings = ctx.settings.model_copy(deep=True)
         self._secrets = ctx.secrets
         self._pending_rc_tokens: str | None = None
@@ -543,6 +547,7 @@ class SettingsDialog(QDialog):
             self.test_result.setText(f"{manifest.name} has no browser sign-in.")
             return
         secrets = {**self._stored_secrets(adapter_id), **typed}
+        port = self._crm_redirect_port
         self.test_result.setStyleSheet("")
         self.test_result.setText(f"Finish signing in to {manifest.name} in your browser…")
 
@@ -551,7 +556,7 @@ class SettingsDialog(QDialog):
 
             with httpx.Client(timeout=httpx.Timeout(20.0, connect=10.0)) as http:
                 settings = {**plain, **secrets}
-                result = sign_in(settings, http, open_url=wait.open, on_receiver=wait.attach)
+                result = sign_in(settings, http, open_url=wait.open, on_receiver=wait.attach, port=port)
             return dict(result)
 
         def signed_in(new: dict[str, str]) -> None:

@@ -80,3 +80,13 @@ def busy_day(qtbot, main, account, app_context):  # type: ignore[no-untyped-def]
                                           note=note, dispositions={"disposition": "connected"}), None)
     main.poller.poll_now()
     return rows
+
+
+def free_loopback_port() -> int:
+    """A loopback port nothing listens on now: a sign-in's redirect receiver of its own, so two test
+    runs on one machine never meet on a vendor's documented port."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -20,6 +20,7 @@ from desktop.ui.settings_dialog import SettingsDialog
 from desktop.workers import bind_pool, make_pool
 from tests.fakes.bullhorn import CLIENT_ID, CLIENT_SECRET, USERNAME, BullhornFake
 from tests.fakes.loopback import LoopbackServer
+from tests.ui.conftest import free_loopback_port
 from tests.ui.test_settings_crm_sign_in import Browser
 
 WAIT_MS = 15_000
@@ -30,9 +31,10 @@ CONNECTED = "✓ Connected: Alex Agent (alex.agent) at Acme Staffing"
 def open_dialog(qtbot: Any, app_context: Any, tmp_path: Path) -> Iterator[Callable[[Browser], SettingsDialog]]:
     pool = make_pool("io", 2)
     app_context.settings_path = tmp_path / "settings.json"
+    port = free_loopback_port()  # one per test: the same port for every dialog it opens
 
     def make(browser: Browser) -> SettingsDialog:
-        dialog = SettingsDialog(app_context, submit=bind_pool(pool), open_url=browser)
+        dialog = SettingsDialog(app_context, submit=bind_pool(pool), open_url=browser, crm_redirect_port=port)
         qtbot.addWidget(dialog)
         dialog.show()
         dialog.tabs.setCurrentIndex(1)  # CRM

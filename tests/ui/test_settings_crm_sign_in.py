@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.workers import bind_pool, make_pool
 from tests.fakes.salesforce import DEFAULT_CLIENT_ID, SalesforceFake, served
+from tests.ui.conftest import free_loopback_port
 
 WAIT_MS = 15_000
 
@@ -43,9 +44,10 @@ def open_dialog(qtbot: Any, app_context: Any, tmp_path: Path) -> Iterator[Callab
     """Builds Settings over the sandbox context with a real ``io`` pool and the given browser."""
     pool = make_pool("io", 2)
     app_context.settings_path = tmp_path / "settings.json"
+    port = free_loopback_port()  # one per test: the same port for every dialog it opens
 
     def make(browser: Browser) -> SettingsDialog:
-        dialog = SettingsDialog(app_context, submit=bind_pool(pool), open_url=browser)
+        dialog = SettingsDialog(app_context, submit=bind_pool(pool), open_url=browser, crm_redirect_port=port)
         qtbot.addWidget(dialog)
         dialog.show()
         dialog.tabs.setCurrentIndex(1)  # CRM
