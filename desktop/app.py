@@ -379,10 +379,9 @@ def sandbox_context(
     """
     import time
 
-    from adapters.crm.local import LocalCrm
     from adapters.ringcentral.sandbox import SandboxAccount, connect, preset
+    from desktop.engine.recovery import open_store
     from desktop.engine.service import Engine
-    from desktop.engine.store import Store
 
     data_dir.mkdir(parents=True, exist_ok=True)
     if account is None:
@@ -390,7 +389,8 @@ def sandbox_context(
     client = connect(account)
     extension = client.get_extension()
     clock = AccountClock(account.clock)
-    crm = LocalCrm.open(data_dir / "local-crm.sqlite3", region=settings.default_region, clock=clock)
+    file_warnings: list[str] = []
+    crm = _open_local_crm(data_dir / "local-crm.sqlite3", settings.default_region, clock, file_warnings)
     crm.seed_demo()
     adapter: CrmAdapter = crm
     on_close: list[Callable[[], None]] = [client.close, crm.close]
@@ -400,7 +400,10 @@ def sandbox_context(
     if developer_crm:  # developer option: the sandbox logs into a connected CRM (or its fake)
         adapter = _saved_adapter(developer_crm, secrets, settings)
         on_close.append(adapter.close)
-    store = Store(data_dir / sandbox_database_name(use_developer_crm=use_developer_crm))
+    opened = open_store(data_dir / sandbox_database_name(use_developer_crm=use_developer_crm))
+    store = opened.store
+    if opened.message:
+        file_warnings.append(opened.message)
     engine = Engine(
         store,
         adapter,
@@ -420,7 +423,7 @@ def sandbox_context(
         settings=settings,
         secrets=secrets,
         sandbox=account,
-        warnings=list(warnings or []),
+        warnings=[*(warnings or []), *file_warnings],
         source_name="RingCentral sandbox",
         clock=clock,
         on_close=on_close,
@@ -515,6 +518,24 @@ def ask_with_dialog(secrets: SecretStore, parent: Any = None) -> AskSecrets:
             dialog.deleteLater()
 
     return ask
+
+
+def _open_local_crm(path: Path, region: str, clock: Callable[[], datetime], warnings: list[str]) -> Any:
+    """The Local CRM at ``path``; a damaged file is set aside (``…corrupt-<time>``) and a new one
+    started, with a message for the agent in ``warnings``."""
+    from adapters.base import AdapterError
+    from adapters.crm.local import LocalCrm
+    from desktop.engine.recovery import is_damaged, set_aside
+
+    try:
+        return LocalCrm.open(path, region=region, clock=clock)
+    except AdapterError as exc:
+        if not is_damaged(exc):
+            raise
+        why = f"The Local CRM file {path.name} is damaged ({exc.vendor_message or exc.message})."
+        aside = set_aside(path, datetime.now(), why)
+        warnings.append(f"{why.rstrip('.')}: it was set aside as {aside.name} and a new, empty one was started.")
+        return LocalCrm.open(path, region=region, clock=clock)
 
 
 def _saved_connection(crm_id: str, manifest: Any, secrets: SecretStore, settings: AppSettings) -> Any:
@@ -800,8 +821,8 @@ def _production_context(secrets: SecretStore, settings: AppSettings, warnings: l
     from adapters.registry import discover
     from adapters.ringcentral.client import RingCentralClient
     from desktop import paths
+    from desktop.engine.recovery import open_store
     from desktop.engine.service import Engine
-    from desktop.engine.store import Store
 
     registry = discover()
     crm_id = settings.crm.adapter_id
@@ -813,7 +834,10 @@ def _production_context(secrets: SecretStore, settings: AppSettings, warnings: l
     connection = _saved_connection(crm_id, registry.get(crm_id).manifest, secrets, settings)
     adapter = registry.create(crm_id, connection, save_secrets=save_secrets)
     client = RingCentralClient.from_settings(settings.ringcentral, secrets)
-    store = Store(paths.data_dir() / ENGINE_DATABASE)
+    opened = open_store(paths.data_dir() / ENGINE_DATABASE)
+    store = opened.store
+    if opened.message:
+        warnings.append(opened.message)
     engine = Engine(
         store,
         adapter,

@@ -602,6 +602,8 @@ class Engine:
         Notices sleep/resume: after a gap much longer than the sync interval, the call list is
         synced at once and transient backoffs are cut short.
         """
+        if self.store.read_only:
+            return None  # nothing fetched could be kept, nothing queued could be marked sent
         now = self.clock.now()
         if self._last_tick is not None and now - self._last_tick > self.plan.resume_gap + self.plan.sync_every:
             self._resumed(now)

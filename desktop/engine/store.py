@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.models import Call, FieldValue
+from desktop.engine.errors import StoreReadOnly, store_error
 from desktop.engine.listing import log_status
 from desktop.engine.listing import ts as ts  # re-exported: the engine writes times this way
 from desktop.engine.models import (
@@ -247,22 +248,67 @@ _ALL_FILTER_SQL = {
 class Store:
     """The engine's SQLite database. See the module docstring for the threading contract.
 
+    SQLite's failures that are about the file (full, read-only, locked, damaged, a disk error) come
+    out as :class:`~desktop.engine.errors.StoreError` subclasses that say so in words; a failed
+    ``COMMIT`` is rolled back.
+
     Args:
         path: the database file (created with its directory if missing).
+        read_only: open the file for reading only (it may not be written): every write raises
+            :class:`~desktop.engine.errors.StoreReadOnly`, and no migration runs.
+        busy_timeout: how long a statement waits for another program's lock before
+            :class:`~desktop.engine.errors.StoreBusy`.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False, busy_timeout: float = 10.0) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=10.0)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        with self._in_words():
+            if read_only:
+                self._conn = self._connect_read_only(busy_timeout)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._conn = sqlite3.connect(
+                    str(path), check_same_thread=False, isolation_level=None, timeout=busy_timeout
+                )
+            try:
+                self._conn.row_factory = sqlite3.Row
+                if not read_only:
+                    self._conn.execute("PRAGMA journal_mode=WAL")
+                    self._conn.execute("PRAGMA synchronous=FULL")
+                self._conn.execute("PRAGMA foreign_keys=ON")
+                self._migrate()
+            except BaseException:
+                self._conn.close()
+                raise
 
     # --- plumbing ---------------------------------------------------------------------------
+
+    def _connect_read_only(self, busy_timeout: float) -> sqlite3.Connection:
+        """A read-only connection. A WAL database in a folder Logdesk may not write to cannot get
+        its shared-memory file: it is then opened as immutable (nobody here can change it anyway)."""
+        uri = self.path.resolve().as_uri()
+        conn = sqlite3.connect(uri + "?mode=ro", uri=True, check_same_thread=False, isolation_level=None,
+                               timeout=busy_timeout)
+        try:
+            conn.execute("PRAGMA user_version").fetchone()
+            return conn
+        except sqlite3.OperationalError:
+            conn.close()
+        return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, check_same_thread=False,
+                               isolation_level=None, timeout=busy_timeout)
+
+    @contextmanager
+    def _in_words(self) -> Iterator[None]:
+        """SQLite's errors about the file itself as StoreErrors (others pass as they are)."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            said = store_error(exc, self.path)
+            if said is None:
+                raise
+            raise said from exc
 
     def _migrate(self) -> None:
         with self._lock:
@@ -270,6 +316,12 @@ class Store:
             if version > SCHEMA_VERSION:
                 raise RuntimeError(
                     f"{self.path} was written by a newer Logdesk (schema {version}); this one knows {SCHEMA_VERSION}."
+                )
+            if version < SCHEMA_VERSION and self.read_only:
+                raise StoreReadOnly(
+                    f"{self.path.name} is read-only and was written by an older Logdesk: it cannot be brought up to"
+                    " date until Logdesk may write to it.",
+                    self.path,
                 )
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 with self.transaction() as conn:
@@ -280,23 +332,31 @@ class Store:
 
     @property
     def schema_version(self) -> int:
-        with self._lock:
+        with self._lock, self._in_words():
             return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``) holding the store's lock."""
-        with self._lock:
+        """One write transaction (``BEGIN IMMEDIATE``) holding the store's lock: committed when the
+        block ends, rolled back when it raises or when the ``COMMIT`` itself fails (a full disk, a
+        deferred constraint), so the connection is never left inside a transaction."""
+        with self._lock, self._in_words():
+            if self.read_only:
+                raise StoreReadOnly(
+                    f"{self.path.name} was opened read-only: nothing new can be saved until Logdesk may write to it.",
+                    self.path,
+                )
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
+        with self._lock, self._in_words():
             return list(self._conn.execute(sql, params).fetchall())
 
     def close(self) -> None:
@@ -388,7 +448,7 @@ class Store:
             " WHERE " + " AND ".join(where) + " ORDER BY c.start_time DESC, c.id DESC LIMIT ?"
         )
         params.append(limit)
-        with self._lock:
+        with self._lock, self._in_words():
             found = self._conn.execute(sql, params).fetchall()
             ids = [r["id"] for r in found]
             arts: dict[str, dict[ArtifactKind, tuple[ArtifactState, bool]]] = {}

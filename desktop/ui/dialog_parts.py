@@ -30,12 +30,16 @@ from PySide6.QtWidgets import (
 )
 
 from adapters.base import Manifest
+from desktop.engine.errors import StoreFull
 from desktop.engine.models import Draft
 from desktop.ui.call_table_model import CallItem, format_duration, format_time
 from desktop.ui.widgets import Banner
 from desktop.workers import Submit
 
 SAVE_SHORTCUTS = ("Ctrl+Return", "Ctrl+Enter", "Ctrl+S")
+#: How long a dialog waits before writing again what a full disk refused (the agent's input is kept
+#: in the dialog meanwhile).
+DISK_RETRY_MS = 5000
 
 
 def error_message(exc: Exception) -> str:
@@ -118,8 +122,16 @@ class CallDialog(QDialog):
     def _on_draft_saved(self, _none: object) -> None:
         self._draft_write_ended()
 
-    def _on_draft_error(self, _exc: Exception) -> None:
+    def _on_draft_error(self, exc: Exception) -> None:
+        if isinstance(exc, StoreFull):  # kept in the dialog, and written once there is room
+            self._draft_dirty = True
+            self._show_draft_problem(exc.message)
+            self._draft_write_ended(retry_ms=DISK_RETRY_MS)
+            return
         self._draft_write_ended()
+
+    def _show_draft_problem(self, message: str) -> None:
+        """A draft could not be written for now (subclasses show ``message``)."""
 
     def _draft_write_ended(self, *, retry_ms: int = 0) -> None:
         """The write in flight is over; a change made meanwhile is written now (or after ``retry_ms``)."""

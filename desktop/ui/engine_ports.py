@@ -15,6 +15,7 @@ from typing import Any
 
 from adapters.base import AdapterError, CrmAdapter, Manifest, PageField, page_fields_for
 from adapters.models import Contact, FieldValue
+from desktop.engine.errors import StoreFull
 from desktop.engine.models import Draft, EditSession
 from desktop.engine.service import Engine
 from desktop.engine.store import LinkState
@@ -102,12 +103,16 @@ class EnginePorts:
             ``logged`` when the CRM has it; ``queued`` when it waits in the outbox (offline,
             rate-limited, retrying); otherwise ``error`` with the CRM's message.
         """
-        if new_contact_name:
-            phone = self._remote_number(call_id)
-            contact = self.create_contact(new_contact_name, phone)
-            draft = draft.model_copy(update={"contact_id": contact.id, "contact_name": contact.name})
-            self.engine.save_draft(call_id, draft)
-        self.engine.log_call(call_id, draft)
+        contact = None
+        try:
+            if new_contact_name:
+                phone = self._remote_number(call_id)
+                contact = self.create_contact(new_contact_name, phone)
+                draft = draft.model_copy(update={"contact_id": contact.id, "contact_name": contact.name})
+                self.engine.save_draft(call_id, draft)
+            self.engine.log_call(call_id, draft)
+        except StoreFull as exc:  # nothing queued: the dialog keeps the input and tries again
+            return SaveOutcome(logged=False, error=exc.message, disk_full=True, created_contact=contact)
         self.engine.run_outbox()
         link = self.engine.store.link_for_call(call_id)
         if link is None:

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import shiboken6
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from adapters.base import Manifest, PageField
 from adapters.models import Contact
-from desktop.engine.errors import EngineError
+from desktop.engine.errors import EngineError, StoreFull
 from desktop.engine.models import Draft
+from desktop.ui import dialog_parts
 from desktop.ui.call_table_model import CallItem
 from desktop.ui.dialog_parts import (
     BusyRow,
@@ -69,6 +70,10 @@ class SaveOutcome:
     queued: bool = False
     error: str | None = None
     error_field: str | None = None
+    #: The engine's database could not be written (a full disk): nothing was queued; try again.
+    disk_full: bool = False
+    #: A contact created in the CRM before the disk refused the log: the retry logs against it.
+    created_contact: Contact | None = None
 
 
 class LogPort(Protocol):
@@ -524,6 +529,11 @@ class LogDialog(CallDialog):
         if not shiboken6.isValid(self):
             return
         self._saving = False
+        if outcome.disk_full:
+            if outcome.created_contact is not None:
+                self._use_created_contact(outcome.created_contact)
+            self._wait_for_disk(outcome.error or "The disk is full.")
+            return
         if outcome.logged or outcome.queued:
             if outcome.queued:
                 self.queued.emit(self.item.call_id)
@@ -536,8 +546,37 @@ class LogDialog(CallDialog):
         if not shiboken6.isValid(self):
             return
         self._saving = False
+        if isinstance(exc, StoreFull):
+            self._wait_for_disk(exc.message)
+            return
         from_crm = not isinstance(exc, EngineError)
         self._show_failure(error_message(exc), getattr(exc, "field", None), from_crm=from_crm)
+
+    def _wait_for_disk(self, message: str) -> None:
+        """The disk is full: say so, keep everything typed, and save again by itself in a while."""
+        self.error.set_text(message)
+        self.error.action.hide()
+        self.error.show()
+        self.save_button.setEnabled(False)
+        self.save_button.setText("Waiting for disk space…")
+        QTimer.singleShot(dialog_parts.DISK_RETRY_MS, self._save_after_disk_wait)
+
+    def _save_after_disk_wait(self) -> None:
+        if shiboken6.isValid(self) and self.isVisible():
+            self._on_save_clicked()
+
+    def _use_created_contact(self, contact: Contact) -> None:
+        """Selects a contact created for this log (it exists in the CRM now: never create it twice)."""
+        if self.contact_combo.findData(contact.id) < 0:
+            self._matches.append(contact)
+            self.contact_combo.insertItem(len(self._matches) - 1, _contact_label(contact), contact.id)
+        self.contact_combo.setCurrentIndex(self.contact_combo.findData(contact.id))
+
+    def _show_draft_problem(self, message: str) -> None:
+        if not self._saving:
+            self.error.set_text(message)
+            self.error.action.hide()
+            self.error.show()
 
     def _show_failure(self, message: str, field_id: str | None, *, from_crm: bool = True) -> None:
         self.save_button.setEnabled(True)

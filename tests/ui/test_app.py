@@ -214,3 +214,38 @@ def test_no_ringcentral_session_starts_the_sandbox_and_says_how_to_connect(secre
     assert sandbox is True and message is not None and "Settings → RingCentral" in message
     secret_store.set("ringcentral:tokens", "{}")
     assert startup_mode(settings, secret_store, sandbox=False) == (False, None)
+
+
+def test_damaged_database_files_are_set_aside_and_the_window_says_which_and_works(
+    qtbot, tmp_path: Path, account, secret_store, caplog
+) -> None:
+    from desktop.ui.widgets import Banner
+
+    # Given the engine's database and the Local CRM's file both damaged on disk
+    (tmp_path / "engine.sqlite3").write_bytes(b"\x00garbage" * 512)
+    (tmp_path / "local-crm.sqlite3").write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
+    # When Logdesk starts on them
+    ctx = sandbox_context(tmp_path, secret_store, AppSettings(), account=account)
+    controller = build_main_window(ctx, submit=run_now, start=False)
+    qtbot.addWidget(controller.window)
+    try:
+        # Then the window names each file, what was wrong and where it was set aside
+        texts = [b.label.text() for b in controller.window.findChildren(Banner)]
+        assert any(t.startswith("engine.sqlite3 is damaged") and "set aside as engine.sqlite3.corrupt-" in t
+                   for t in texts), texts
+        assert any(t.startswith("The Local CRM file local-crm.sqlite3 is damaged") for t in texts), texts
+        assert sorted(p.name.split(".corrupt-")[0] for p in tmp_path.glob("*.corrupt-*")) == [
+            "engine.sqlite3", "local-crm.sqlite3"]
+        # And the app works on the new files: a call comes in, is stored and logged
+        place(account, "inbound", "+12125550147", duration=80)
+        account.advance(30)
+        ctx.engine.sync()
+        row = ctx.engine.calls()[0]
+        contact = ctx.engine.match_contacts(row.call_id)[0]
+        ctx.engine.log_call(row.call_id, Draft(contact_id=contact.id, contact_name=contact.name, subject="s",
+                                               note="after the repair"))
+        ctx.engine.run_outbox()
+        assert "after the repair" in ctx.adapter.call_logs()[0].body
+        assert "set aside" in caplog.text
+    finally:
+        ctx.close()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QComboBox, QLineEdit
 
 from desktop.ui.call_table_model import LogStatus
@@ -181,3 +182,45 @@ def test_failed_lookup_does_not_default_to_a_new_contact_and_can_be_retried(
     # Then the caller's contact is found and chosen
     assert dialog.selected_contact() is not None and dialog.selected_contact().name == "Ben Okafor"
     assert not dialog.notice.isVisible()
+
+
+def test_a_full_disk_keeps_the_note_says_so_and_saves_once_there_is_room(
+    qtbot, main, account, app_context, monkeypatch
+) -> None:
+    from desktop.ui import dialog_parts
+
+    monkeypatch.setattr(dialog_parts, "DISK_RETRY_MS", 50)
+    # Given a caller nobody knows, and the agent creating the contact as they log the call
+    item = _arrived(main, account, "inbound", "+19175550171")
+    dialog = main.open_log(item)
+    dialog.contact_combo.setCurrentIndex(dialog.contact_combo.findData(CREATE_NEW))
+    qtbot.keyClicks(dialog.new_name, "Rosa Diaz")
+    details = "Account history: " + "x" * 60_000 + "\n"  # pasted in: the log needs pages of its own
+    dialog.note.setPlainText(details)
+    dialog.note.moveCursor(QTextCursor.MoveOperation.End)
+    qtbot.keyClicks(dialog.note, "Wants the $1 plan <b>today</b>")
+    qtbot.waitUntil(dialog.draft_settled)
+    # And the disk full: no free page left in the database and it may not grow (SQLite's own
+    # max_page_count limit, which fails a write with SQLITE_FULL as a full disk does)
+    store = app_context.engine.store
+    store._conn.execute("VACUUM")
+    pages = store._query("PRAGMA page_count")[0][0]
+    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    # When the agent saves
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    # Then the dialog stays open with everything typed, says the disk is full, and waits
+    assert dialog.isVisible()
+    assert dialog.error.label.text().startswith("The disk is full: ")
+    assert "free some space and it is saved" in dialog.error.label.text()
+    assert dialog.save_button.text() == "Waiting for disk space…" and not dialog.save_button.isEnabled()
+    assert dialog.note.toPlainText() == details + "Wants the $1 plan <b>today</b>"
+    assert app_context.engine.status().queued == 0
+    # And the contact it created is the one the retry logs against
+    assert dialog.selected_contact() is not None and dialog.selected_contact().name == "Rosa Diaz"
+    # When space is freed, it is saved by itself: one contact, one log, the note as typed
+    store._conn.execute(f"PRAGMA max_page_count = {pages * 1000}")
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+    crm = app_context.adapter
+    [log] = crm.call_logs()
+    assert "Wants the $1 plan <b>today</b>" in log.body
+    assert sum(1 for c in crm.contacts() if c.name == "Rosa Diaz") == 1
