@@ -86,8 +86,12 @@ def run_in_pool(
     signals = JobSignals()
     _pending.add(signals)
 
+    # Once a job has reported, its signals object is deleted: the connections (held by Qt, out of
+    # the garbage collector's sight) would otherwise keep these closures, the signals object and
+    # the job's result alive for the rest of the day.
     def _done_result(value: object) -> None:
         _pending.discard(signals)
+        signals.deleteLater()
         try:
             on_result(value)  # type: ignore[arg-type]
         except Exception:
@@ -95,6 +99,7 @@ def run_in_pool(
 
     def _done_error(exc: Exception) -> None:
         _pending.discard(signals)
+        signals.deleteLater()
         try:
             on_error(exc)
         except Exception:

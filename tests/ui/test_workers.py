@@ -62,3 +62,38 @@ def test_run_now_reports_errors_synchronously() -> None:
     run_now(lambda: 1 / 0, on_result=out.append, on_error=out.append)
     run_now(lambda: "ok", on_result=out.append, on_error=out.append)
     assert isinstance(out[0], ZeroDivisionError) and out[1] == "ok"
+
+
+class _Result:
+    """A job's result that can be watched for being freed."""
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_job_that_reported_leaves_nothing_behind(qtbot, pool: QThreadPool, fails: bool) -> None:
+    import gc
+    import weakref
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    # Given a job whose result (or exception) and signals object are watched
+    results: list[weakref.ref[object]] = []
+    delivered: list[bool] = []
+
+    def job() -> _Result:
+        value = _Result()
+        results.append(weakref.ref(value))
+        if fails:
+            raise RuntimeError("refused")
+        return value
+
+    signals = run_in_pool(job, on_result=lambda _v: delivered.append(True),
+                          on_error=lambda _e: delivered.append(True), pool=pool)
+    watched = weakref.ref(signals)
+    del signals
+    # When it has reported and the event loop has run
+    qtbot.waitUntil(lambda: bool(delivered))
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    # Then neither its signals object nor its result is kept (an all-day app runs thousands)
+    assert watched() is None
+    assert fails or results[0]() is None
