@@ -130,7 +130,7 @@ def run() -> list[Result]:
         raise RuntimeError(f"calls did not flow through the day: {first} → {last}")
 
     def growth(key: str, per_call: bool = False) -> float:
-        a, b = first[key], last[key]
+        a, b = float(first[key]), float(last[key])
         if per_call:
             a, b = a / first["calls"], b / last["calls"]
         return (b - a) / a * 100
