@@ -64,6 +64,7 @@ class AppContext:
         sandbox: the simulated account, when running on the sandbox (kept alive here).
         warnings: messages for banners (no keyring, a settings file set aside, ...).
         settings_path: where the settings are saved (None: the default location).
+        policy: the administrator's policy file as read (None: none).
         registry: the CRM adapters found (``adapters.registry.Registry``); see :meth:`adapter_registry`.
         push_source: the RingCentral client, for live call events over a WebSocket (None: poll).
     """
@@ -75,6 +76,8 @@ class AppContext:
     sandbox: Any = None
     warnings: list[str] = field(default_factory=list)
     settings_path: Path | None = None
+    #: The administrator's policy (``desktop.policy.Policy``): what Settings shows locked.
+    policy: Any = None
     connection_settings: dict[str, str] = field(default_factory=dict)
     source_name: str = "RingCentral"
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
@@ -753,9 +756,13 @@ def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> 
     # Secrets given at start-up for this session only stay in memory (and are redacted from logs).
     secrets = SessionSecretStore(base_secrets)
     setup_logging(secrets.values)
+    from desktop.settings import default_path
+
+    first_start = not default_path().exists()
     settings, settings_warning = load_settings()
-    settings = with_local_defaults(settings)
-    warnings = [m for m in (secrets_warning, settings_warning) if m]
+    policy, policy_warning = managed_policy()
+    settings = policy.apply(with_local_defaults(settings), first_start=first_start)
+    warnings = [m for m in (secrets_warning, settings_warning, policy_warning) if m]
     io_pool = make_pool("io", 4)
     draft_pool = make_pool("draft", 1)
     from desktop.secrets import SecretStoreUnavailable
@@ -776,6 +783,7 @@ def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> 
         ctx = sandbox_context(
             paths.data_dir() / "sandbox", secrets, settings, warnings=warnings, use_developer_crm=use_crm
         )
+    ctx.policy = policy
     controller = build_main_window(
         ctx, submit=bind_pool(io_pool), submit_draft=bind_pool(draft_pool), window=window
     )
@@ -783,6 +791,21 @@ def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> 
     controller.set_tray(tray)
     log.info("started (sandbox=%s, crm=%s)", ctx.is_sandbox, ctx.adapter.manifest.id)
     return {"ctx": ctx, "controller": controller, "pools": [io_pool, draft_pool], "tray": tray}
+
+
+def managed_policy() -> tuple[Any, str | None]:
+    """The administrator's policy (:mod:`desktop.policy`) and the words when it was ignored; CRM
+    connection settings in it are checked against the adapters' manifests."""
+    from desktop.policy import load_policy
+
+    policy, problem = load_policy()
+    if problem is None and any(key.startswith("crm.settings.") for key in (*policy.defaults, *policy.locked)):
+        from adapters.registry import discover
+
+        policy, problem = load_policy(manifests={info.manifest.id: info.manifest for info in discover()})
+    if problem:
+        log.warning("%s", problem)
+    return policy, problem
 
 
 def _ringcentral_connected(settings: AppSettings, secrets: SecretStore) -> bool:
