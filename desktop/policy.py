@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
 """Settings an administrator manages: a policy file that sets defaults and can lock settings.
 
-Where: ``/etc/logdesk/policy.json`` on Linux and other Unix systems (``LOGDESK_POLICY_FILE``
-names another file). Windows (``HKLM\\Software\\Policies\\Logdesk``, a ``Policy`` string value
-holding the same JSON) and macOS (managed preferences of ``com.logdesk.Logdesk``, key ``Policy``)
-are read the same way once deployed there; see README's "Managed settings".
+Where: ``/etc/logdesk/policy.json`` on Linux and other Unix systems; ``LOGDESK_POLICY_FILE``
+names another file on any system. The documented places on Windows
+(``HKLM\\Software\\Policies\\Logdesk``, a ``Policy`` string value holding the same JSON) and macOS
+(managed preferences of ``com.logdesk.Logdesk``, key ``Policy``) are not read yet: there,
+``LOGDESK_POLICY_FILE`` points at the file. See README's "Managed settings".
 
 The file::
 
