@@ -76,7 +76,8 @@ def test_a_crm_connection_setting_can_be_locked_but_never_a_secret(
     [
         ("{ not json", "is not valid JSON (line 1, column 3"),
         (json.dumps({"auto_log": True}), 'needs a "settings" object'),
-        (json.dumps({"settings": {"ringcentral.client_id": {"value": "x"}}}), '"ringcentral.client_id" is not a setting'),
+        (json.dumps({"settings": {"ringcentral.client_id": {"value": "x"}}}),
+         '"ringcentral.client_id" is not a setting'),
         (json.dumps({"settings": {"notes.colour": {"value": "red"}}}), '"notes.colour" is not a setting'),
         (json.dumps({"settings": {"poll_interval_seconds": {"value": "often"}}}), '"poll_interval_seconds": '),
         (json.dumps({"settings": {"poll_interval_seconds": {"value": 1}}}), "greater than or equal to 5"),
