@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import shiboken6
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from adapters.base import Manifest, PageField
@@ -169,7 +169,7 @@ class LogDialog(CallDialog):
         self.search_row = QWidget()
         search_layout = QHBoxLayout(self.search_row)
         search_layout.setContentsMargins(0, 0, 0, 0)
-        self.search_box = QLineEdit()
+        self.search_box = SearchBox()
         self.search_box.setObjectName("ContactSearch")
         self.search_box.setPlaceholderText("Contact name")
         self.search_box.returnPressed.connect(self._on_search_clicked)
@@ -593,6 +593,20 @@ class LogDialog(CallDialog):
         if self._loaded and not self.draft_settled() and not self._draft_in_flight:
             self._save_draft_now()
         super().closeEvent(event)
+
+
+class SearchBox(QLineEdit):
+    """A line edit whose Enter runs the search (``returnPressed``) and nothing else.
+
+    QLineEdit passes Enter on after ``returnPressed``, and a dialog presses its default button on
+    it: in the log dialog, that saved the log with the search not even done.
+    """
+
+    @override
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        super().keyPressEvent(event)
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
 
 
 def _contact_label(contact: Contact) -> str:

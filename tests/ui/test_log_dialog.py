@@ -74,6 +74,35 @@ def test_search_by_name_adds_the_contact_found(qtbot, main, account, app_context
     assert dialog.subject.text() == "Inbound call from Elena Petrova"
 
 
+def test_enter_in_the_contact_search_searches_and_does_not_save(qtbot, main, account, app_context) -> None:
+    # Given a caller nobody knows, and the agent searching the CRM by name
+    item = _arrived(main, account, "inbound", "+19175550171")
+    dialog = main.open_log(item)
+    started: list[str] = []
+    dialog.save_started.connect(started.append)
+    dialog.contact_combo.setCurrentIndex(dialog.contact_combo.findData(SEARCH))
+    qtbot.keyClicks(dialog.search_box, "Elena")
+    # When they press Enter in the search box
+    qtbot.keyClick(dialog.search_box, Qt.Key.Key_Return)
+    # Then the contact found is chosen, and nothing is saved: the dialog waits for Save
+    assert dialog.selected_contact() is not None and dialog.selected_contact().name == "Elena Petrova"
+    assert dialog.isVisible() and started == [] and not dialog.error.isVisible()
+    assert app_context.adapter.call_logs() == []
+    assert main.model.item(item.call_id).status is LogStatus.UNLOGGED
+    # And the keypad's Enter on a name nobody has only says so
+    dialog.contact_combo.setCurrentIndex(dialog.contact_combo.findData(SEARCH))
+    dialog.search_box.clear()
+    qtbot.keyClicks(dialog.search_box, "Nobody Atall")
+    qtbot.keyClick(dialog.search_box, Qt.Key.Key_Enter, Qt.KeyboardModifier.KeypadModifier)
+    assert "No contact named “Nobody Atall”" in dialog.notice.label.text()
+    assert dialog.isVisible() and started == [] and app_context.adapter.call_logs() == []
+    # And Save logs it against the contact the search found
+    dialog.contact_combo.setCurrentIndex(dialog.contact_combo.findText("Elena Petrova", Qt.MatchFlag.MatchStartsWith))
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert started == [item.call_id]
+    assert [log.contact_name for log in app_context.adapter.call_logs()] == ["Elena Petrova"]
+
+
 def test_draft_survives_closing_the_dialog(qtbot, main, account, app_context) -> None:
     # Given the agent typed a note and closed the dialog without saving
     item = _arrived(main, account, "inbound", "+12125550147")
