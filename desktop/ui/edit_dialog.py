@@ -93,6 +93,7 @@ class EditDialog(CallDialog):
         self.session: EditSession | None = None
         self._saving = False
         self._restored = False
+        self._problems_shown = False
         self._build()
         self._load()
 
@@ -228,6 +229,8 @@ class EditDialog(CallDialog):
     def _on_input_changed(self) -> None:
         if not self._watching or self.session is None:
             return
+        if self._problems_shown:
+            self._show_problems(self._problems())
         self._draft_changed()
 
     def _forget_draft(self) -> None:
@@ -272,18 +275,29 @@ class EditDialog(CallDialog):
             values if values != loaded else None,
         )
 
+    def _problems(self) -> list[str]:
+        """What stops an update (the fields show theirs next to them)."""
+        problems = [] if self.subject.text().strip() else ["Enter a subject."]
+        if self.fields is not None:
+            problems += self.fields.validate()
+        return problems
+
+    def _show_problems(self, problems: list[str]) -> bool:
+        """Shows what to fix below the form (hides the message when nothing is left); True if
+        anything is. Shown, it follows the input until nothing is left to fix."""
+        self._problems_shown = bool(problems)
+        if not problems:
+            self.error.hide()
+            return False
+        self.error.set_text(" ".join(problems))
+        self.error.action.hide()
+        self.error.show()
+        return True
+
     def _on_save_clicked(self, *, force: bool = False) -> None:
         if self._saving or self.session is None:
             return
-        problems = []
-        if not self.subject.text().strip():
-            problems.append("Enter a subject.")
-        if self.fields is not None:
-            problems += self.fields.validate()
-        if problems:
-            self.error.set_text(" ".join(problems))
-            self.error.action.hide()
-            self.error.show()
+        if self._show_problems(self._problems()):
             return
         subject, note, dispositions = self.changes()
         if subject is None and note is None and dispositions is None:

@@ -127,6 +127,8 @@ class LogDialog(CallDialog):
         self._saving = False
         self._can_search = True
         self._loading_draft = False
+        #: Save showed what to fix: the message follows the input until nothing is left to fix.
+        self._problems_shown = False
         self.drafts_saved = 0
         self._build()
         self._set_busy(True, f"Looking up {item.phone or item.who} in {self._manifest.name}…")
@@ -461,6 +463,8 @@ class LogDialog(CallDialog):
     def _on_input_changed(self) -> None:
         if not self._loaded or self._loading_draft:
             return
+        if self._problems_shown:
+            self._show_problems(self.validate())
         self._draft_changed()
 
     @override
@@ -505,11 +509,7 @@ class LogDialog(CallDialog):
     def _on_save_clicked(self) -> None:
         if self._saving or not self._loaded:
             return
-        problems = self.validate()
-        if problems:
-            self.error.set_text(problems[0] if len(problems) == 1 else "Please fix: " + " ".join(problems))
-            self.error.action.hide()
-            self.error.show()
+        if self._show_problems(self.validate()):
             return
         self.error.hide()
         self._saving = True
@@ -524,6 +524,18 @@ class LogDialog(CallDialog):
             on_result=self._on_log_result,
             on_error=self._on_log_error,
         )
+
+    def _show_problems(self, problems: list[str]) -> bool:
+        """Shows what to fix below the form (hides the message when nothing is left); True if
+        anything is."""
+        self._problems_shown = bool(problems)
+        if not problems:
+            self.error.hide()
+            return False
+        self.error.set_text(problems[0] if len(problems) == 1 else "Please fix: " + " ".join(problems))
+        self.error.action.hide()
+        self.error.show()
+        return True
 
     def _on_log_result(self, outcome: SaveOutcome) -> None:
         if not shiboken6.isValid(self):

@@ -38,6 +38,21 @@ def test_editor_changes_only_what_the_agent_changed(qtbot, main, account, app_co
     assert after.body == before.body
 
 
+def test_enter_a_subject_goes_as_soon_as_one_is_typed(qtbot, main, account, app_context) -> None:
+    # Given the agent emptied the subject and pressed Update
+    editor = main.open_edit(_logged(main, account, app_context))
+    editor.subject.selectAll()
+    qtbot.keyClick(editor.subject, Qt.Key.Key_Delete)
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    assert editor.error.isVisible() and editor.error.label.text() == "Enter a subject."
+    # When they type one
+    qtbot.keyClicks(editor.subject, "Renewal")
+    # Then the message is gone at once, and Update sends it
+    assert not editor.error.isVisible()
+    qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    assert app_context.adapter.call_logs()[0].subject == "Renewal"
+
+
 def test_crm_side_edit_is_reported_and_apply_mine_keeps_the_person_s_other_text(
     qtbot, main, account, app_context, caplog
 ) -> None:

@@ -132,6 +132,51 @@ def test_pattern_validation_is_inline_and_blocks_saving(qtbot, main, account, ap
     assert dialog.isVisible()
 
 
+def test_a_wrong_format_message_goes_as_soon_as_the_field_is_fixed(qtbot, main, account, app_context) -> None:
+    # Given a caller nobody knows, and Save refused: no name for the new contact, a case number
+    # in the wrong format
+    dialog = main.open_log(_arrived(main, account, "inbound", "+19175550171"))
+    assert dialog.contact_combo.currentData() == CREATE_NEW
+    case = dialog.fields.input("case_number")
+    assert isinstance(case, QLineEdit)
+    qtbot.keyClicks(case, "not a case")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    field_error = dialog.findChild(type(dialog.draft_label), "error_case_number")
+    assert dialog.error.isVisible() and "Wrong format" in dialog.error.label.text()
+    assert "Enter a name for the new contact" in dialog.error.label.text() and field_error.isVisible()
+    # When the agent types the name
+    qtbot.keyClicks(dialog.new_name, "Rosa Diaz")
+    # Then only the format is still asked for
+    assert dialog.error.isVisible() and dialog.error.label.text().startswith("Wrong format")
+    # When they correct the case number
+    case.clear()
+    qtbot.keyClicks(case, "SUP-1234")
+    # Then no message is left, next to the field or below the form, and Save logs it
+    assert not dialog.error.isVisible() and not field_error.isVisible()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert [log.contact_name for log in app_context.adapter.call_logs()] == ["Rosa Diaz"]
+
+
+def test_choose_a_contact_goes_as_soon_as_one_is_chosen(qtbot, main, account, app_context) -> None:
+    # Given the look-up failed, so no contact is chosen, and Save asked for one
+    item = _arrived(main, account, "inbound", "+12125550147")
+    engine = app_context.engine
+    engine.budgets.crm.block(engine.clock.now(), 60)
+    dialog = main.open_log(item)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.error.isVisible() and dialog.error.label.text() == "Choose a contact."
+    # When the agent turns to the search (the CRM answers again), the message says what is left
+    account.advance(61)
+    dialog.contact_combo.setCurrentIndex(dialog.contact_combo.findData(SEARCH))
+    assert dialog.error.isVisible() and "search, then pick one" in dialog.error.label.text()
+    # When the search finds the contact
+    qtbot.keyClicks(dialog.search_box, "Ben")
+    qtbot.keyClick(dialog.search_box, Qt.Key.Key_Return)
+    # Then the message is gone at once
+    assert dialog.selected_contact() is not None and dialog.selected_contact().name.startswith("Ben")
+    assert not dialog.error.isVisible()
+
+
 def test_selection_fields_offer_none_and_use_per_direction_defaults(qtbot, main, account) -> None:
     inbound = main.open_log(_arrived(main, account, "inbound", "+12125550147"))
     combo = inbound.fields.input("disposition")
