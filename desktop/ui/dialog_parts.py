@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -33,6 +33,7 @@ from adapters.base import Manifest
 from desktop.engine.errors import StoreFull
 from desktop.engine.models import Draft
 from desktop.ui.call_table_model import CallItem, format_duration, format_time
+from desktop.ui.overrides import override
 from desktop.ui.widgets import Banner
 from desktop.workers import Submit
 
@@ -100,6 +101,36 @@ class CallDialog(QDialog):
     def _current_draft(self) -> Draft:
         """What the dialog holds, as the draft to write."""
         raise NotImplementedError
+
+    # --- height ---------------------------------------------------------------------------------
+
+    @override
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        if event.type() == QEvent.Type.LayoutRequest:  # a banner shown, its text changed, a row added
+            self._fit_height()
+        return handled
+
+    @override
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():
+            self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Keeps the dialog at least as tall as its rows need at its width, wrapped text included.
+
+        A window's minimum size is its layout's, which counts a word-wrapped label (a banner's
+        text) at its one-line height; a banner that wraps then takes its lines from the rows
+        below it, which overlap: the note box slid under the form's next row. The height for the
+        width is what they need.
+        """
+        layout = self.layout()
+        if layout is None:
+            return
+        need = max(layout.totalMinimumSize().height(), layout.totalMinimumHeightForWidth(self.width()))
+        if need != self.minimumHeight():
+            self.setMinimumHeight(need)
 
     def _draft_changed(self) -> None:
         """Writes the draft now, or once the write in flight has ended."""

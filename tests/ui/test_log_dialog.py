@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from itertools import combinations
+
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt, QThreadPool
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QComboBox, QLineEdit
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QWidget
 
 from desktop.ui.call_table_model import LogStatus
 from desktop.ui.log_dialog import CREATE_NEW, SEARCH, LogDialog
+from desktop.ui.resources import app_stylesheet
+from desktop.workers import bind_pool
 from tests.ui.conftest import place
 
 
@@ -101,6 +105,48 @@ def test_enter_in_the_contact_search_searches_and_does_not_save(qtbot, main, acc
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert started == [item.call_id]
     assert [log.contact_name for log in app_context.adapter.call_logs()] == ["Elena Petrova"]
+
+
+def _overlapping(dialog: LogDialog) -> list[tuple[str, str]]:
+    """Rows of the dialog drawn over one another, or out of its bounds."""
+    rows: dict[str, QWidget | None] = {
+        "notice": dialog.notice, "contact": dialog.contact_combo, "new contact": dialog.new_name,
+        "subject": dialog.subject, "note": dialog.note, "fields": dialog.fields, "save": dialog.save_button,
+    }
+    rects = {name: QRect(w.mapTo(dialog, QPoint(0, 0)), w.size()) for name, w in rows.items()
+             if w is not None and w.isVisible()}
+    out = [(a, b) for a, b in combinations(rects, 2) if rects[a].intersects(rects[b])]
+    return out + [(name, "edge") for name, rect in rects.items() if not dialog.rect().contains(rect)]
+
+
+def test_the_no_contact_banner_never_covers_the_note(qtbot, main, account, app_context) -> None:
+    # Given the app's style, and a caller nobody knows: the banner's text takes two lines
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    style = app.styleSheet()
+    app.setStyleSheet(app_stylesheet())
+    pool = QThreadPool()
+    try:
+        item = _arrived(main, account, "inbound", "+19175550171")
+        # When the dialog opens and its contacts load off the GUI thread, as in the app
+        dialog = LogDialog(item, main.ports, submit=bind_pool(pool), parent=main.window)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitUntil(lambda: dialog.fields is not None and dialog.fields.isVisible() and dialog.notice.isVisible())
+        QApplication.sendPostedEvents(dialog, QEvent.Type.LayoutRequest)
+        # Then the banner, the contact, the subject, the note and the fields each have their own place
+        assert "No contact found" in dialog.notice.label.text()
+        assert dialog.notice.label.height() > dialog.notice.label.fontMetrics().lineSpacing() * 3 // 2
+        assert _overlapping(dialog) == []
+        # And still when the agent makes the dialog as small as it goes
+        dialog.resize(dialog.width(), 1)
+        qtbot.waitUntil(lambda: dialog.height() == dialog.minimumHeight())
+        QApplication.sendPostedEvents(dialog, QEvent.Type.LayoutRequest)
+        assert _overlapping(dialog) == []
+        assert dialog.note.height() >= dialog.note.minimumHeight()
+    finally:
+        pool.waitForDone()
+        app.setStyleSheet(style)
 
 
 def test_draft_survives_closing_the_dialog(qtbot, main, account, app_context) -> None:
