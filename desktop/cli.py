@@ -4,6 +4,9 @@
 Each tool module exposes ``register(subparsers)``, adding its parser with ``set_defaults(run=fn)``
 where ``fn(args) -> int``. Modules are listed explicitly and imported only when a subcommand runs,
 so launching the app stays fast.
+
+``--sandbox`` picks the sandbox's files for the tools that read the data folder, wherever it is
+written: ``logdesk --sandbox outbox``, ``logdesk outbox --sandbox`` (see :func:`add_where_options`).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 #: subcommand name → module exposing ``register(subparsers)``.
 SUBCOMMANDS: dict[str, str] = {
@@ -23,6 +27,41 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
+def add_where_options(parser: argparse.ArgumentParser, *, what: str) -> None:
+    """``--sandbox`` and ``--db PATH`` for a tool that works on one of the data folder's databases.
+
+    Neither has a default (``argparse.SUPPRESS``): a subcommand's parser copies every attribute it
+    has over the ones read before it, and a default ``False`` would undo ``logdesk --sandbox``
+    written before the subcommand. :func:`chosen_database` reads them.
+
+    Args:
+        parser: the subcommand's (or its action's) parser.
+        what: the database, for the help ("the Local CRM").
+    """
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--sandbox", action="store_true", default=argparse.SUPPRESS,
+                       help=f"the sandbox's {what} (also before the subcommand: logdesk --sandbox ...)")
+    where.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=f"another {what} database file")
+
+
+class WhereError(Exception):
+    """``--sandbox`` and ``--db`` were both given (on different sides of the subcommand)."""
+
+
+def chosen_database(args: argparse.Namespace, *, app: Path, sandbox: Path) -> Path:
+    """The file a tool works on: ``--db``, the sandbox's (``--sandbox``), or the app's.
+
+    Raises:
+        WhereError: both ``--sandbox`` and ``--db`` were given.
+    """
+    db = getattr(args, "db", None)
+    if db and getattr(args, "sandbox", False):
+        raise WhereError("give --sandbox or --db, not both")
+    if db:
+        return Path(db)
+    return sandbox if getattr(args, "sandbox", False) else app
+
+
 def build_parser(with_subcommands: bool) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="logdesk", description="Log and disposition your calls into your CRM."
@@ -30,7 +69,8 @@ def build_parser(with_subcommands: bool) -> argparse.ArgumentParser:
     parser.add_argument(
         "--sandbox",
         action="store_true",
-        help="run on a simulated RingCentral account and the Local CRM with demo data",
+        help="run on a simulated RingCentral account and the Local CRM with demo data "
+        "(before a tool's name: the tool works on the sandbox's files)",
     )
     parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
     if with_subcommands and SUBCOMMANDS:

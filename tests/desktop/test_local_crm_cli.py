@@ -68,5 +68,74 @@ def test_a_refused_value_is_a_message_not_a_traceback(capsys: pytest.CaptureFixt
 
 
 def test_an_unwritable_export_target_is_reported(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    _app_crm().close()
     assert main(["local-crm", "export", str(tmp_path / "missing" / "dir" / "x.csv")]) == 1
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_contacts_of_an_empty_local_crm_name_the_file_and_say_it_is_empty(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the app's own Local CRM exists with no contacts, and the sandbox's has some
+    _app_crm().close()
+    assert main(["local-crm", "add-contact", "Ada", "415.555.0123", "--sandbox"]) == 0
+    capsys.readouterr()
+    # When the agent lists the contacts without --sandbox
+    code = main(["local-crm", "contacts"])
+    out, err = capsys.readouterr()
+    # Then they are told which file was read, that it holds no contacts, and where the sandbox's are
+    app_file = paths.data_dir() / "local-crm.sqlite3"
+    assert code == 0 and err == ""
+    assert f"No contacts in the Local CRM at {app_file}." in out
+    assert "--sandbox" in out and str(paths.data_dir() / "sandbox" / "local-crm.sqlite3") in out
+
+
+def test_a_listing_names_the_file_it_read(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["local-crm", "add-contact", "Ada", "415.555.0123", "--sandbox"]) == 0
+    capsys.readouterr()
+    assert main(["local-crm", "contacts", "--sandbox"]) == 0
+    first, *rows = capsys.readouterr().out.splitlines()
+    assert first == f"1 contact in the Local CRM at {paths.data_dir() / 'sandbox' / 'local-crm.sqlite3'}:"
+    assert len(rows) == 1 and "Ada" in rows[0]
+
+
+def test_reading_a_local_crm_that_does_not_exist_says_so_and_creates_nothing(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "nowhere.sqlite3"
+    for action in (["contacts"], ["export", str(tmp_path / "out.csv")]):
+        assert main(["local-crm", *action, "--db", str(missing)]) == 1
+        assert f"There is no Local CRM at {missing}" in capsys.readouterr().err
+    assert not missing.exists() and not (tmp_path / "out.csv").exists()
+    # While adding a contact starts one there
+    assert main(["local-crm", "add-contact", "Ada", "415.555.0123", "--db", str(missing)]) == 0
+    assert missing.exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--sandbox", "local-crm", "contacts"],
+        ["local-crm", "--sandbox", "contacts"],
+        ["local-crm", "contacts", "--sandbox"],
+    ],
+    ids=["before the subcommand", "between", "after the action"],
+)
+def test_sandbox_works_the_same_before_or_after_the_subcommand(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the sandbox's Local CRM has a contact and the app's has none
+    assert main(["local-crm", "add-contact", "Ada", "415.555.0123", "--sandbox"]) == 0
+    _app_crm().close()
+    capsys.readouterr()
+    # When the agent puts --sandbox anywhere
+    assert main(argv) == 0
+    # Then the sandbox's contacts are listed
+    out = capsys.readouterr().out
+    assert "Ada" in out and str(paths.data_dir() / "sandbox" / "local-crm.sqlite3") in out
+
+
+def test_sandbox_and_db_together_are_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["--sandbox", "local-crm", "contacts", "--db", str(tmp_path / "x.sqlite3")]) == 2
+    assert "--sandbox or --db" in capsys.readouterr().err
+    assert not (tmp_path / "x.sqlite3").exists()
