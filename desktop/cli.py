@@ -36,12 +36,12 @@ def add_where_options(parser: argparse.ArgumentParser, *, what: str) -> None:
 
     Args:
         parser: the subcommand's (or its action's) parser.
-        what: the database, for the help ("the Local CRM").
+        what: the database, for the help ("Local CRM database").
     """
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--sandbox", action="store_true", default=argparse.SUPPRESS,
                        help=f"the sandbox's {what} (also before the subcommand: logdesk --sandbox ...)")
-    where.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=f"another {what} database file")
+    where.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=f"another {what} file")
 
 
 class WhereError(Exception):

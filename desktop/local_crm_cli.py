@@ -127,12 +127,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Works on the Local CRM the app uses (local-crm.sqlite3 in the data folder); --sandbox, "
         "before or after local-crm, on the sandbox's, --db on any other file. Safe while the app runs.",
     )
-    add_where_options(parser, what="Local CRM")
+    add_where_options(parser, what="Local CRM database")
     actions = parser.add_subparsers(dest="local_crm_action", metavar="ACTION", required=True)
 
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
         sub = actions.add_parser(name, help=help_text)
-        add_where_options(sub, what="Local CRM")
+        add_where_options(sub, what="Local CRM database")
         return sub
 
     export = action("export", "write the call logs (or contacts) as CSV")
