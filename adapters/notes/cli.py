@@ -4,8 +4,10 @@
     logdesk note compose --format text/html [--report report.json] < content.json
     logdesk note apply --format text/html --body body.html [--written written.html]
                        [--report report.json] < change.json
+    logdesk note schema
 
-The input is one JSON object, :class:`NoteInput` (its schema is in docs/note-format.md). Standard
+The input is one JSON object, :class:`NoteInput`; ``logdesk note schema`` prints its JSON schema
+(also in docs/note-format.md) and ``--help`` shows an example (:data:`EXAMPLE_INPUT`). Standard
 input, ``--body`` and ``--written`` are read as bytes and must be UTF-8; the note is written to
 standard output as UTF-8 bytes, so the body's line breaks (CRLF, LF or both) come back as they were.
 """
@@ -16,6 +18,7 @@ import argparse
 import json
 import re
 import sys
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_args
@@ -123,6 +126,38 @@ class NoteInput(_Strict):
 
     def note_settings(self) -> NoteSettings:
         return NoteSettings.model_validate(self.settings.model_dump()) if self.settings else NoteSettings()
+
+
+#: The smallest useful input, shown by ``logdesk note compose --help``: a call-log record with the
+#: fields a note needs, and the agent's note.
+EXAMPLE_INPUT: dict[str, Any] = {
+    "call": {
+        "id": "Y3s1Qx2LbXkMzUA",
+        "sessionId": "1039811321016",
+        "startTime": "2026-04-10T15:05:09.000Z",
+        "duration": 272,
+        "direction": "Inbound",
+        "result": "Accepted",
+        "from": {"phoneNumber": "+12125550147", "name": "Ben Okafor"},
+        "to": {"phoneNumber": "+16505550100", "extensionNumber": "101"},
+    },
+    "note": "Wants the renewal quote revised for 40 seats.",
+    "contact": {"name": "Ben Okafor", "phoneNumber": "+12125550147"},
+    "settings": {"time_zone": "America/New_York"},
+}
+
+
+def _help(what: str) -> str:
+    """The description ``--help`` shows for compose or apply: the input, by example."""
+    after = textwrap.fill(
+        "'call' is a RingCentral call-log record (Detailed view) as the API returns it; the other keys are"
+        " optional. Every key, with its type: 'logdesk note schema' prints the JSON schema;"
+        " docs/note-format.md describes it and the note format.",
+        width=79,
+    )
+    return f"{what}\n\nStandard input is one JSON object (UTF-8), for example:\n\n" + (
+        json.dumps(EXAMPLE_INPUT, indent=2) + "\n\n" + after
+    )
 
 
 def input_schema() -> dict[str, Any]:
@@ -263,12 +298,26 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(_args: argparse.Namespace) -> int:
+    print(json.dumps(input_schema(), indent=2, sort_keys=True))
+    return 0
+
+
 def register(subparsers: Any) -> None:
-    """Adds ``note compose`` and ``note apply`` to the ``logdesk`` command line."""
+    """Adds ``note compose``, ``note apply`` and ``note schema`` to the ``logdesk`` command line."""
     parser = subparsers.add_parser("note", help="compose a CRM note or update one, from JSON on stdin")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    compose_parser = actions.add_parser("compose", help="print a new note for the call on stdin")
-    apply_parser = actions.add_parser("apply", help="print BODY with the change on stdin substituted in")
+    raw = argparse.RawDescriptionHelpFormatter
+    compose_parser = actions.add_parser(
+        "compose", help="print a new note for the call on stdin", formatter_class=raw,
+        description=_help("Prints a new note for the call on standard input."),
+    )
+    apply_parser = actions.add_parser(
+        "apply", help="print BODY with the change on stdin substituted in", formatter_class=raw,
+        description=_help("Prints the body in --body with the change on standard input substituted in."),
+    )
+    schema_parser = actions.add_parser("schema", help="print the JSON schema of the input compose and apply read")
+    schema_parser.set_defaults(run=_schema)
     for sub in (compose_parser, apply_parser):
         sub.add_argument("--format", choices=FORMATS, default="text/plain", help="the CRM's log format")
         sub.set_defaults(run=_run)
@@ -288,9 +337,9 @@ def register(subparsers: Any) -> None:
     compose_parser.add_argument("--report", help="write what was shortened and left out here, as JSON")
 
 
-if __name__ == "__main__":  # ``python -m adapters.notes.cli --schema`` prints the input schema
+if __name__ == "__main__":  # ``python -m adapters.notes.cli --schema``: the same as ``logdesk note schema``
     if sys.argv[1:] == ["--schema"]:
-        print(json.dumps(input_schema(), indent=2, sort_keys=True))
+        _schema(argparse.Namespace())
     else:
         print("usage: python -m adapters.notes.cli --schema", file=sys.stderr)
         sys.exit(2)

@@ -99,7 +99,30 @@ def test_limit_and_transcript_list_are_honoured(monkeypatch: pytest.MonkeyPatch,
 
 def test_documented_schema_is_the_generated_one() -> None:
     schema = json.dumps(input_schema(), indent=2, sort_keys=True)
-    assert schema in DOCS.read_text(encoding="utf-8"), "regenerate with: python -m adapters.notes.cli --schema"
+    assert schema in DOCS.read_text(encoding="utf-8"), "regenerate with: logdesk note schema"
+
+
+def test_compose_help_shows_the_json_it_expects_and_where_its_schema_is(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When the agent asks how to use compose
+    with pytest.raises(SystemExit) as shown:
+        main(["note", "compose", "--help"])
+    assert shown.value.code == 0
+    shown_help = capsys.readouterr().out
+    # Then it names where the full schema is
+    assert "logdesk note schema" in shown_help and "docs/note-format.md" in shown_help
+    # And the example it shows is an input compose takes as it is
+    example = json.loads(shown_help[shown_help.index("\n{\n"): shown_help.index("\n}\n") + 2])
+    assert set(example) >= {"call", "note"}
+    code, body, err = _run(monkeypatch, capsys, ["compose"], example)
+    assert (code, err) == (0, "")
+    assert body.startswith(f"- Note: {example['note']}\n") and "- Duration:" in body
+
+
+def test_note_schema_prints_the_input_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["note", "schema"]) == 0
+    assert json.loads(capsys.readouterr().out) == input_schema()
 
 
 def _run_bytes(monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes], args: list[str],
