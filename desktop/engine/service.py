@@ -51,9 +51,9 @@ from desktop.engine.models import (
     PollOutcome,
     SyncOutcome,
 )
-from desktop.engine.outbox import Outbox
+from desktop.engine.outbox import Outbox, OutboxHealth
 from desktop.engine.ports import CallSource, Clock, SystemClock
-from desktop.engine.scheduler import Budgets, PollPlan, RateSpec, backoff
+from desktop.engine.scheduler import Budgets, PollPlan, RateBudget, RateSpec, backoff
 from desktop.engine.store import Intent, ItemState, Store, enqueue, ts
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class Engine:
         self.source = source
         base_plan = plan or PollPlan()
         self.plan = dataclasses.replace(base_plan, give_up_after=give_up_after)
+        self._account = account
         self.config = LifecycleConfig(
             extension_id=extension_id,
             account=account or adapter.manifest.id,
@@ -408,6 +409,49 @@ class Engine:
         if call is None:
             return False
         return self.lifecycle.insights_arrived(call, raw_insights, self.clock.now())
+
+    def set_sync_every(self, every: timedelta) -> None:
+        """Reads the call log every ``every`` while push events are off (the agent's "Check for
+        calls every" setting); the next regular read moves to the last one plus ``every``.
+
+        Cheap and takes no lock (a few assignments), so the GUI thread may call it while a tick
+        runs; a read under way schedules its next one with the new interval.
+        """
+        self.plan = dataclasses.replace(self.plan, sync_every=every)
+        self.config.plan = self.plan
+        last = self._last_sync_at
+        regular = self._sync_failures == 0 and self._rc_error is None and not self._push_calls
+        if last is not None and self._next_sync is not None and regular:
+            self._next_sync = last + every
+
+    def use_adapter(self, adapter: CrmAdapter) -> None:
+        """Logs into ``adapter`` from now on: the CRM connection the agent changed in Settings
+        and tested, used without a restart.
+
+        Waits for the CRM request in flight (the account's lock), then swaps: the outbox works on
+        the new adapter's account (its id, unless the engine was given an account), the last
+        connection's health and rate-limit wait are forgotten, and that account's writes waiting
+        to be retried (after a refused sign-in, say) are due at once. What was sent through the
+        old connection stays as it is, as after a restart. The adapter replaced is the caller's to
+        close once nothing else uses it.
+        """
+        with self._crm_lock:
+            now = self.clock.now()
+            budget = RateBudget(self.budgets.crm.name, self.budgets.crm.spec)
+            metered = MeteredAdapter(adapter, budget, self.clock)
+            self.budgets.crm = budget
+            self.outbox.budget = budget
+            self.outbox.health = OutboxHealth()
+            self.adapter = metered
+            self.lifecycle.adapter = metered
+            self.config.account = self._account or adapter.manifest.id
+            with self.store.transaction() as conn:
+                conn.execute(
+                    "UPDATE outbox SET next_attempt = ? WHERE account = ? AND state = 'queued'"
+                    " AND next_attempt > ? AND last_error IS NOT NULL",
+                    (ts(now), self.config.account, ts(now)),
+                )
+        log.info("logging into %s from now on", adapter.manifest.id)
 
     def set_push(self, *, calls: bool, insights: bool = False) -> None:
         """Whether push events are flowing now: call events (the call log is then read after each

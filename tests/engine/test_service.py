@@ -388,3 +388,68 @@ def test_revoked_credentials_keep_the_log_queued_until_the_user_reconnects(tmp_p
     [log] = world.crm.call_logs()
     assert "safe" in log.body
     assert not engine.status().needs_reconnect
+
+
+def test_a_reconnected_crm_takes_the_writes_waiting_on_the_refused_one_at_once(tmp_path: Path) -> None:
+    # Given the saved credentials were refused, so the log waits for a reconnect
+    world = World(tmp_path)
+    c = world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=None)
+    rc = world.rc()
+    engine = world.engine(rc, adapter=_SignedOut(world.crm), recordings_expected=False)  # type: ignore[arg-type]
+    engine.sync()
+    engine.log_call(engine.calls()[0].call_id, Draft(contact_id=c.id, contact_name=c.name, note="safe"))
+    engine.run_outbox()
+    assert engine.status().needs_reconnect
+    waiting = engine.outbox.next_due()
+    assert waiting is not None and waiting > world.clock.now() + timedelta(minutes=1)
+    # When the agent reconnects the CRM (a new connection, used without a restart)
+    engine.use_adapter(world.crm)
+    # Then the log goes out on the next run, without waiting out the retry, and the CRM is healthy
+    assert engine.outbox.next_due() == world.clock.now()
+    engine.run_outbox()
+    [log] = world.crm.call_logs()
+    assert "safe" in log.body
+    assert not engine.status().needs_reconnect and engine.status().last_error is None
+
+
+def test_a_new_crm_does_not_inherit_the_last_ones_rate_limit(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    c = world.contact("Ada", "+14155550123")
+    world.add_call(recording_after=None)
+    engine = world.engine(world.rc(), adapter=_OneRateLimit(world.crm, world.clock),  # type: ignore[arg-type]
+                          recordings_expected=False)
+    engine.sync()
+    call_id = engine.calls()[0].call_id
+    engine.log_call(call_id, Draft(contact_id=c.id, contact_name=c.name))
+    engine.run_outbox()
+    with pytest.raises(RateLimited):
+        engine.match_contacts(call_id)
+    engine.use_adapter(world.crm)
+    assert [m.id for m in engine.match_contacts(call_id)] == [c.id]
+    assert "crm" not in engine.status().rate_limited_until
+
+
+def test_the_call_log_is_read_at_the_interval_the_agent_set(tmp_path: Path) -> None:
+    # Given the call log was read, every 30 s by default
+    world = World(tmp_path)
+    rc = world.rc()
+    engine = world.engine(rc)
+    engine.tick()
+    world.add_call(at=1)
+    # When the agent asks for every two minutes
+    engine.set_sync_every(timedelta(minutes=2))
+    # Then the call is not read after 30 s, the next read is due two minutes after the last
+    world.clock.advance(31)
+    engine.tick()
+    assert engine.calls() == []
+    assert engine.next_due() == world.script[0].appear - timedelta(seconds=1) + timedelta(minutes=2)
+    world.clock.advance(90)
+    engine.tick()
+    assert len(engine.calls()) == 1
+    # And a shorter interval brings the next read forward
+    engine.set_sync_every(timedelta(seconds=10))
+    world.add_call(at=123, phone="+14155550199")  # two seconds after the last read
+    world.clock.advance(11)
+    engine.tick()
+    assert len(engine.calls()) == 2
