@@ -114,7 +114,8 @@ class ContactNames:
     """Who each number belongs to in the CRM, for the Contact column of calls not logged yet.
 
     Looks up at most ``per_tick`` new numbers per poll (each is a CRM request) and remembers the
-    answer: one match gives its name, several give "2 contacts", none gives nothing.
+    answer: one match gives its name, several give "2 contacts", none gives nothing. The answers
+    are forgotten when the engine logs into another CRM.
 
     Threading contract: used by the poll job only (jobs never overlap).
     """
@@ -123,8 +124,12 @@ class ContactNames:
         self._engine = engine
         self._per_tick = per_tick
         self._names: dict[str, str] = {}
+        self._asked: object = engine.adapter
 
     def fill(self, rows: list[Any]) -> list[Any]:
+        if self._engine.adapter is not self._asked:  # another CRM since (switched in Settings)
+            self._asked = self._engine.adapter
+            self._names.clear()
         budget = self._per_tick
         out = []
         for row in rows:
@@ -243,18 +248,8 @@ def build_main_window(
     def open_settings() -> None:
         from desktop.ui.settings_dialog import SettingsDialog
 
-        before = ctx.settings.model_copy(deep=True)
         dialog = SettingsDialog(ctx, submit=submit, parent=window)
-
-        def on_settings_saved(saved: AppSettings) -> None:
-            holder["c"].poller.set_interval(
-                (SANDBOX_POLL_SECONDS if ctx.is_sandbox else saved.poll_interval_seconds) * 1000
-            )
-            message = restart_needed(before, saved, is_sandbox=ctx.is_sandbox)
-            if message:
-                window.add_banner("info", message)
-
-        dialog.settings_saved.connect(on_settings_saved)
+        dialog.settings_saved.connect(holder["c"].settings_applier.on_settings_saved)
         dialog.open()
         holder["c"].dialog_opened.emit(dialog)
 
@@ -270,8 +265,8 @@ def build_main_window(
         connection_settings=ctx.connection_settings,
     )
     holder["c"] = controller
-    where = "RingCentral sandbox" if ctx.is_sandbox else ctx.source_name
-    window.set_connection_text(f"{where}  →  {ctx.adapter.manifest.name}")
+    controller.settings_applier = SettingsApplier(ctx, controller, submit=submit)
+    window.set_connection_text(connection_text(ctx))
     controller.live = wire_live_calls(ctx, controller, submit=submit, submit_draft=submit_draft or submit)
     if start:
         controller.start()
@@ -330,18 +325,184 @@ def on_push_status(controller: MainController, status: Any) -> None:
     controller.poller.poll_now()
 
 
-def restart_needed(before: AppSettings, after: AppSettings, *, is_sandbox: bool) -> str | None:
-    """What the agent must restart for, after saving settings (``None``: everything applied)."""
-    changed = []
-    if after.crm.adapter_id != before.crm.adapter_id or after.crm.settings != before.crm.settings:
-        changed.append("the CRM connection")
-    if after.ringcentral != before.ringcentral and not is_sandbox:
-        changed.append("the RingCentral connection")
-    if after.all_at_once != before.all_at_once:
-        changed.append("the waiting mode (log once when everything is ready)")
-    if not changed:
+def connection_text(ctx: AppContext) -> str:
+    """The status bar's word on where calls come from and go: "RingCentral  →  HubSpot"."""
+    where = "RingCentral sandbox" if ctx.is_sandbox else ctx.source_name
+    return f"{where}  →  {ctx.adapter.manifest.name}"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def restart_needed(
+    running: AppSettings,
+    saved: AppSettings,
+    *,
+    is_sandbox: bool,
+    crm_changed: bool | None = None,
+    new_rc_session: bool = False,
+) -> str | None:
+    """What the agent must restart Logdesk for after saving settings, named exactly (``None``:
+    everything saved is in use).
+
+    Args:
+        running: what the running app uses: the settings it started with, with the CRM connection
+            it switched to since.
+        saved: the settings just saved.
+        is_sandbox: the app runs on the sandbox (which keeps its own CRM and RingCentral account).
+        crm_changed: the saved CRM connection is not the one in use (``None``: compare the CRM and
+            its connect-form values in ``running`` and ``saved``).
+        new_rc_session: a RingCentral sign-in, JWT or client secret was saved since the start.
+    """
+    if crm_changed is None:
+        crm_id = saved.crm.adapter_id
+        crm_changed = crm_id != running.crm.adapter_id or (
+            saved.crm.settings.get(crm_id, {}) != running.crm.settings.get(crm_id, {})
+        )
+    items: list[str] = []
+    sentences: list[str] = []
+    if is_sandbox:
+        if new_rc_session:
+            sentences.append("Restart Logdesk (without --sandbox) to use your RingCentral account.")
+        if crm_changed:
+            sentences.append("The sandbox keeps logging into its Local CRM; your CRM connection is used once "
+                             "Logdesk runs on your RingCentral account.")
+    else:
+        if crm_changed:
+            items.append("the CRM connection")
+        if new_rc_session or saved.ringcentral != running.ringcentral:
+            items.append("the RingCentral connection")
+    if saved.all_at_once != running.all_at_once:
+        items.append("the waiting mode (log once when everything is ready)")
+    if items:
+        sentences.insert(0, f"Restart Logdesk to apply {_and(items)}.")
+    if crm_changed and not is_sandbox:
+        sentences.append("A CRM connection that passes Test connection before you save is used at once.")
+    if not sentences:
         return None
-    return f"Restart Logdesk to apply {' and '.join(changed)}. Everything else is already in use."
+    return " ".join(sentences) + " Everything else is already in use."
+
+
+def _crm_values(settings: AppSettings, registry: Any) -> tuple[str, dict[str, str]]:
+    """The chosen CRM and its connect-form values, unset ones at the manifest's defaults (what
+    the form shows, and what a save writes)."""
+    crm_id = settings.crm.adapter_id
+    saved = dict(settings.crm.settings.get(crm_id, {}))
+    try:
+        fields = registry.get(crm_id).manifest.auth.fields
+    except KeyError:
+        return crm_id, saved
+    return crm_id, {f.key: saved.get(f.key, f.default) for f in fields if not f.secret}
+
+
+class SettingsApplier:
+    """Puts saved settings to use in the running app where that is safe, and keeps one banner
+    naming exactly what waits for a restart.
+
+    At once: note contents, auto-log and extension logging (the settings dialog sets them on the
+    engine), the live-call options (read from ``ctx.settings`` each time), the poll interval (the
+    poller's timer and the engine's call-log reads), and a CRM connection that passed "Test
+    connection" exactly as saved (the engine switches to the new adapter). After a restart: the
+    RingCentral connection, the waiting mode, a CRM connection saved untested, and on the sandbox
+    (which keeps its own CRM and account) any connection.
+
+    Threading contract: GUI thread. The CRM switch waits for the engine's CRM lock on ``submit``.
+
+    Args:
+        ctx: the running app's context (its adapter and connection are replaced by a switch).
+        controller: the main window's controller.
+        submit: runs the switch off the GUI thread.
+    """
+
+    def __init__(self, ctx: AppContext, controller: MainController, *, submit: Submit) -> None:
+        self._ctx = ctx
+        self._controller = controller
+        self._submit = submit
+        #: What the running app uses: the settings it started with, the CRM it switched to since.
+        self.running = ctx.settings.model_copy(deep=True)
+        self._crm_credentials = False
+        self._rc_credentials = False
+        self._switching = False
+        self._switch_error: str | None = None
+        self.banner: Any = None
+
+    def on_settings_saved(self, saved: AppSettings, changes: Any) -> None:
+        """The settings dialog saved ``saved`` (``changes``: its ``SavedChanges``)."""
+        ctx = self._ctx
+        seconds = SANDBOX_POLL_SECONDS if ctx.is_sandbox else saved.poll_interval_seconds
+        self._controller.poller.set_interval(seconds * 1000)
+        if not ctx.is_sandbox:
+            ctx.engine.set_sync_every(timedelta(seconds=saved.poll_interval_seconds))
+        self._crm_credentials = self._crm_credentials or changes.crm_credentials
+        self._rc_credentials = self._rc_credentials or changes.ringcentral_credentials
+        self._switch_error = None
+        if not ctx.is_sandbox and changes.crm_tested and self._crm_differs(saved):
+            self._switch_crm(saved)
+        self._show_restart()
+
+    def _crm_differs(self, saved: AppSettings) -> bool:
+        registry = self._ctx.adapter_registry()
+        return self._crm_credentials or _crm_values(saved, registry) != _crm_values(self.running, registry)
+
+    def _switch_crm(self, saved: AppSettings) -> None:
+        ctx = self._ctx
+        crm_id = saved.crm.adapter_id
+        try:
+            adapter, connection = connect_crm(crm_id, ctx.adapter_registry(), ctx.secrets, saved)
+        except Exception as exc:
+            log.info("could not connect %s: %s", crm_id, exc)
+            self._switch_error = f"Could not connect {crm_id}: {getattr(exc, 'message', None) or exc}."
+            return
+        self._switching = True
+        target = saved.crm.model_copy(deep=True)
+        self._submit(
+            lambda: ctx.engine.use_adapter(adapter),
+            on_result=lambda _none: self._on_crm_switched(adapter, connection, target),
+            on_error=lambda exc: self._on_crm_switch_error(adapter, exc),
+        )
+
+    def _on_crm_switched(self, adapter: CrmAdapter, connection: Any, crm: Any) -> None:
+        ctx = self._ctx
+        self._switching = False
+        # The adapter replaced stays open until the app closes: a job started before may use it.
+        ctx.on_close.append(adapter.close)
+        ctx.adapter = adapter
+        ctx.connection_settings = dict(connection.settings)
+        self.running.crm = crm
+        self._crm_credentials = False
+        self._controller.use_crm(adapter, ctx.connection_settings, connection_text(ctx))
+        self._controller.window.flash(f"Calls are logged into {adapter.manifest.name} from now on.", 8000)
+        self._show_restart()
+        self._controller.poller.poll_now()
+
+    def _on_crm_switch_error(self, adapter: CrmAdapter, exc: Exception) -> None:
+        self._switching = False
+        adapter.close()
+        log.info("switching the CRM failed: %s", exc)
+        self._switch_error = f"Could not switch to {adapter.manifest.name}: {getattr(exc, 'message', None) or exc}."
+        self._show_restart()
+
+    def _show_restart(self) -> None:
+        """The banner naming what waits for a restart: shown, updated, or hidden."""
+        saved = self._ctx.settings
+        message = restart_needed(
+            self.running, saved, is_sandbox=self._ctx.is_sandbox,
+            crm_changed=not self._switching and self._crm_differs(saved),
+            new_rc_session=self._rc_credentials,
+        )
+        if self._switch_error:
+            message = f"{self._switch_error} {message or ''}".strip()
+        window = self._controller.window
+        if message is None:
+            if self.banner is not None:
+                self.banner.hide()
+            return
+        if self.banner is None:
+            self.banner = window.add_banner("info", message)
+        else:
+            self.banner.set_text(message)
+        self.banner.show()
 
 
 # --- building the real context ------------------------------------------------------------------
@@ -840,22 +1001,34 @@ def startup_mode(settings: AppSettings, secrets: SecretStore, *, sandbox: bool) 
     return False, None
 
 
-def _production_context(secrets: SecretStore, settings: AppSettings, warnings: list[str]) -> AppContext:
-    from adapters.registry import discover
-    from adapters.ringcentral.client import RingCentralClient
-    from desktop import paths
-    from desktop.engine.recovery import open_store
-    from desktop.engine.service import Engine
+def connect_crm(crm_id: str, registry: Registry, secrets: SecretStore, settings: AppSettings) -> tuple[CrmAdapter, Any]:
+    """The adapter ``crm_id`` connected as saved (the connect form's values and the keyring's
+    secrets), and that connection. A pair the adapter renews (a rotated refresh token) is saved
+    back to the store, from the worker thread that renewed it.
 
-    registry = discover()
-    crm_id = settings.crm.adapter_id
+    Raises:
+        KeyError: no adapter has that id.
+        SecretStoreUnavailable: the keyring cannot be read.
+    """
 
     def save_secrets(new: Any) -> None:
         for key, value in dict(new).items():
             secrets.set(f"{crm_id}:{key}", value)
 
     connection = _saved_connection(crm_id, registry.get(crm_id).manifest, secrets, settings)
-    adapter = registry.create(crm_id, connection, save_secrets=save_secrets)
+    return registry.create(crm_id, connection, save_secrets=save_secrets), connection
+
+
+def _production_context(secrets: SecretStore, settings: AppSettings, warnings: list[str]) -> AppContext:
+    from adapters.registry import discover
+    from adapters.ringcentral.client import RingCentralClient
+    from desktop import paths
+    from desktop.engine.recovery import open_store
+    from desktop.engine.scheduler import PollPlan
+    from desktop.engine.service import Engine
+
+    registry = discover()
+    adapter, connection = connect_crm(settings.crm.adapter_id, registry, secrets, settings)
     client = RingCentralClient.from_settings(settings.ringcentral, secrets)
     opened = open_store(paths.data_dir() / ENGINE_DATABASE)
     store = opened.store
@@ -871,6 +1044,7 @@ def _production_context(secrets: SecretStore, settings: AppSettings, warnings: l
         all_at_once=settings.all_at_once,
         give_up_after=timedelta(hours=settings.give_up_after_hours),
         allow_extension_logging=settings.allow_extension_logging,
+        plan=PollPlan(sync_every=timedelta(seconds=settings.poll_interval_seconds)),
     )
     return AppContext(
         engine=engine, adapter=adapter, settings=settings, secrets=secrets, warnings=warnings,

@@ -437,6 +437,13 @@ class Engine:
         """
         with self._crm_lock:
             now = self.clock.now()
+            account = self._account or adapter.manifest.id
+            with self.store.transaction() as conn:  # first: if it fails, nothing was swapped
+                conn.execute(
+                    "UPDATE outbox SET next_attempt = ? WHERE account = ? AND state = 'queued'"
+                    " AND next_attempt > ? AND last_error IS NOT NULL",
+                    (ts(now), account, ts(now)),
+                )
             budget = RateBudget(self.budgets.crm.name, self.budgets.crm.spec)
             metered = MeteredAdapter(adapter, budget, self.clock)
             self.budgets.crm = budget
@@ -444,13 +451,7 @@ class Engine:
             self.outbox.health = OutboxHealth()
             self.adapter = metered
             self.lifecycle.adapter = metered
-            self.config.account = self._account or adapter.manifest.id
-            with self.store.transaction() as conn:
-                conn.execute(
-                    "UPDATE outbox SET next_attempt = ? WHERE account = ? AND state = 'queued'"
-                    " AND next_attempt > ? AND last_error IS NOT NULL",
-                    (ts(now), self.config.account, ts(now)),
-                )
+            self.config.account = account
         log.info("logging into %s from now on", adapter.manifest.id)
 
     def set_push(self, *, calls: bool, insights: bool = False) -> None:

@@ -42,6 +42,12 @@ class EnginePorts:
         self.adapter = adapter
         self.manifest: Manifest = adapter.manifest
 
+    def use_adapter(self, adapter: CrmAdapter) -> None:
+        """The CRM the engine now logs into (``Engine.use_adapter``): dialogs opened from now on
+        ask it. GUI thread."""
+        self.adapter = adapter
+        self.manifest = adapter.manifest
+
     # --- log dialog -----------------------------------------------------------------------------
 
     def page_fields(self) -> list[PageField]:

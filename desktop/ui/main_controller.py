@@ -107,6 +107,8 @@ class MainController(QObject):
         #: The live half (set by the composition root): the strip's controller and the push bridge.
         self.live: Any = None
         self.push: Any = None
+        #: Puts saved settings to use (``desktop.app.SettingsApplier``, set by the composition root).
+        self.settings_applier: Any = None
         self._tray_call: str | None = None
         self._notice_text: str | None = None
 
@@ -126,6 +128,13 @@ class MainController(QObject):
             signal.connect(slot)
         window.destroyed.connect(self._on_window_destroyed)
         window.set_connection_text(f"{ports.manifest.name}")
+
+    def use_crm(self, adapter: Any, connection_settings: dict[str, str], connection_text: str) -> None:
+        """The engine logs into ``adapter`` from now on (a CRM connection switched in Settings):
+        dialogs, links and the status bar follow."""
+        self.ports.use_adapter(adapter)
+        self._connection_settings = dict(connection_settings)
+        self.window.set_connection_text(connection_text)
 
     def _on_window_destroyed(self) -> None:
         for signal, slot in self._connections:

@@ -16,6 +16,7 @@ import logging
 import threading
 import webbrowser
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from zoneinfo import available_timezones
 
@@ -100,6 +101,22 @@ def _page(layout: _Layout, *, spacing: int) -> tuple[QWidget, _Layout]:
     layout.setContentsMargins(16, 16, 16, 16)
     layout.setSpacing(spacing)
     return page, layout
+
+
+@dataclass(frozen=True)
+class SavedChanges:
+    """What a save did besides writing the settings file (the composition root decides from it
+    what applies at once and what waits for a restart).
+
+    Attributes:
+        crm_credentials: new CRM secrets (typed, or a browser sign-in) went to the secret store.
+        crm_tested: "Test connection" succeeded with exactly the CRM, values and secrets saved.
+        ringcentral_credentials: a RingCentral sign-in, JWT or client secret went to the store.
+    """
+
+    crm_credentials: bool = False
+    crm_tested: bool = False
+    ringcentral_credentials: bool = False
 
 
 class SignInWait:
@@ -199,10 +216,11 @@ class SettingsDialog(QDialog):
             adapter documents for the vendor's app registration; tests use a free one).
 
     Signals:
-        settings_saved(object): the saved :class:`AppSettings`.
+        settings_saved(object, object): the saved :class:`AppSettings`, and the
+            :class:`SavedChanges` (new credentials, a tested CRM connection).
     """
 
-    settings_saved = Signal(object)
+    settings_saved = Signal(object, object)
 
     def __init__(
         self,
@@ -431,14 +449,26 @@ class SettingsDialog(QDialog):
         layout.addStretch(1)
         self.crm_inputs: dict[str, QLineEdit] = {}
         self._pending_crm_secrets: dict[str, dict[str, str]] = {}
+        #: Bumped by every change to the CRM form; a test that succeeded holds the number it saw.
+        self._crm_form_version = 0
+        self._crm_tested_version: int | None = None
         self._build_crm_form()
         return page
 
     def current_adapter_id(self) -> str:
         return str(self.crm_picker.currentData())
 
+    def _on_crm_form_edited(self) -> None:
+        """The CRM form changed: a test passed before no longer speaks for it."""
+        self._crm_form_version += 1
+
+    def crm_tested(self) -> bool:
+        """Whether "Test connection" succeeded with the CRM form exactly as it is now."""
+        return self._crm_tested_version == self._crm_form_version
+
     def _build_crm_form(self) -> None:
         self.cancel_crm_sign_in()
+        self._on_crm_form_edited()
         form = self.crm_form_layout
         while form.rowCount() > 1:
             form.removeRow(1)
@@ -456,6 +486,7 @@ class SettingsDialog(QDialog):
                 edit.setPlaceholderText("•••••••• (saved in the keyring)" if has else field.placeholder or "Secret")
             else:
                 edit.setText(saved.get(field.key, field.default))
+            edit.textChanged.connect(self._on_crm_form_edited)
             self.crm_inputs[field.key] = edit
             holder = QWidget()
             column = QVBoxLayout(holder)
@@ -561,6 +592,7 @@ class SettingsDialog(QDialog):
 
         def signed_in(new: dict[str, str]) -> None:
             self._pending_crm_secrets[adapter_id] = new
+            self._on_crm_form_edited()
             self._show_outcome(True, "Signed in. Save to keep this connection.")
 
         self._run_sign_in(self._crm_sign_in, run, on_result=signed_in, on_error=self._on_test_error)
@@ -621,6 +653,7 @@ class SettingsDialog(QDialog):
         if adapter_id == self._ctx.adapter.manifest.id and adapter_id == "local":
             plain.setdefault("path", getattr(self._ctx.adapter, "path", ""))
         adapter_class = self._adapter_classes[adapter_id]
+        version = self._crm_form_version
         self.test_button.setEnabled(False)
         self.test_result.setText("Testing…")
         pending = self._pending_crm_secrets.get(adapter_id)
@@ -642,12 +675,13 @@ class SettingsDialog(QDialog):
             finally:
                 adapter.close()
 
-        self._submit(test, on_result=self._on_test_result, on_error=self._on_test_error)
+        self._submit(test, on_result=lambda who: self._on_test_result(who, version), on_error=self._on_test_error)
 
-    def _on_test_result(self, who: str) -> None:
+    def _on_test_result(self, who: str, version: int | None = None) -> None:
         if not shiboken6.isValid(self):
             return
         self.test_button.setEnabled(True)
+        self._crm_tested_version = version
         self._show_outcome(True, f"Connected: {who}")
 
     def _on_test_error(self, exc: Exception) -> None:
@@ -815,6 +849,14 @@ class SettingsDialog(QDialog):
             return
         adapter_id = self.current_adapter_id()
         plain, typed, _missing = self.crm_values()
+        pending_crm = self._pending_crm_secrets.get(adapter_id, {})
+        changes = SavedChanges(
+            crm_credentials=bool(typed or pending_crm),
+            crm_tested=self.crm_tested(),
+            ringcentral_credentials=bool(
+                self._pending_rc_tokens or self.rc_jwt.text().strip() or self.rc_secret.text().strip()
+            ),
+        )
         s = self.settings
         s.ringcentral = s.ringcentral.model_copy(update={
             "server": self.rc_server.text().strip() or s.ringcentral.server,
@@ -833,7 +875,7 @@ class SettingsDialog(QDialog):
         s.call_pop_multiple = self.call_pop_multiple.currentData()
         s.poll_interval_seconds = self.poll_interval.value()
         try:
-            for key, value in {**typed, **self._pending_crm_secrets.get(adapter_id, {})}.items():
+            for key, value in {**typed, **pending_crm}.items():
                 self._secrets.set(secret_key(adapter_id, key), value)
             if self.rc_jwt.text().strip():
                 self._secrets.set("ringcentral:jwt", self.rc_jwt.text().strip())
@@ -850,7 +892,7 @@ class SettingsDialog(QDialog):
             self.status.setText(f"Settings not saved: {exc.strerror or exc}")
             return
         self._apply_live(s)
-        self.settings_saved.emit(s)
+        self.settings_saved.emit(s, changes)
         self.accept()
 
     def _apply_live(self, s: AppSettings) -> None:

@@ -87,6 +87,24 @@ def test_settings_that_need_a_restart_say_so() -> None:
     assert restart_needed(before, before.model_copy(update={"poll_interval_seconds": 60}), is_sandbox=False) is None
     switched = before.model_copy(update={"crm": before.crm.model_copy(update={"adapter_id": "hubspot"})})
     assert "the CRM connection" in (restart_needed(before, switched, is_sandbox=False) or "")
+    # A save writes the chosen CRM's (empty) form: that alone is no change of connection
+    saved = before.model_copy(deep=True)
+    saved.crm.settings["local"] = {}
+    saved.auto_log = True
+    assert restart_needed(before, saved, is_sandbox=False) is None
+    # Each thing that needs a restart is named, and only it
+    waiting = before.model_copy(update={"all_at_once": True})
+    assert restart_needed(before, waiting, is_sandbox=False) == (
+        "Restart Logdesk to apply the waiting mode (log once when everything is ready). "
+        "Everything else is already in use."
+    )
+    assert restart_needed(before, before, is_sandbox=False, new_rc_session=True) == (
+        "Restart Logdesk to apply the RingCentral connection. Everything else is already in use."
+    )
+    both = restart_needed(before, waiting, is_sandbox=False, crm_changed=True) or ""
+    assert both.startswith("Restart Logdesk to apply the CRM connection and the waiting mode")
+    # On the sandbox, a RingCentral sign-in is used once Logdesk runs without it
+    assert "without --sandbox" in (restart_needed(before, before, is_sandbox=True, new_rc_session=True) or "")
 
 
 _ENTRY = r"""
