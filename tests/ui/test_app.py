@@ -167,7 +167,8 @@ def test_a_connected_ringcentral_account_runs_the_production_wiring(secret_store
         # Given the agent signed in earlier (the session is in the secret store)
         connect(account, server_url=server.url, http=http,
                 save=lambda tokens: secret_store.set("ringcentral:tokens", tokens.model_dump_json()))
-        settings = AppSettings(default_region="GB", phone_patterns=["(###) ###-####", "###.###.####"])
+        settings = AppSettings(default_region="GB", phone_patterns=["(###) ###-####", "###.###.####"],
+                               poll_interval_seconds=90)
         settings.ringcentral = settings.ringcentral.model_copy(
             update={"server": server.url, "client_id": DESKTOP_CLIENT_ID}
         )
@@ -185,6 +186,8 @@ def test_a_connected_ringcentral_account_runs_the_production_wiring(secret_store
             # And the adapter was given the agent's phone region and search patterns
             assert ctx.connection_settings["phone_region"] == "GB"
             assert ctx.connection_settings["phone_patterns"] == "(###) ###-####\n###.###.####"
+            # And the engine reads the call log at the agent's poll interval
+            assert ctx.engine.plan.sync_every.total_seconds() == 90
         finally:
             ctx.close()
     finally:
