@@ -45,6 +45,7 @@ from adapters.notes.models import AiNote, NoteContent, NoteSettings
 from adapters.oauth import LoopbackReceiver, SignInCancelled
 from desktop.settings import AppSettings
 from desktop.ui.page_fields_form import form_label
+from desktop.ui.resources import icon
 from desktop.ui.widgets import Banner
 from desktop.workers import Submit
 
@@ -92,6 +93,21 @@ def _reason(exc: Exception) -> str:
 
 _Layout = TypeVar("_Layout", QHBoxLayout, QVBoxLayout)
 _T = TypeVar("_T")
+
+
+def _beside(widget: QWidget, extra: QWidget) -> None:
+    """Puts ``extra`` just right of ``widget``, where ``widget`` sits in its layout."""
+    parent = widget.parentWidget()
+    layout = parent.layout() if parent is not None else None
+    if layout is None:
+        return
+    row = QWidget(parent)
+    line = QHBoxLayout(row)
+    line.setContentsMargins(0, 0, 0, 0)
+    line.setSpacing(6)
+    layout.replaceWidget(widget, row)
+    line.addWidget(widget, 1)
+    line.addWidget(extra)
 
 
 def _page(layout: _Layout, *, spacing: int) -> tuple[QWidget, _Layout]:
@@ -276,9 +292,60 @@ class SettingsDialog(QDialog):
         self.save_button.setProperty("primary", True)
         self.save_button.setDefault(True)
         self.save_button.clicked.connect(self.on_save_clicked)
+        self._lock_labels: list[QLabel] = []
         buttons.addWidget(self.save_button)
         root.addLayout(buttons)
         self.update_preview()
+        self._show_policy_locks()
+
+    # --- managed settings -----------------------------------------------------------------------
+
+    def _policy_widgets(self) -> dict[str, QWidget]:
+        """The control of each setting a policy may lock, by its dotted path (``desktop.policy``)."""
+        widgets: dict[str, QWidget] = {
+            "auto_log": self.auto_log,
+            "all_at_once": self.all_at_once,
+            "allow_extension_logging": self.allow_extension,
+            "open_log_on_call_end": self.open_log_on_end,
+            "poll_interval_seconds": self.poll_interval,
+            "notes.date_format": self.date_format,
+            "notes.time_zone": self.time_zone,
+            "crm.adapter_id": self.crm_picker,
+        }
+        widgets.update({f"notes.{key}": box for key, box in self.note_toggles.items()})
+        adapter_id = self.current_adapter_id()
+        widgets.update({f"crm.settings.{adapter_id}.{key}": edit for key, edit in self.crm_inputs.items()})
+        return widgets
+
+    def _show_policy_locks(self) -> None:
+        """Each setting the administrator locked: disabled, with a lock and the reason beside it."""
+        policy = getattr(self._ctx, "policy", None)
+        if policy is None or not policy.locked or not hasattr(self, "note_toggles"):
+            return
+        for key, widget in self._policy_widgets().items():
+            why = policy.why_locked(key)
+            if why is None or widget.property("locked_by_policy"):
+                continue
+            widget.setEnabled(False)
+            widget.setProperty("locked_by_policy", True)
+            widget.setToolTip(why)
+            widget.setAccessibleDescription(why)
+            if isinstance(widget, QCheckBox):
+                widget.setIcon(icon("lock"))
+                widget.setText(f"{widget.text()} (set by your administrator)")
+            else:
+                lock = QLabel()
+                lock.setPixmap(icon("lock").pixmap(14, 14))
+                lock.setToolTip(why)
+                lock.setAccessibleName("Locked by your administrator")
+                parent = widget.parentWidget()
+                layout = parent.layout() if parent is not None else None
+                label = layout.labelForField(widget) if isinstance(layout, QFormLayout) else None
+                if label is not None:
+                    label.setToolTip(why)
+                lock.setObjectName(f"lock_{key}")
+                self._lock_labels.append(lock)
+                _beside(widget, lock)
 
     # --- RingCentral ----------------------------------------------------------------------------
 
@@ -518,6 +585,7 @@ class SettingsDialog(QDialog):
         self.test_result.setText("")
         if hasattr(self, "preview"):
             self.update_preview()
+        self._show_policy_locks()  # this CRM's managed connection settings
 
     def _stored_tokens(self, adapter_id: str) -> str | None:
         try:
@@ -886,6 +954,9 @@ class SettingsDialog(QDialog):
         except Exception as exc:
             self.status.setText(f"Credentials not saved: {exc}")
             return
+        policy = getattr(self._ctx, "policy", None)
+        if policy is not None:  # what the administrator locked is what is saved
+            s = self.settings = policy.apply(s, first_start=False)
         try:
             s.save(self._ctx.settings_path)
         except OSError as exc:
