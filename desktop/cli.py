@@ -20,10 +20,12 @@ from pathlib import Path
 #: subcommand name → module exposing ``register(subparsers)``.
 SUBCOMMANDS: dict[str, str] = {
     "adapter": "adapters.template.cli",
+    "install-desktop": "desktop.install_cli",
     "local-crm": "desktop.local_crm_cli",
     "note": "adapters.notes.cli",
     "outbox": "desktop.engine.cli",
     "sandbox": "adapters.ringcentral.sandbox.cli",
+    "uninstall-desktop": "desktop.install_cli",
 }
 
 
@@ -75,7 +77,7 @@ def build_parser(with_subcommands: bool) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
     if with_subcommands and SUBCOMMANDS:
         sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-        for module_name in SUBCOMMANDS.values():
+        for module_name in dict.fromkeys(SUBCOMMANDS.values()):  # a module may register several
             importlib.import_module(module_name).register(sub)
     return parser
 
