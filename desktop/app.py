@@ -948,8 +948,8 @@ def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> 
     controller = build_main_window(
         ctx, submit=bind_pool(io_pool), submit_draft=bind_pool(draft_pool), window=window
     )
-    tray = _make_tray(app, window)
-    controller.set_tray(tray)
+    tray = _make_tray(app, window, ctx)
+    controller.set_tray(tray.icon if tray is not None else None)
     log.info("started (sandbox=%s, crm=%s)", ctx.is_sandbox, ctx.adapter.manifest.id)
     return {"ctx": ctx, "controller": controller, "pools": [io_pool, draft_pool], "tray": tray}
 
@@ -1054,21 +1054,19 @@ def _production_context(secrets: SecretStore, settings: AppSettings, warnings: l
     )
 
 
-def _make_tray(app: QApplication, window: MainWindow) -> Any:
-    from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+def _make_tray(app: QApplication, window: MainWindow, ctx: AppContext) -> Any:
+    """The tray (None where the desktop has none: closing the window then quits)."""
+    from desktop import install
+    from desktop.ui.tray import make_tray
 
-    from desktop.ui.resources import icon
+    def save(settings: AppSettings) -> None:
+        try:
+            settings.save(ctx.settings_path)
+        except OSError as exc:
+            window.flash(f"Settings not saved: {exc.strerror or exc}", 8000)
 
-    if not QSystemTrayIcon.isSystemTrayAvailable():
-        return None
-    tray = QSystemTrayIcon(icon("logdesk"), window)
-    tray.setToolTip("Logdesk")
-    menu = QMenu(window)
-    menu.addAction("Show Logdesk", window.showNormal)
-    menu.addAction("Quit", app.quit)
-    tray.setContextMenu(menu)
-    tray.show()
-    return tray
+    return make_tray(app, window, settings=lambda: ctx.settings, save_settings=save,
+                     login_item=install.login_item())
 
 
 def _shutdown(state: dict[str, Any]) -> None:

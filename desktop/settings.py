@@ -57,6 +57,8 @@ class AppSettings(BaseModel):
     allow_extension_logging: bool = False
     #: Open the log form when a call ends (live calls; App Connect's "open log page after call").
     open_log_on_call_end: bool = True
+    #: Closing the window keeps Logdesk running in the tray (where the desktop has one); Quit quits.
+    close_to_tray: bool = True
     #: Open the matched contact in the CRM: "off", on "ring" or on "answer".
     call_pop: Literal["off", "ring", "answer"] = "off"
     #: With several matches, call-pop opens "none", "all" of them, or lets the agent "ask" (pick one).

@@ -24,6 +24,8 @@ from desktop.ui.resources import icon
 # Nothing before the first paint touches the ``Qt`` namespace: initialising it costs more than the
 # rest of the window shell (it is imported inside the methods that run afterwards).
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from PySide6.QtWidgets import QLineEdit, QMenu, QToolButton
 
     from desktop.ui.call_table_model import CallFilter, CallFilterProxy, CallItem, CallTableModel, RowAction
@@ -44,6 +46,7 @@ class MainWindow(QMainWindow):
         settings_requested(): the Settings button.
         error_details_requested(): the last-error link in the status bar.
         closing(): the window is closing (the app shuts down cleanly).
+        closed_to_tray(): closing hid the window instead (see :attr:`hide_on_close`).
     """
 
     row_action = Signal(str, str)
@@ -52,6 +55,7 @@ class MainWindow(QMainWindow):
     settings_requested = Signal()
     error_details_requested = Signal()
     closing = Signal()
+    closed_to_tray = Signal()
 
     # Set by install_calls().
     model: CallTableModel
@@ -93,6 +97,10 @@ class MainWindow(QMainWindow):
         #: The single-instance listener (set by the composition root; tests find it here).
         self.single_instance: Any = None
         self.extras_installed = False
+        #: Asked when the window is closed: True hides it instead (the tray keeps Logdesk running).
+        self.hide_on_close: Callable[[], bool] | None = None
+        #: Set by :meth:`quit`: this close is for good.
+        self.quitting = False
 
     # --- construction ---------------------------------------------------------------------------
 
@@ -290,6 +298,7 @@ class MainWindow(QMainWindow):
         add("Refresh", [QKeySequence.StandardKey.Refresh, "Ctrl+R"], self.refresh_requested.emit)
         add("Next unlogged call", ["Ctrl+J"], self.next_unlogged_requested.emit)
         add("Settings", ["Ctrl+,"], self.settings_requested.emit)
+        add("Quit", ["Ctrl+Q"], self.quit)  # (the platform's Quit key is not bound everywhere: Windows)
 
     # --- behaviour that is purely about widgets -------------------------------------------------
 
@@ -449,8 +458,18 @@ class MainWindow(QMainWindow):
         if self.calls_installed:
             state.setValue("main/header", self.table.horizontalHeader().saveState())
 
+    def quit(self) -> None:
+        """Closes the window for good (Ctrl+Q, the tray's Quit): Logdesk quits, tray or not."""
+        self.quitting = True
+        self.close()
+
     @override
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_ui_state()
+        if not self.quitting and self.hide_on_close is not None and self.hide_on_close():
+            event.ignore()
+            self.hide()
+            self.closed_to_tray.emit()
+            return
         self.closing.emit()
         super().closeEvent(event)
