@@ -750,12 +750,19 @@ def _saved_adapter(crm_id: str, secrets: SecretStore, settings: AppSettings) -> 
 FIRST_SCREENFUL = 30
 
 
-def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None = None) -> int:
+def run_app(
+    *,
+    sandbox: bool = False,
+    on_first_paint: Callable[[], None] | None = None,
+    on_started: Callable[[MainController | None], None] | None = None,
+) -> int:
     """Starts the desktop app: the window with the newest stored calls first, everything else
     right after its first paint (see the module docstring).
 
     Args:
         on_first_paint: called once the calls table has been painted for the first time.
+        on_started: called once the rest of start-up has run, with the main controller (None:
+            start-up failed; the window says why).
     """
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -802,6 +809,8 @@ def run_app(*, sandbox: bool = False, on_first_paint: Callable[[], None] | None 
         except Exception as exc:
             log.exception("start-up failed")
             window.add_banner("error", f"Logdesk could not start: {exc}")
+        if on_started is not None:
+            on_started(state.get("controller"))
 
     window.table.first_painted.connect(lambda: QTimer.singleShot(0, finish))
     QTimer.singleShot(2000, finish)  # a window started minimised may not paint for a while

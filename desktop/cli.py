@@ -75,6 +75,11 @@ def build_parser(with_subcommands: bool) -> argparse.ArgumentParser:
         "(before a tool's name: the tool works on the sandbox's files)",
     )
     parser.add_argument("--version", action="version", version="%(prog)s 0.1.0")
+    parser.add_argument(
+        "--check-start",
+        action="store_true",
+        help="start, check that the window paints and shows calls, then quit (for CI and benchmarks)",
+    )
     if with_subcommands and SUBCOMMANDS:
         sub = parser.add_subparsers(dest="command", metavar="COMMAND")
         for module_name in dict.fromkeys(SUBCOMMANDS.values()):  # a module may register several
@@ -90,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = getattr(args, "run", None)
     if run is not None:
         return int(run(args))
+    if args.check_start:
+        from desktop.startup_check import run as check_start
+
+        return check_start(sandbox=args.sandbox)
     from desktop.app import run_app  # Qt is imported only when the window is wanted
 
     return run_app(sandbox=args.sandbox)

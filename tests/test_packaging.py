@@ -5,7 +5,7 @@ The project is built into a wheel offline and installed with ``--no-deps`` into 
 folder whose name has a space; the dependencies (PySide6, pydantic, ...) come from this test
 run's environment through a ``.pth`` line, so nothing is downloaded. The installed command then
 reports its version, installs its menu entry (whose Exec line must start that same command) and
-starts on the sandbox, offscreen, to a painted window with the calls loaded.
+starts on the sandbox, offscreen, to a painted window with the calls loaded (``--check-start``).
 """
 
 from __future__ import annotations
@@ -112,3 +112,13 @@ def test_its_install_desktop_entry_starts_that_installed_command(installed: Path
     done = subprocess.run([*argv, "--version"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
                           check=False)
     assert done.returncode == 0 and done.stdout.strip() == "logdesk 0.1.0"
+
+
+def test_the_installed_logdesk_starts_on_the_sandbox_to_a_painted_window_with_calls(
+    installed: Path, tmp_path: Path
+) -> None:
+    done = subprocess.run([str(installed / "logdesk"), "--sandbox", "--check-start"], capture_output=True,
+                          text=True, env=_env(tmp_path), cwd=tmp_path, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("painted ")
+    assert '"rows": ' in done.stdout.splitlines()[1]

@@ -133,8 +133,9 @@ def test_without_a_system_tray_there_is_no_tray_and_closing_the_window_quits(qtb
     assert tray is None
     assert main.window.hide_on_close is None
     assert app.quitOnLastWindowClosed()
-    # When the window is closed, it closes for good (the last window: Qt quits the app, which
-    # test_logdesk_without_a_tray_quits_when_its_window_closes runs for real)
+    # When the window is closed, it closes for good (the last window: Qt quits the app, as
+    # tests/ui/test_app.py::test_logdesk_sandbox_starts_shows_calls_and_shuts_down sees for real,
+    # offscreen, where there is no system tray)
     with qtbot.waitSignal(main.window.closing, timeout=2000):
         assert main.window.close() is True
     assert not main.window.isVisible()
