@@ -11,8 +11,8 @@ Start-up order (:func:`run_app`) is chosen so that the first frame already shows
 4. after the first paint: the keyring, the settings and the log file, the engine and the CRM
    adapter (the context), then the controller, which lists every stored call (ids and start
    times, on the io pool) and starts the poller, then reads the columns search, filters and
-   sorting need; live call events (push) and the tray icon follow. Each call's row is read when
-   it is first shown.
+   sorting need; live call events (push), the tray icon and, on a first run, the offer to add
+   Logdesk to the applications menu follow. Each call's row is read when it is first shown.
 
 Tests and benchmarks build the window from injected parts with :func:`build_main_window`
 (an :class:`AppContext` holding the engine, the CRM adapter and the secret store).
@@ -959,8 +959,10 @@ def _finish_startup(app: QApplication, window: MainWindow, *, sandbox: bool) -> 
     )
     tray = _make_tray(app, window, ctx)
     controller.set_tray(tray.icon if tray is not None else None)
+    offer = _offer_desktop_entry(window)
     log.info("started (sandbox=%s, crm=%s)", ctx.is_sandbox, ctx.adapter.manifest.id)
-    return {"ctx": ctx, "controller": controller, "pools": [io_pool, draft_pool], "tray": tray}
+    return {"ctx": ctx, "controller": controller, "pools": [io_pool, draft_pool], "tray": tray,
+            "desktop_offer": offer}
 
 
 def managed_policy() -> tuple[Any, str | None]:
@@ -1076,6 +1078,18 @@ def _make_tray(app: QApplication, window: MainWindow, ctx: AppContext) -> Any:
 
     return make_tray(app, window, settings=lambda: ctx.settings, save_settings=save,
                      login_item=install.login_item())
+
+
+def _offer_desktop_entry(window: MainWindow) -> Any:
+    """The first run's offer to add Logdesk to the applications menu (asked once; None when not
+    asked)."""
+    from PySide6.QtCore import QSettings
+
+    from desktop import install
+    from desktop.ui.desktop_offer import offer_desktop_entry
+
+    return offer_desktop_entry(window, state=QSettings("Logdesk", "ui"), menu_entry=install.menu_entry(),
+                               login_item=install.login_item())
 
 
 def _shutdown(state: dict[str, Any]) -> None:
