@@ -774,6 +774,7 @@ def run_app(
     assert isinstance(app, QApplication)
     app.setApplicationName("Logdesk")
     app.setOrganizationName("Logdesk")
+    app.setDesktopFileName("logdesk")  # Wayland's app id: the menu entry logdesk install-desktop writes
     from desktop import paths
     from desktop.single_instance import SingleInstance, server_name
 

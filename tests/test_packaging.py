@@ -58,11 +58,14 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     # The dependencies, from this environment (a path line: its own .pth files, an editable
     # Logdesk among them, are not read).
     (site / "logdesk-test-deps.pth").write_text(sysconfig.get_path("purelib") + "\n", encoding="utf-8")
+    # --ignore-installed: the dependencies' folder may hold an editable Logdesk (a developer's);
+    # it is left alone, and this venv gets its own.
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps", "--no-index",
-         "--disable-pip-version-check", str(wheel)],
-        check=True, capture_output=True, timeout=300,
+         "--ignore-installed", "--disable-pip-version-check", str(wheel)],
+        check=True, capture_output=True, timeout=300, cwd=target, env=_env(target),
     )
+    assert (target / "bin" / "logdesk").is_file()
     yield target / "bin"
 
 
