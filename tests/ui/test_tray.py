@@ -155,10 +155,18 @@ def test_with_a_system_tray_the_last_window_closing_no_longer_quits_by_itself(ma
         app.setQuitOnLastWindowClosed(True)
 
 
-def test_on_the_real_desktop_check_the_tray_is_asked_for(main) -> None:  # type: ignore[no-untyped-def]
-    # The offscreen platform has no system tray: asked, it answers no, so no tray is made
+def test_a_tray_is_made_exactly_when_qt_says_the_desktop_has_one(main) -> None:  # type: ignore[no-untyped-def]
+    # (Offscreen, Qt says there is none; with --onscreen on a desktop with a tray, there is one.)
+    from PySide6.QtWidgets import QSystemTrayIcon
+
     app = QApplication.instance()
     assert isinstance(app, QApplication)
-    assert make_tray(app, main.window, settings=lambda: AppSettings(), save_settings=lambda s: None,
-                     login_item=None) is None
-    assert app.quitOnLastWindowClosed()
+    try:
+        tray = make_tray(app, main.window, settings=lambda: AppSettings(), save_settings=lambda s: None,
+                         login_item=None)
+        assert (tray is not None) == QSystemTrayIcon.isSystemTrayAvailable()
+        assert app.quitOnLastWindowClosed() == (tray is None)
+        if tray is not None:
+            tray.icon.hide()
+    finally:
+        app.setQuitOnLastWindowClosed(True)
