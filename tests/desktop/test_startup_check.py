@@ -33,13 +33,13 @@ def test_check_start_reports_the_painted_window_and_its_calls_then_quits(tmp_pat
 
 
 def test_check_start_fails_and_says_why_when_the_app_cannot_start(tmp_path: Path, isolated_dirs: Path) -> None:
-    # Given a calls database that is not a database
-    database = isolated_dirs / "data" / "Logdesk" / "sandbox" / "engine.sqlite3"
-    database.parent.mkdir(parents=True)
-    database.write_bytes(b"not a database, " * 512)
+    # Given a file where the sandbox's data folder belongs
+    blocker = isolated_dirs / "data" / "Logdesk" / "sandbox"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("not a folder")
     # When the start is checked
     done = _check_start(tmp_path)
     # Then it fails, naming the error the window shows
     assert done.returncode == 1
     assert "start-up failed" in done.stderr
-    assert "the window shows an error: Logdesk could not start: file is not a database" in done.stderr
+    assert "the window shows an error: Logdesk could not start: [Errno 17] File exists" in done.stderr
