@@ -54,6 +54,7 @@ MANAGED = (
     "all_at_once",
     "allow_extension_logging",
     "open_log_on_call_end",
+    "close_to_tray",
     "poll_interval_seconds",
     "give_up_after_hours",
     "default_region",

@@ -307,6 +307,7 @@ class SettingsDialog(QDialog):
             "all_at_once": self.all_at_once,
             "allow_extension_logging": self.allow_extension,
             "open_log_on_call_end": self.open_log_on_end,
+            "close_to_tray": self.close_to_tray,
             "poll_interval_seconds": self.poll_interval,
             "notes.date_format": self.date_format,
             "notes.time_zone": self.time_zone,
@@ -879,6 +880,9 @@ class SettingsDialog(QDialog):
         self.open_log_on_end = QCheckBox("Open the log form when a call ends (with the notes typed during the call)")
         self.open_log_on_end.setChecked(s.open_log_on_call_end)
         layout.addWidget(self.open_log_on_end)
+        self.close_to_tray = QCheckBox("Keep Logdesk running in the tray when its window is closed")
+        self.close_to_tray.setChecked(s.close_to_tray)
+        layout.addWidget(self.close_to_tray)
         form = QFormLayout()
         self.call_pop = QComboBox()
         for value, text in (("off", "Off"), ("ring", "When the call rings"), ("answer", "When I answer")):
@@ -939,6 +943,7 @@ class SettingsDialog(QDialog):
         s.all_at_once = self.all_at_once.isChecked()
         s.allow_extension_logging = self.allow_extension.isChecked()
         s.open_log_on_call_end = self.open_log_on_end.isChecked()
+        s.close_to_tray = self.close_to_tray.isChecked()
         s.call_pop = self.call_pop.currentData()
         s.call_pop_multiple = self.call_pop_multiple.currentData()
         s.poll_interval_seconds = self.poll_interval.value()

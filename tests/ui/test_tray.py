@@ -170,3 +170,26 @@ def test_a_tray_is_made_exactly_when_qt_says_the_desktop_has_one(main) -> None: 
             tray.icon.hide()
     finally:
         app.setQuitOnLastWindowClosed(True)
+
+
+def test_keeping_running_in_the_tray_is_a_setting_in_settings_too(qtbot, tray, app_context) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import Qt
+
+    from desktop.ui.settings_dialog import SettingsDialog
+    from desktop.workers import run_now
+
+    # Given Settings open on the Logging page, the box ticked as the setting is
+    dialog = SettingsDialog(app_context, submit=run_now)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.close_to_tray.isChecked()
+    # When the agent unticks it and saves
+    dialog.close_to_tray.setChecked(False)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    # Then it is saved, the tray's menu says so, and closing the window quits
+    assert load_settings(app_context.settings_path)[0].close_to_tray is False
+    tray.refresh_menu()
+    assert not tray.act_keep.isChecked()
+    with qtbot.waitSignal(tray.window.closing, timeout=2000):
+        tray.window.close()
+    assert tray.quits.count == 1
